@@ -1,0 +1,402 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
+/*
+ * libpagescan: page-state scanning and dirty-page tracking for Linux.
+ *
+ * This is the only public header.  It compiles alone as C99 (-pedantic)
+ * and as C++.  Every function that can fail returns a negative errno and
+ * also sets errno, except pagescan_ioctl(), which keeps the ioctl(2)
+ * convention (-1 and errno) so that it can replace ioctl(fd, PAGEMAP_SCAN,
+ * arg) by renaming one call.  The library never prints, exits or aborts.
+ *
+ * The reference is the set of man pages: pagescan(7) for the overview and
+ * guarantees, pagescan-backends(7) for what each kernel gives, and one
+ * page per function.
+ */
+#ifndef PAGESCAN_H
+#define PAGESCAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include <sys/ioctl.h>
+/*
+ * <linux/fs.h> is included first so that, where the system headers (Linux
+ * 6.7 and later) already define the PAGEMAP_SCAN UAPI, ours step aside
+ * instead of clashing.  Debian 12 ships 6.1 headers, which lack all of it.
+ */
+#include <linux/fs.h>
+#include <linux/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PAGESCAN_VERSION_MAJOR 0
+#define PAGESCAN_VERSION_MINOR 1
+
+#if defined(__GNUC__) && __GNUC__ >= 4
+#define PAGESCAN_API __attribute__((visibility("default")))
+#else
+#define PAGESCAN_API
+#endif
+
+/*
+ * ---------------------------------------------------------------------
+ * The kernel UAPI (include/uapi/linux/fs.h, Linux 6.16), one guard per
+ * item so that partial copies (6.7 lacks SOFT_DIRTY, 6.8-6.15 lack GUARD)
+ * are completed rather than duplicated.
+ * ---------------------------------------------------------------------
+ */
+#ifndef PAGEMAP_SCAN
+struct page_region {
+	__u64 start;
+	__u64 end;
+	__u64 categories;
+};
+
+struct pm_scan_arg {
+	__u64 size;
+	__u64 flags;
+	__u64 start;
+	__u64 end;
+	__u64 walk_end;
+	__u64 vec;
+	__u64 vec_len;
+	__u64 max_pages;
+	__u64 category_inverted;
+	__u64 category_mask;
+	__u64 category_anyof_mask;
+	__u64 return_mask;
+};
+
+#define PAGEMAP_SCAN _IOWR('f', 16, struct pm_scan_arg)
+#endif
+
+#ifndef PAGE_IS_WPALLOWED
+#define PAGE_IS_WPALLOWED	(1 << 0)
+#endif
+#ifndef PAGE_IS_WRITTEN
+#define PAGE_IS_WRITTEN		(1 << 1)
+#endif
+#ifndef PAGE_IS_FILE
+#define PAGE_IS_FILE		(1 << 2)
+#endif
+#ifndef PAGE_IS_PRESENT
+#define PAGE_IS_PRESENT		(1 << 3)
+#endif
+#ifndef PAGE_IS_SWAPPED
+#define PAGE_IS_SWAPPED		(1 << 4)
+#endif
+#ifndef PAGE_IS_PFNZERO
+#define PAGE_IS_PFNZERO		(1 << 5)
+#endif
+#ifndef PAGE_IS_HUGE
+#define PAGE_IS_HUGE		(1 << 6)
+#endif
+#ifndef PAGE_IS_SOFT_DIRTY
+#define PAGE_IS_SOFT_DIRTY	(1 << 7)	/* Linux 6.8 */
+#endif
+#ifndef PAGE_IS_GUARD
+#define PAGE_IS_GUARD		(1 << 8)	/* Linux 6.16 */
+#endif
+#ifndef PM_SCAN_WP_MATCHING
+#define PM_SCAN_WP_MATCHING	(1 << 0)
+#endif
+#ifndef PM_SCAN_CHECK_WPASYNC
+#define PM_SCAN_CHECK_WPASYNC	(1 << 1)
+#endif
+
+/*
+ * ---------------------------------------------------------------------
+ * Our names for the same values.  These never change meaning.
+ * ---------------------------------------------------------------------
+ */
+#define PAGESCAN_CAT_WPALLOWED	(UINT64_C(1) << 0)
+#define PAGESCAN_CAT_WRITTEN	(UINT64_C(1) << 1)
+#define PAGESCAN_CAT_FILE	(UINT64_C(1) << 2)
+#define PAGESCAN_CAT_PRESENT	(UINT64_C(1) << 3)
+#define PAGESCAN_CAT_SWAPPED	(UINT64_C(1) << 4)
+#define PAGESCAN_CAT_PFNZERO	(UINT64_C(1) << 5)
+#define PAGESCAN_CAT_HUGE	(UINT64_C(1) << 6)
+#define PAGESCAN_CAT_SOFT_DIRTY	(UINT64_C(1) << 7)
+#define PAGESCAN_CAT_GUARD	(UINT64_C(1) << 8)
+#define PAGESCAN_CAT_COUNT	9
+#define PAGESCAN_CAT_ALL	((UINT64_C(1) << PAGESCAN_CAT_COUNT) - 1)
+
+#define PAGESCAN_WP_MATCHING	(UINT64_C(1) << 0)
+#define PAGESCAN_CHECK_WPASYNC	(UINT64_C(1) << 1)
+
+/* Layout-identical to the kernel's struct page_region (24 bytes). */
+struct pagescan_region {
+	uint64_t start;
+	uint64_t end;
+	uint64_t categories;
+};
+
+/*
+ * Name of category bit @bit (0..8): "wpallowed", "written", "file",
+ * "present", "swapped", "pfnzero", "huge", "soft-dirty", "guard".
+ * NULL for any other bit.
+ */
+PAGESCAN_API const char *pagescan_category_name(unsigned int bit);
+
+/*
+ * Parse a category name (as above; "softdirty", "soft_dirty" and upper
+ * case are accepted too).  Returns the bit mask, or -EINVAL.
+ */
+PAGESCAN_API int64_t pagescan_category_parse(const char *name);
+
+PAGESCAN_API int pagescan_version_major(void);
+PAGESCAN_API int pagescan_version_minor(void);
+
+/*
+ * ---------------------------------------------------------------------
+ * The drop-in entry point.
+ * ---------------------------------------------------------------------
+ *
+ * Exactly ioctl(pagemap_fd, PAGEMAP_SCAN, arg): the same return value (the
+ * region count), the same errno, the same walk_end and vec contents.  It
+ * keeps the ioctl convention: -1 and errno on failure.
+ *
+ * @pagemap_fd is any open /proc/PID/pagemap or /proc/PID/task/TID/pagemap.
+ * The environment variable PAGESCAN_BACKEND=native|emulate|auto (read once)
+ * picks the implementation; auto, the default, passes the call to the
+ * kernel where it has PAGEMAP_SCAN and emulates it where it does not (or
+ * where the kernel lacks a category bit that the emulation can compute).
+ */
+PAGESCAN_API int pagescan_ioctl(int pagemap_fd, struct pm_scan_arg *arg);
+
+/*
+ * ---------------------------------------------------------------------
+ * Handles.
+ * ---------------------------------------------------------------------
+ *
+ * A handle is bound to one address space: the one the target had when the
+ * handle was opened.  After fork() the child's copy of a "self" handle
+ * still looks at the parent; the child must open its own.  A handle may be
+ * used from several threads at once; an iterator may not.
+ */
+struct pagescan;
+
+enum pagescan_backend {
+	PAGESCAN_BACKEND_AUTO = 0,	/* honour PAGESCAN_BACKEND, else best */
+	PAGESCAN_BACKEND_NATIVE,	/* the PAGEMAP_SCAN ioctl (6.7+) */
+	PAGESCAN_BACKEND_EMULATE,	/* pagemap + smaps in userspace */
+};
+
+struct pagescan_open_opts {
+	size_t sz;		/* sizeof(struct pagescan_open_opts) */
+	pid_t tid;		/* open /proc/PID/task/TID/pagemap; 0: PID's */
+	enum pagescan_backend backend;
+	size_t :0;
+};
+#define pagescan_open_opts__last_field backend
+
+/*
+ * Declare and zero an options struct, set its size, then the named
+ * fields: PAGESCAN_OPTS(pagescan_scan_opts, o, .category_mask = ...);
+ */
+#define PAGESCAN_OPTS(TYPE, NAME, ...)					\
+	struct TYPE NAME = ({						\
+		memset(&NAME, 0, sizeof(struct TYPE));			\
+		(struct TYPE) {						\
+			.sz = sizeof(struct TYPE),			\
+			__VA_ARGS__					\
+		};							\
+	})
+
+/*
+ * Open the address space of @pid (0 means the calling process).
+ * Returns 0 and *@out, or -ESRCH (no such process), -EACCES/-EPERM (no
+ * ptrace read access), -E2BIG (opts from a newer library), -EINVAL, or
+ * -ENOMEM.
+ */
+PAGESCAN_API int pagescan_open(pid_t pid, const struct pagescan_open_opts *opts,
+			       struct pagescan **out);
+PAGESCAN_API void pagescan_close(struct pagescan *ps);
+
+/* The pid the handle was opened on (the caller's pid for 0). */
+PAGESCAN_API pid_t pagescan_pid(const struct pagescan *ps);
+/* The pagemap descriptor the handle owns (for pagescan_ioctl()). */
+PAGESCAN_API int pagescan_fd(const struct pagescan *ps);
+/* The backend this handle resolved to: NATIVE or EMULATE. */
+PAGESCAN_API enum pagescan_backend pagescan_backend(const struct pagescan *ps);
+PAGESCAN_API const char *pagescan_backend_name(enum pagescan_backend b);
+
+struct pagescan_scan_opts {
+	size_t sz;			/* sizeof(struct pagescan_scan_opts) */
+	uint64_t flags;			/* PAGESCAN_WP_MATCHING, ... */
+	uint64_t max_pages;		/* 0: no limit */
+	uint64_t category_inverted;
+	uint64_t category_mask;
+	uint64_t category_anyof_mask;
+	uint64_t return_mask;
+	uint64_t walk_end;		/* out: as the kernel's walk_end */
+	size_t :0;
+};
+#define pagescan_scan_opts__last_field walk_end
+
+/*
+ * One PAGEMAP_SCAN over [@start, @end) of the handle's address space, with
+ * the kernel's semantics: the fields of @opts are those of struct
+ * pm_scan_arg.  Returns the number of regions written to @vec, or -errno.
+ * Unlike the raw ioctl, a target that has exited gives -ESRCH on every
+ * kernel, not an empty answer.
+ */
+PAGESCAN_API int pagescan_scan(struct pagescan *ps, uint64_t start,
+			       uint64_t end, struct pagescan_region *vec,
+			       size_t vec_len, struct pagescan_scan_opts *opts);
+
+/*
+ * ---------------------------------------------------------------------
+ * Full-range iteration.
+ * ---------------------------------------------------------------------
+ *
+ * Every matching region of [start, end) exactly once, in address order,
+ * merged across the kernel's internal chunks, whatever the caller's buffer
+ * size.  opts->max_pages (0: none) bounds the pages delivered in total.
+ * The iterator never sends a request that a released kernel mishandles
+ * (see pagescan_iter_new(3)).
+ */
+struct pagescan_iter;
+
+PAGESCAN_API int pagescan_iter_new(struct pagescan *ps, uint64_t start,
+				   uint64_t end,
+				   const struct pagescan_scan_opts *opts,
+				   struct pagescan_iter **out);
+/*
+ * Fill @vec with up to @vec_len (>= 1) further regions.  Returns how many,
+ * 0 at the end, or -errno (the iterator can then only be freed).
+ */
+PAGESCAN_API int pagescan_iter_next(struct pagescan_iter *it,
+				    struct pagescan_region *vec, size_t vec_len);
+/* The address below which everything has been delivered. */
+PAGESCAN_API uint64_t pagescan_iter_pos(const struct pagescan_iter *it);
+/* Pages delivered so far. */
+PAGESCAN_API uint64_t pagescan_iter_pages(const struct pagescan_iter *it);
+PAGESCAN_API void pagescan_iter_free(struct pagescan_iter *it);
+
+/* Return non-zero to stop; pagescan_foreach() then returns that value. */
+typedef int (*pagescan_region_fn)(const struct pagescan_region *r, void *ctx);
+
+PAGESCAN_API int pagescan_foreach(struct pagescan *ps, uint64_t start,
+				  uint64_t end,
+				  const struct pagescan_scan_opts *opts,
+				  pagescan_region_fn fn, void *ctx);
+
+/*
+ * ---------------------------------------------------------------------
+ * Mappings (VMAs) of the handle's address space, from /proc/PID/maps, or
+ * /proc/PID/smaps with PAGESCAN_VMAS_SMAPS (slower: it adds page_size and
+ * the VmFlags-derived flags).
+ * ---------------------------------------------------------------------
+ */
+#define PAGESCAN_VMA_READ	(1U << 0)
+#define PAGESCAN_VMA_WRITE	(1U << 1)
+#define PAGESCAN_VMA_EXEC	(1U << 2)
+#define PAGESCAN_VMA_SHARED	(1U << 3)
+/* The following need PAGESCAN_VMAS_SMAPS. */
+#define PAGESCAN_VMA_HUGETLB	(1U << 8)	/* VmFlags ht */
+#define PAGESCAN_VMA_PFNMAP	(1U << 9)	/* VmFlags pf */
+#define PAGESCAN_VMA_UFFD_WP	(1U << 10)	/* VmFlags uw */
+#define PAGESCAN_VMA_SOFTDIRTY	(1U << 11)	/* VmFlags sd */
+#define PAGESCAN_VMA_HUGEPAGE	(1U << 12)	/* VmFlags hg */
+#define PAGESCAN_VMA_NOHUGEPAGE	(1U << 13)	/* VmFlags nh */
+#define PAGESCAN_VMA_IO		(1U << 14)	/* VmFlags io */
+#define PAGESCAN_VMA_MIXEDMAP	(1U << 15)	/* VmFlags mm */
+
+#define PAGESCAN_VMAS_SMAPS	(1U << 0)
+
+struct pagescan_vma {
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	uint64_t page_size;	/* KernelPageSize; 0 without SMAPS */
+	uint64_t thp_bytes;	/* AnonHugePages + Shmem/FilePmdMapped */
+	uint32_t flags;		/* PAGESCAN_VMA_* */
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	const char *name;	/* path, "[heap]", ... or ""; valid in fn */
+};
+
+typedef int (*pagescan_vma_fn)(const struct pagescan_vma *vma, void *ctx);
+
+/*
+ * Call @fn for each mapping overlapping [@start, @end), in order.  A
+ * non-zero return from @fn stops the walk and is returned.
+ */
+PAGESCAN_API int pagescan_vmas(struct pagescan *ps, uint64_t start,
+			       uint64_t end, unsigned int flags,
+			       pagescan_vma_fn fn, void *ctx);
+
+/*
+ * ---------------------------------------------------------------------
+ * Feature probes: behavioural, run once per process and cached.
+ * ---------------------------------------------------------------------
+ */
+enum pagescan_feature {
+	PAGESCAN_FEAT_SCAN = 0,		/* the PAGEMAP_SCAN ioctl, 6.7 */
+	PAGESCAN_FEAT_CAT_WPALLOWED,	/* the nine category bits, */
+	PAGESCAN_FEAT_CAT_WRITTEN,	/* in bit order */
+	PAGESCAN_FEAT_CAT_FILE,
+	PAGESCAN_FEAT_CAT_PRESENT,
+	PAGESCAN_FEAT_CAT_SWAPPED,
+	PAGESCAN_FEAT_CAT_PFNZERO,
+	PAGESCAN_FEAT_CAT_HUGE,
+	PAGESCAN_FEAT_CAT_SOFT_DIRTY,	/* 6.8 */
+	PAGESCAN_FEAT_CAT_GUARD,	/* 6.16 */
+	PAGESCAN_FEAT_WP_MATCHING,	/* flag PM_SCAN_WP_MATCHING */
+	PAGESCAN_FEAT_CHECK_WPASYNC,	/* flag PM_SCAN_CHECK_WPASYNC */
+	PAGESCAN_FEAT_UFFD,		/* userfaultfd(2) usable by us */
+	PAGESCAN_FEAT_UFFD_WP,		/* UFFDIO_REGISTER_MODE_WP, 5.7 */
+	PAGESCAN_FEAT_UFFD_WP_UNPOPULATED, /* 6.4 */
+	PAGESCAN_FEAT_UFFD_WP_ASYNC,	/* 6.7 */
+	PAGESCAN_FEAT_SOFT_DIRTY,	/* CONFIG_MEM_SOFT_DIRTY, works */
+	PAGESCAN_FEAT_PFN,		/* PFNs visible in pagemap */
+	PAGESCAN_FEAT_ZERO_PAGE,	/* read faults map the zero page */
+	PAGESCAN_FEAT_THP,		/* transparent huge pages */
+	PAGESCAN_FEAT_HUGETLB,		/* hugetlbfs pages configured */
+	PAGESCAN_FEAT_GUARD_REGIONS,	/* MADV_GUARD_INSTALL, 6.13 */
+	PAGESCAN_FEAT_PAGEMAP_GUARD_BIT, /* pagemap bit 58, 6.15 */
+	PAGESCAN_FEAT_PAGEMAP_WP_BIT,	/* pagemap bit 57, 5.13 */
+	PAGESCAN_FEAT_KPAGEFLAGS,	/* /proc/kpageflags readable */
+	PAGESCAN_FEAT__COUNT
+};
+
+/* How a scan feature is served under the selected backend. */
+enum pagescan_support {
+	PAGESCAN_UNAVAILABLE = 0,
+	PAGESCAN_NATIVE,
+	PAGESCAN_EMULATED,
+};
+
+struct pagescan_feature_info {
+	size_t sz;			/* sizeof(struct pagescan_feature_info) */
+	const char *name;		/* "scan", "cat:written", ... */
+	const char *desc;		/* one line */
+	int present;			/* 1 yes, 0 no, <0 -errno: no answer */
+	enum pagescan_support support;	/* scan, categories and flags */
+	const char *reason;		/* why, one line */
+	size_t :0;
+};
+#define pagescan_feature_info__last_field reason
+
+/*
+ * Does this system have @feat?  1 yes, 0 no, negative errno when the
+ * probe could not tell.  Probes run once per process (thread-safe).
+ */
+PAGESCAN_API int pagescan_probe(enum pagescan_feature feat);
+/* The full answer, with the support level under PAGESCAN_BACKEND. */
+PAGESCAN_API int pagescan_feature_info(enum pagescan_feature feat,
+				       struct pagescan_feature_info *info);
+PAGESCAN_API const char *pagescan_support_name(enum pagescan_support s);
+
+/* --- write watch: begin (see pagescan_watch(3)) --- */
+/* --- write watch: end --- */
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAGESCAN_H */

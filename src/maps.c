@@ -1,0 +1,244 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * The VMA list of a process, from /proc/PID/maps or /proc/PID/smaps.
+ * smaps costs a page-table walk per VMA in the kernel (it counts RSS), so
+ * it is read only when the caller needs VmFlags or page sizes.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+void ps_maps_free(struct ps_maps *m)
+{
+	free(m->v);
+	free(m->names);
+	memset(m, 0, sizeof(*m));
+}
+
+static int push_name(struct ps_maps *m, const char *s, size_t len,
+		     uint32_t *off)
+{
+	if (m->names_len + len + 1 > m->names_cap) {
+		size_t cap = m->names_cap ? m->names_cap * 2 : 4096;
+		char *n;
+
+		while (cap < m->names_len + len + 1)
+			cap *= 2;
+		n = realloc(m->names, cap);
+		if (!n)
+			return -ENOMEM;
+		m->names = n;
+		m->names_cap = cap;
+	}
+	memcpy(m->names + m->names_len, s, len);
+	m->names[m->names_len + len] = '\0';
+	*off = (uint32_t)m->names_len;
+	m->names_len += len + 1;
+	return 0;
+}
+
+static uint64_t hex(const char **pp)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+
+	for (;; p++) {
+		unsigned int c = (unsigned char)*p;
+
+		if (c >= '0' && c <= '9')
+			v = v << 4 | (c - '0');
+		else if (c >= 'a' && c <= 'f')
+			v = v << 4 | (c - 'a' + 10);
+		else
+			break;
+	}
+	*pp = p;
+	return v;
+}
+
+static uint64_t dec(const char **pp)
+{
+	const char *p = *pp;
+	uint64_t v = 0;
+
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (uint64_t)(*p++ - '0');
+	*pp = p;
+	return v;
+}
+
+static void skip_spaces(const char **pp)
+{
+	while (**pp == ' ' || **pp == '\t')
+		(*pp)++;
+}
+
+/* "start-end rwxp offset maj:min inode   name" */
+static int parse_header(struct ps_maps *m, const char *p, const char *eol,
+			struct ps_vma *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->start = hex(&p);
+	if (*p++ != '-')
+		return -EIO;
+	v->end = hex(&p);
+	skip_spaces(&p);
+	if (eol - p < 4)
+		return -EIO;
+	if (p[0] == 'r')
+		v->flags |= PAGESCAN_VMA_READ;
+	if (p[1] == 'w')
+		v->flags |= PAGESCAN_VMA_WRITE;
+	if (p[2] == 'x')
+		v->flags |= PAGESCAN_VMA_EXEC;
+	if (p[3] == 's')
+		v->flags |= PAGESCAN_VMA_SHARED;
+	p += 4;
+	skip_spaces(&p);
+	v->offset = hex(&p);
+	skip_spaces(&p);
+	v->dev_major = (uint32_t)hex(&p);
+	if (*p == ':')
+		p++;
+	v->dev_minor = (uint32_t)hex(&p);
+	skip_spaces(&p);
+	v->inode = dec(&p);
+	skip_spaces(&p);
+	return push_name(m, p, (size_t)(eol - p), &v->name_off);
+}
+
+static const struct {
+	char code[3];
+	uint32_t flag;
+} vmflags[] = {
+	{ "ht", PAGESCAN_VMA_HUGETLB }, { "pf", PAGESCAN_VMA_PFNMAP },
+	{ "uw", PAGESCAN_VMA_UFFD_WP }, { "sd", PAGESCAN_VMA_SOFTDIRTY },
+	{ "hg", PAGESCAN_VMA_HUGEPAGE }, { "nh", PAGESCAN_VMA_NOHUGEPAGE },
+	{ "io", PAGESCAN_VMA_IO }, { "mm", PAGESCAN_VMA_MIXEDMAP },
+};
+
+static void parse_key(struct ps_vma *v, const char *p, const char *eol)
+{
+	const char *colon = memchr(p, ':', (size_t)(eol - p));
+	size_t klen;
+	size_t i;
+
+	if (!colon)
+		return;
+	klen = (size_t)(colon - p);
+	p = colon + 1;
+	skip_spaces(&p);
+#define KEY(s) (klen == sizeof(s) - 1 && !memcmp(colon - klen, s, klen))
+	if (KEY("KernelPageSize")) {
+		v->page_size = dec(&p) << 10;
+	} else if (KEY("AnonHugePages") || KEY("ShmemPmdMapped") ||
+		   KEY("FilePmdMapped")) {
+		v->thp_bytes += dec(&p) << 10;
+	} else if (KEY("VmFlags")) {
+		while (p + 2 <= eol) {
+			for (i = 0; i < ARRAY_SIZE(vmflags); i++)
+				if (!memcmp(p, vmflags[i].code, 2))
+					v->flags |= vmflags[i].flag;
+			p += 2;
+			skip_spaces(&p);
+		}
+	}
+#undef KEY
+}
+
+int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
+{
+	bool smaps = flags & PAGESCAN_VMAS_SMAPS;
+	char path[64], *buf, *p;
+	size_t cap = 0, len;
+	int ret;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
+		 smaps ? "smaps" : "maps");
+	ret = sys_read_file(path, &buf, &len);
+	if (ret)
+		return ret == -ENOENT ? -ESRCH : ret;
+	for (p = buf; p < buf + len;) {
+		char *eol = memchr(p, '\n', (size_t)(buf + len - p));
+
+		if (!eol)
+			eol = buf + len;
+		if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+			if (m->n == cap) {
+				struct ps_vma *n;
+
+				cap = cap ? cap * 2 : 64;
+				n = realloc(m->v, cap * sizeof(*n));
+				if (!n) {
+					ret = -ENOMEM;
+					break;
+				}
+				m->v = n;
+			}
+			ret = parse_header(m, p, eol, &m->v[m->n]);
+			if (ret)
+				break;
+			m->n++;
+		} else if (smaps && m->n) {
+			parse_key(&m->v[m->n - 1], p, eol);
+		}
+		p = eol + 1;
+	}
+	free(buf);
+	if (ret)
+		ps_maps_free(m);
+	return ret;
+}
+
+size_t ps_maps_find(const struct ps_maps *m, uint64_t addr)
+{
+	size_t lo = 0, hi = m->n;
+
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+
+		if (m->v[mid].end <= addr)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+int pagescan_vmas(struct pagescan *ps, uint64_t start, uint64_t end,
+		  unsigned int flags, pagescan_vma_fn fn, void *ctx)
+{
+	struct ps_maps m;
+	size_t i;
+	int ret;
+
+	if (!ps || !fn || (flags & ~PAGESCAN_VMAS_SMAPS) || end < start)
+		return ps_err(EINVAL);
+	ret = ps_maps_read(ps->pid, flags, &m);
+	if (ret)
+		return ps_err(-ret);
+	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
+		const struct ps_vma *v = &m.v[i];
+		struct pagescan_vma pv;
+
+		if (v->start >= end)
+			break;
+		pv.start = v->start;
+		pv.end = v->end;
+		pv.offset = v->offset;
+		pv.inode = v->inode;
+		pv.page_size = v->page_size;
+		pv.thp_bytes = v->thp_bytes;
+		pv.flags = v->flags;
+		pv.dev_major = v->dev_major;
+		pv.dev_minor = v->dev_minor;
+		pv.name = ps_vma_name(&m, v);
+		ret = fn(&pv, ctx);
+	}
+	ps_maps_free(&m);
+	if (ret < 0)
+		errno = -ret;
+	return ret;
+}

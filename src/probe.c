@@ -1,0 +1,739 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Feature probes.  Each one asks the running kernel by doing the thing
+ * (never by its version number), once per process, and caches a
+ * tri-state answer: 1 yes, 0 no, negative errno when the probe itself
+ * failed in a way that says nothing about the feature.  EINVAL and ENOTTY
+ * from a probe mean "absent" (what a kernel that does not know a request
+ * or a bit answers); any other error is reported as such (CRIU's rule).
+ */
+#include "internal.h"
+
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+struct feature {
+	const char *name;
+	const char *desc;
+	int (*probe)(char *reason, size_t len);
+	bool done;
+	int result;
+	char reason[160];
+};
+
+static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+
+#define REASON(...) snprintf(reason, len, __VA_ARGS__)
+
+/* A PAGEMAP_SCAN over nothing: start == end is valid and walks nothing. */
+static int scan_nothing(uint64_t flags, uint64_t mask)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a), .flags = flags, .category_mask = mask,
+	};
+	int fd, ret;
+
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	ret = sys_pagemap_scan(fd, &a);
+	close(fd);
+	return ret;
+}
+
+static int absent_or_error(int err, char *reason, size_t len,
+			   const char *what)
+{
+	if (err == -EINVAL || err == -ENOTTY) {
+		REASON("%s rejected (%s)", what,
+		       err == -EINVAL ? "EINVAL" : "ENOTTY");
+		return 0;
+	}
+	REASON("probe failed: %s", strerror(-err));
+	return err;
+}
+
+static int probe_scan(char *reason, size_t len)
+{
+	int ret = scan_nothing(0, 0);
+
+	if (ret >= 0) {
+		REASON("ioctl(PAGEMAP_SCAN) accepted (Linux 6.7+)");
+		return 1;
+	}
+	if (ret == -EINVAL || ret == -ENOTTY) {
+		REASON("kernel has no PAGEMAP_SCAN ioctl (needs Linux 6.7)");
+		return 0;
+	}
+	return absent_or_error(ret, reason, len, "PAGEMAP_SCAN");
+}
+
+static int probe_cat(unsigned int bit, char *reason, size_t len)
+{
+	int ret = ps_native_scan();
+
+	if (ret <= 0) {
+		REASON("no PAGEMAP_SCAN ioctl");
+		return ret;
+	}
+	ret = scan_nothing(0, UINT64_C(1) << bit);
+	if (ret >= 0) {
+		REASON("bit %u accepted by the kernel", bit);
+		return 1;
+	}
+	if (ret == -EINVAL) {
+		REASON("kernel rejects bit %u (%s)", bit,
+		       bit == 7 ? "added in 6.8" :
+		       bit == 8 ? "added in 6.16" : "unknown");
+		return 0;
+	}
+	return absent_or_error(ret, reason, len, "category");
+}
+
+#define CAT_PROBE(bit)							\
+	static int probe_cat##bit(char *reason, size_t len)		\
+	{								\
+		return probe_cat(bit, reason, len);			\
+	}
+CAT_PROBE(0) CAT_PROBE(1) CAT_PROBE(2) CAT_PROBE(3) CAT_PROBE(4)
+CAT_PROBE(5) CAT_PROBE(6) CAT_PROBE(7) CAT_PROBE(8)
+
+static int probe_flag(uint64_t flag, char *reason, size_t len)
+{
+	int ret = ps_native_scan();
+
+	if (ret <= 0) {
+		REASON("no PAGEMAP_SCAN ioctl");
+		return ret;
+	}
+	ret = scan_nothing(flag, 0);
+	if (ret >= 0) {
+		REASON("flag accepted by the kernel");
+		return 1;
+	}
+	return absent_or_error(ret, reason, len, "flag");
+}
+
+static int probe_wp_matching(char *reason, size_t len)
+{
+	return probe_flag(PM_SCAN_WP_MATCHING, reason, len);
+}
+
+static int probe_check_wpasync(char *reason, size_t len)
+{
+	return probe_flag(PM_SCAN_CHECK_WPASYNC, reason, len);
+}
+
+/*
+ * A userfaultfd the way an unprivileged caller gets one: user-mode-only
+ * first (5.11+; works with vm.unprivileged_userfaultfd=0), then plain.
+ */
+static int open_uffd(void)
+{
+	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+
+	if (fd == -EINVAL)
+		fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+	return fd;
+}
+
+/* UFFDIO_API with @features on a fresh descriptor: 1, 0 or -errno. */
+static int uffd_api(uint64_t features, uint64_t *got)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	int fd = open_uffd(), ret = 1;
+
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, UFFDIO_API, &api))
+		ret = errno == EINVAL ? 0 : -errno;
+	else if (got)
+		*got = api.features;
+	close(fd);
+	return ret;
+}
+
+static int probe_uffd(char *reason, size_t len)
+{
+	int ret = uffd_api(0, NULL);
+
+	if (ret == 1) {
+		REASON("userfaultfd(2) and UFFDIO_API work for this caller");
+		return 1;
+	}
+	if (ret == -ENOSYS) {
+		REASON("kernel built without CONFIG_USERFAULTFD");
+		return 0;
+	}
+	if (ret == -EPERM) {
+		REASON("userfaultfd denied (vm.unprivileged_userfaultfd=0 "
+		       "and no UFFD_USER_MODE_ONLY before 5.11)");
+		return 0;
+	}
+	return absent_or_error(ret, reason, len, "UFFDIO_API");
+}
+
+/* Register one anonymous page for write-protect tracking. */
+static int uffd_wp_register(uint64_t features, char *reason, size_t len,
+			    bool check_pagemap)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	long psz = (long)ps_pagesz();
+	struct uffdio_register reg;
+	struct uffdio_writeprotect wp;
+	int fd, ret = 1;
+	char *p;
+
+	fd = open_uffd();
+	if (fd < 0)
+		return absent_or_error(fd, reason, len, "userfaultfd");
+	p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		ret = -errno;
+		close(fd);
+		return ret;
+	}
+	p[0] = 1;
+	reg.range.start = (uintptr_t)p;
+	reg.range.len = (uint64_t)psz;
+	reg.mode = UFFDIO_REGISTER_MODE_WP;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		ret = absent_or_error(-errno, reason, len, "UFFDIO_API feature");
+		goto out;
+	}
+	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
+		ret = absent_or_error(-errno, reason, len,
+				      "UFFDIO_REGISTER_MODE_WP");
+		goto out;
+	}
+	wp.range = reg.range;
+	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
+	if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp)) {
+		ret = absent_or_error(-errno, reason, len,
+				      "UFFDIO_WRITEPROTECT");
+		goto out;
+	}
+	REASON("registered and write-protected an anonymous page");
+	if (check_pagemap) {
+		uint64_t e;
+		int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+		if (pm < 0 || sys_pread_full(pm, &e, 8, (off_t)((uintptr_t)p /
+				(uint64_t)psz * 8)) != 8) {
+			ret = -EIO;
+		} else {
+			ret = !!(e & PM_ENTRY_UFFD_WP);
+			REASON(ret ? "pagemap shows the uffd-wp bit (57)" :
+			       "pagemap does not show bit 57 (needs 5.13)");
+		}
+		if (pm >= 0)
+			close(pm);
+	}
+out:
+	munmap(p, (size_t)psz);
+	close(fd);
+	return ret;
+}
+
+static int probe_uffd_wp(char *reason, size_t len)
+{
+	if (pagescan_probe(PAGESCAN_FEAT_UFFD) != 1) {
+		REASON("userfaultfd unavailable");
+		return 0;
+	}
+	return uffd_wp_register(0, reason, len, false);
+}
+
+static int probe_uffd_feature(uint64_t f, const char *name, char *reason,
+			      size_t len)
+{
+	int ret;
+
+	if (pagescan_probe(PAGESCAN_FEAT_UFFD) != 1) {
+		REASON("userfaultfd unavailable");
+		return 0;
+	}
+	ret = uffd_api(f, NULL);
+	if (ret == 1)
+		REASON("UFFDIO_API accepts %s", name);
+	else if (ret == 0)
+		REASON("UFFDIO_API rejects %s", name);
+	else
+		REASON("probe failed: %s", strerror(-ret));
+	return ret;
+}
+
+static int probe_wp_unpopulated(char *reason, size_t len)
+{
+	return probe_uffd_feature(UFFD_FEATURE_WP_UNPOPULATED,
+				  "WP_UNPOPULATED (6.4)", reason, len);
+}
+
+static int probe_wp_async(char *reason, size_t len)
+{
+	return probe_uffd_feature(UFFD_FEATURE_WP_ASYNC, "WP_ASYNC (6.7)",
+				  reason, len);
+}
+
+/* Read the pagemap entry of one of our pages. */
+static int self_entry(const void *p, uint64_t *e)
+{
+	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (sys_pread_full(fd, e, 8, (off_t)((uintptr_t)p / ps_pagesz() * 8))
+	    != 8)
+		ret = -EIO;
+	close(fd);
+	return ret;
+}
+
+/*
+ * A new VMA carries VM_SOFTDIRTY until the first clear_refs, so a page
+ * written in a fresh mapping reads soft-dirty exactly when the kernel has
+ * CONFIG_MEM_SOFT_DIRTY.  This asks without writing clear_refs, which
+ * would reset the whole process's soft-dirty state under the caller.
+ */
+static int probe_soft_dirty(char *reason, size_t len)
+{
+	size_t psz = ps_pagesz();
+	uint64_t e;
+	char *p;
+	int ret;
+
+	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	p[0] = 1;
+	ret = self_entry(p, &e);
+	munmap(p, psz);
+	if (ret)
+		return ret;
+	ret = !!(e & PM_ENTRY_SOFT_DIRTY);
+	REASON(ret ? "pagemap bit 55 set on a fresh written page" :
+	       "pagemap bit 55 never set (kernel without CONFIG_MEM_SOFT_DIRTY)");
+	return ret;
+}
+
+static int probe_pfn(char *reason, size_t len)
+{
+	size_t psz = ps_pagesz();
+	uint64_t e;
+	char *p;
+	int ret;
+
+	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	p[0] = 1;
+	ret = self_entry(p, &e);
+	munmap(p, psz);
+	if (ret)
+		return ret;
+	ret = (e & PM_ENTRY_PFN_MASK) != 0;
+	REASON(ret ? "pagemap shows PFNs to this caller" :
+	       "PFNs hidden (needs CAP_SYS_ADMIN, Linux 4.2+)");
+	return ret;
+}
+
+static int probe_kpageflags(char *reason, size_t len)
+{
+	int fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0) {
+		REASON("/proc/kpageflags: %s", strerror(errno));
+		return errno == ENOENT || errno == EACCES || errno == EPERM ?
+			0 : -errno;
+	}
+	close(fd);
+	REASON("/proc/kpageflags readable");
+	return 1;
+}
+
+/*
+ * Does a read fault on private anonymous memory map the shared zero page?
+ * Asked through PAGE_IS_PFNZERO where the kernel has it, else through the
+ * PFN and kpageflags (root only).
+ */
+static int probe_zero_page(char *reason, size_t len)
+{
+	size_t psz = ps_pagesz();
+	volatile char *p;
+	int ret;
+
+	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	(void)p[0];
+	if (pagescan_probe(PAGESCAN_FEAT_CAT_PFNZERO) == 1) {
+		struct page_region r;
+		struct pm_scan_arg a = {
+			.size = sizeof(a), .start = (uintptr_t)p,
+			.end = (uintptr_t)p + psz, .vec = (uintptr_t)&r,
+			.vec_len = 1, .category_mask = PAGE_IS_PFNZERO,
+			.return_mask = PAGE_IS_PFNZERO,
+		};
+		int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+
+		ret = fd < 0 ? -errno : sys_pagemap_scan(fd, &a);
+		if (fd >= 0)
+			close(fd);
+		if (ret >= 0)
+			REASON(ret ? "a read fault maps the zero page" :
+			       "a read fault maps a fresh page (no zero page)");
+		ret = ret > 0 ? 1 : ret;
+	} else if (pagescan_probe(PAGESCAN_FEAT_PFN) == 1 &&
+		   pagescan_probe(PAGESCAN_FEAT_KPAGEFLAGS) == 1) {
+		uint64_t e, kf = 0;
+		int fd;
+
+		ret = self_entry((const void *)p, &e);
+		if (!ret && !(e & PM_ENTRY_PRESENT))
+			ret = -EIO;
+		if (!ret) {
+			fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+			if (fd < 0 || sys_pread_full(fd, &kf, 8,
+			    (off_t)((e & PM_ENTRY_PFN_MASK) * 8)) != 8)
+				ret = -EIO;
+			if (fd >= 0)
+				close(fd);
+		}
+		if (!ret) {
+			ret = !!(kf & (UINT64_C(1) << KPF_ZERO_PAGE_BIT));
+			REASON(ret ? "a read fault maps the zero page" :
+			       "a read fault maps a fresh page (no zero page)");
+		}
+	} else {
+		ret = -EPERM;
+		REASON("cannot tell: no PAGE_IS_PFNZERO and no PFN access");
+	}
+	munmap((void *)p, psz);
+	return ret;
+}
+
+static int read_sys_line(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int probe_thp(char *reason, size_t len)
+{
+	char buf[128];
+	int ret;
+
+	ret = read_sys_line("/sys/kernel/mm/transparent_hugepage/enabled",
+			    buf, sizeof(buf));
+	if (ret == -ENOENT) {
+		REASON("kernel without CONFIG_TRANSPARENT_HUGEPAGE");
+		return 0;
+	}
+	if (ret)
+		return ret;
+	if (strstr(buf, "[never]")) {
+		REASON("transparent_hugepage/enabled is never");
+		return 0;
+	}
+	REASON("transparent_hugepage/enabled: %s",
+	       strstr(buf, "[always]") ? "always" : "madvise");
+	return 1;
+}
+
+static int probe_hugetlb(char *reason, size_t len)
+{
+	size_t sz = 2UL << 20;
+	void *p;
+
+	p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+	if (p == MAP_FAILED) {
+		int err = errno;
+
+		if (err == ENOMEM || err == EINVAL || err == ENOSYS) {
+			REASON("no free default-size huge page "
+			       "(vm.nr_hugepages)");
+			return 0;
+		}
+		REASON("mmap(MAP_HUGETLB): %s", strerror(err));
+		return -err;
+	}
+	munmap(p, sz);
+	REASON("a MAP_HUGETLB mapping can be made");
+	return 1;
+}
+
+static int probe_guard_regions(char *reason, size_t len)
+{
+	size_t psz = ps_pagesz();
+	uint64_t e = 0;
+	void *p;
+	int ret;
+
+	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	ret = madvise(p, psz, MADV_GUARD_INSTALL) ? -errno : 1;
+	if (ret == 1) {
+		REASON("MADV_GUARD_INSTALL works (6.13+)");
+		(void)self_entry(p, &e);
+	} else {
+		ret = absent_or_error(ret, reason, len, "MADV_GUARD_INSTALL");
+	}
+	munmap(p, psz);
+	return ret;
+}
+
+static int probe_pagemap_guard_bit(char *reason, size_t len)
+{
+	size_t psz = ps_pagesz();
+	uint64_t e = 0;
+	void *p;
+	int ret;
+
+	if (pagescan_probe(PAGESCAN_FEAT_GUARD_REGIONS) != 1) {
+		REASON("no guard regions (MADV_GUARD_INSTALL, 6.13)");
+		return 0;
+	}
+	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return -errno;
+	ret = madvise(p, psz, MADV_GUARD_INSTALL) ? -errno : self_entry(p, &e);
+	munmap(p, psz);
+	if (ret)
+		return ret;
+	ret = !!(e & PM_ENTRY_GUARD);
+	REASON(ret ? "pagemap marks guard pages with bit 58" :
+	       "pagemap has no guard bit (needs 6.15)");
+	return ret;
+}
+
+static int probe_pagemap_wp_bit(char *reason, size_t len)
+{
+	if (pagescan_probe(PAGESCAN_FEAT_UFFD_WP) != 1) {
+		REASON("no userfaultfd write-protect");
+		return 0;
+	}
+	return uffd_wp_register(0, reason, len, true);
+}
+
+static struct feature features[PAGESCAN_FEAT__COUNT] = {
+	[PAGESCAN_FEAT_SCAN] = { "scan", "PAGEMAP_SCAN ioctl (6.7)",
+				 probe_scan },
+	[PAGESCAN_FEAT_CAT_WPALLOWED] = { "cat:wpallowed",
+		"PAGE_IS_WPALLOWED: VMA armed for async uffd-wp", probe_cat0 },
+	[PAGESCAN_FEAT_CAT_WRITTEN] = { "cat:written",
+		"PAGE_IS_WRITTEN: no uffd-wp protection on the entry",
+		probe_cat1 },
+	[PAGESCAN_FEAT_CAT_FILE] = { "cat:file",
+		"PAGE_IS_FILE: page cache or shmem page", probe_cat2 },
+	[PAGESCAN_FEAT_CAT_PRESENT] = { "cat:present",
+		"PAGE_IS_PRESENT: page in memory", probe_cat3 },
+	[PAGESCAN_FEAT_CAT_SWAPPED] = { "cat:swapped",
+		"PAGE_IS_SWAPPED: swap or other non-present entry",
+		probe_cat4 },
+	[PAGESCAN_FEAT_CAT_PFNZERO] = { "cat:pfnzero",
+		"PAGE_IS_PFNZERO: the shared zero page", probe_cat5 },
+	[PAGESCAN_FEAT_CAT_HUGE] = { "cat:huge",
+		"PAGE_IS_HUGE: PMD-mapped THP or hugetlb page", probe_cat6 },
+	[PAGESCAN_FEAT_CAT_SOFT_DIRTY] = { "cat:soft-dirty",
+		"PAGE_IS_SOFT_DIRTY (6.8)", probe_cat7 },
+	[PAGESCAN_FEAT_CAT_GUARD] = { "cat:guard",
+		"PAGE_IS_GUARD: MADV_GUARD_INSTALL marker (6.16)",
+		probe_cat8 },
+	[PAGESCAN_FEAT_WP_MATCHING] = { "flag:wp-matching",
+		"PM_SCAN_WP_MATCHING: write-protect what is reported",
+		probe_wp_matching },
+	[PAGESCAN_FEAT_CHECK_WPASYNC] = { "flag:check-wpasync",
+		"PM_SCAN_CHECK_WPASYNC: fail on VMAs not armed for async WP",
+		probe_check_wpasync },
+	[PAGESCAN_FEAT_UFFD] = { "uffd", "userfaultfd(2) for this caller",
+				 probe_uffd },
+	[PAGESCAN_FEAT_UFFD_WP] = { "uffd-wp",
+		"userfaultfd write-protect mode (5.7)", probe_uffd_wp },
+	[PAGESCAN_FEAT_UFFD_WP_UNPOPULATED] = { "uffd-wp-unpopulated",
+		"UFFD_FEATURE_WP_UNPOPULATED (6.4)", probe_wp_unpopulated },
+	[PAGESCAN_FEAT_UFFD_WP_ASYNC] = { "uffd-wp-async",
+		"UFFD_FEATURE_WP_ASYNC (6.7)", probe_wp_async },
+	[PAGESCAN_FEAT_SOFT_DIRTY] = { "soft-dirty",
+		"soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)", probe_soft_dirty },
+	[PAGESCAN_FEAT_PFN] = { "pfn", "PFNs visible in pagemap",
+				probe_pfn },
+	[PAGESCAN_FEAT_ZERO_PAGE] = { "zero-page",
+		"read faults map the shared zero page", probe_zero_page },
+	[PAGESCAN_FEAT_THP] = { "thp", "transparent huge pages", probe_thp },
+	[PAGESCAN_FEAT_HUGETLB] = { "hugetlb",
+		"hugetlbfs pages available", probe_hugetlb },
+	[PAGESCAN_FEAT_GUARD_REGIONS] = { "guard-regions",
+		"MADV_GUARD_INSTALL (6.13)", probe_guard_regions },
+	[PAGESCAN_FEAT_PAGEMAP_GUARD_BIT] = { "pagemap-guard-bit",
+		"pagemap bit 58 marks guard pages (6.15)",
+		probe_pagemap_guard_bit },
+	[PAGESCAN_FEAT_PAGEMAP_WP_BIT] = { "pagemap-wp-bit",
+		"pagemap bit 57 shows uffd-wp (5.13)", probe_pagemap_wp_bit },
+	[PAGESCAN_FEAT_KPAGEFLAGS] = { "kpageflags",
+		"/proc/kpageflags readable (root)", probe_kpageflags },
+};
+
+/*
+ * Probes may call pagescan_probe() for the features they build on, so the
+ * lock is recursive in effect: each probe runs unlocked, and only the
+ * store of its result is serialised (a race runs a probe twice, harmless).
+ */
+int pagescan_probe(enum pagescan_feature feat)
+{
+	struct feature *f;
+	char reason[sizeof(f->reason)];
+	int ret, saved = errno;
+
+	if ((unsigned int)feat >= PAGESCAN_FEAT__COUNT)
+		return ps_err(EINVAL);
+	f = &features[feat];
+	if (__atomic_load_n(&f->done, __ATOMIC_ACQUIRE))
+		return f->result;
+	reason[0] = '\0';
+	ret = f->probe(reason, sizeof(reason));
+	pthread_mutex_lock(&probe_lock);
+	if (!f->done) {
+		f->result = ret;
+		memcpy(f->reason, reason, sizeof(reason));
+		__atomic_store_n(&f->done, true, __ATOMIC_RELEASE);
+	}
+	ret = f->result;
+	pthread_mutex_unlock(&probe_lock);
+	errno = saved;
+	return ret;
+}
+
+int ps_native_scan(void)
+{
+	return pagescan_probe(PAGESCAN_FEAT_SCAN);
+}
+
+uint64_t ps_native_categories(void)
+{
+	static uint64_t cats = UINT64_MAX;
+	uint64_t c = __atomic_load_n(&cats, __ATOMIC_ACQUIRE);
+	unsigned int i;
+
+	if (c != UINT64_MAX)
+		return c;
+	c = 0;
+	for (i = 0; i < PAGESCAN_CAT_COUNT; i++)
+		if (pagescan_probe(PAGESCAN_FEAT_CAT_WPALLOWED + i) == 1)
+			c |= UINT64_C(1) << i;
+	__atomic_store_n(&cats, c, __ATOMIC_RELEASE);
+	return c;
+}
+
+static const char *const support_names[] = {
+	[PAGESCAN_UNAVAILABLE] = "unavailable",
+	[PAGESCAN_NATIVE] = "native",
+	[PAGESCAN_EMULATED] = "emulated",
+};
+
+const char *pagescan_support_name(enum pagescan_support s)
+{
+	if ((unsigned int)s >= ARRAY_SIZE(support_names))
+		return NULL;
+	return support_names[s];
+}
+
+/*
+ * How the scan, a category or a flag is served under the backend that
+ * PAGESCAN_BACKEND selects.  @emu_ok/@emu_why: the emulation's answer.
+ */
+static enum pagescan_support support_of(int native, int emu_ok,
+					const char *emu_why,
+					const char **reason,
+					const char *native_why)
+{
+	enum pagescan_backend b = ps_env_backend();
+
+	if ((int)b < 0) {
+		*reason = "PAGESCAN_BACKEND is not native, emulate or auto";
+		return PAGESCAN_UNAVAILABLE;
+	}
+	if (b != PAGESCAN_BACKEND_EMULATE && native == 1) {
+		*reason = native_why;
+		return PAGESCAN_NATIVE;
+	}
+	if (b == PAGESCAN_BACKEND_NATIVE) {
+		*reason = native_why;
+		return PAGESCAN_UNAVAILABLE;
+	}
+	*reason = emu_why;
+	return emu_ok ? PAGESCAN_EMULATED : PAGESCAN_UNAVAILABLE;
+}
+
+int pagescan_feature_info(enum pagescan_feature feat,
+			  struct pagescan_feature_info *info)
+{
+	struct pagescan_feature_info out = { 0 };
+	const char *why = NULL;
+	struct feature *f;
+	int present, err;
+
+	if (!info)
+		return ps_err(EINVAL);
+	err = OPTS_CHECK(info, pagescan_feature_info);
+	if (err)
+		return ps_err(-err);
+	if ((unsigned int)feat >= PAGESCAN_FEAT__COUNT)
+		return ps_err(EINVAL);
+	f = &features[feat];
+	present = pagescan_probe(feat);
+	out.sz = info->sz;
+	out.name = f->name;
+	out.desc = f->desc;
+	out.present = present;
+	out.reason = f->reason;
+	if (feat == PAGESCAN_FEAT_SCAN) {
+		out.support = support_of(present, 1,
+			"computed from /proc/PID/pagemap and smaps", &out.reason,
+			f->reason);
+	} else if (feat >= PAGESCAN_FEAT_CAT_WPALLOWED &&
+		   feat <= PAGESCAN_FEAT_CAT_GUARD) {
+		unsigned int bit = feat - PAGESCAN_FEAT_CAT_WPALLOWED;
+		int ok = emu_category_support(bit, &why);
+
+		out.support = support_of(present, ok, why, &out.reason,
+					 f->reason);
+	} else if (feat == PAGESCAN_FEAT_WP_MATCHING ||
+		   feat == PAGESCAN_FEAT_CHECK_WPASYNC) {
+		uint64_t flag = feat == PAGESCAN_FEAT_WP_MATCHING ?
+				PM_SCAN_WP_MATCHING : PM_SCAN_CHECK_WPASYNC;
+		int ok = emu_flag_support(flag, &why);
+
+		out.support = support_of(present, ok, why, &out.reason,
+					 f->reason);
+	} else {
+		out.support = present == 1 ? PAGESCAN_NATIVE :
+					     PAGESCAN_UNAVAILABLE;
+	}
+	if (!out.reason)
+		out.reason = "";
+	/* Copy no more than the caller's struct holds. */
+	memcpy(info, &out, info->sz < sizeof(out) ? info->sz : sizeof(out));
+	return 0;
+}

@@ -1,0 +1,409 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * One scan on a handle, and the full-range iterator.
+ *
+ * The iterator is what a "loop from walk_end" should have been.  Kernel
+ * behaviour it steps around (see the contract, sections 4, 7 and 8):
+ *
+ *  - With vec_len > 512 the kernel restarts its walk internally and never
+ *    resets walk_end, so a completed scan can report a walk_end in the
+ *    middle of the range (6.7 to at least 6.18).  We never ask for more
+ *    than PS_ITER_CHUNK regions, so every call is one kernel walk and
+ *    walk_end is only ever "the unit that did not fit" or a limit.
+ *  - max_pages = 0 means "no limit": a naive loop that passes the
+ *    remaining budget of 0 after a limit ended exactly at a unit end scans
+ *    everything.  We count pages ourselves and stop at the budget.
+ *  - Under PM_SCAN_WP_MATCHING a hugetlb page that is only partly inside
+ *    the request is backed out: ret 0, walk_end = its start, and the walk
+ *    goes on (the naive loop spins forever).  We send only whole huge
+ *    pages with WP_MATCHING, and the partial ends without it (reported,
+ *    not re-armed: they stay WRITTEN, so a write is never hidden), and a
+ *    page budget that is a whole number of huge pages.
+ *  - WP_MATCHING with no output buffer on a partial THP dereferenced NULL
+ *    before 6.17 (6.16.10, 6.12.50): we always pass a buffer.
+ *  - WP_MATCHING over a hugetlb hole that matches the filter deadlocks
+ *    every kernel from 6.7 until the 2026 fix "fix hugetlb self-deadlock
+ *    in pagemap_scan_pte_hole()".  We find hugetlb holes with a scan
+ *    without WP_MATCHING first and never send a WP request over one.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define PS_ITER_CHUNK 512
+
+int pagescan_scan(struct pagescan *ps, uint64_t start, uint64_t end,
+		  struct pagescan_region *vec, size_t vec_len,
+		  struct pagescan_scan_opts *opts)
+{
+	struct pm_scan_arg arg;
+	int ret;
+
+	if (!ps)
+		return ps_err(EINVAL);
+	ret = OPTS_CHECK(opts, pagescan_scan_opts);
+	if (ret)
+		return ps_err(-ret);
+	memset(&arg, 0, sizeof(arg));
+	arg.size = sizeof(arg);
+	arg.flags = OPTS_GET(opts, flags, 0);
+	arg.start = start;
+	arg.end = end;
+	arg.walk_end = OPTS_GET(opts, walk_end, 0);
+	arg.vec = (uintptr_t)vec;
+	arg.vec_len = vec_len;
+	arg.max_pages = OPTS_GET(opts, max_pages, 0);
+	arg.category_inverted = OPTS_GET(opts, category_inverted, 0);
+	arg.category_mask = OPTS_GET(opts, category_mask, 0);
+	arg.category_anyof_mask = OPTS_GET(opts, category_anyof_mask, 0);
+	arg.return_mask = OPTS_GET(opts, return_mask, 0);
+	ret = ps_handle_scan(ps, &arg);
+	OPTS_SET(opts, walk_end, arg.walk_end);
+	return ret < 0 ? ps_err(-ret) : ret;
+}
+
+/* A piece of the range, scanned with or without WP_MATCHING. */
+struct seg {
+	uint64_t start, end;
+	uint64_t hpages;	/* hugetlb WP piece: pages per huge page */
+	bool wp;
+};
+
+struct pagescan_iter {
+	struct pagescan *ps;
+	struct pm_scan_arg base;	/* flags and masks of the request */
+	uint64_t end;
+	uint64_t max_pages;		/* 0: none */
+	uint64_t fetched;		/* pages taken from the kernel */
+	uint64_t delivered;		/* pages handed to the caller */
+	uint64_t pos;			/* all below is delivered */
+	uint64_t stop_pos;		/* where the kernel walk stopped */
+	struct seg *segs;
+	size_t nsegs, iseg;
+	uint64_t seg_pos;		/* next address in segs[iseg] */
+	size_t nbuf, ibuf;
+	struct pagescan_region pending;
+	bool have_pending;
+	bool done;
+	int err;
+	struct pagescan_region buf[PS_ITER_CHUNK];
+};
+
+static int add_seg(struct pagescan_iter *it, size_t *cap, uint64_t start,
+		   uint64_t end, bool wp, uint64_t hpages)
+{
+	struct seg *n;
+
+	if (start >= end)
+		return 0;
+	/* Merge with the previous piece when nothing sets them apart. */
+	if (it->nsegs) {
+		struct seg *p = &it->segs[it->nsegs - 1];
+
+		if (p->end == start && p->wp == wp && p->hpages == hpages) {
+			p->end = end;
+			return 0;
+		}
+	}
+	if (it->nsegs == *cap) {
+		*cap = *cap ? *cap * 2 : 8;
+		n = realloc(it->segs, *cap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		it->segs = n;
+	}
+	it->segs[it->nsegs++] = (struct seg){ start, end, hpages, wp };
+	return 0;
+}
+
+/*
+ * Split a hugetlb stretch [s, e) of a VMA with huge page size @hps into
+ * pieces that are safe to send with WP_MATCHING (whole, populated huge
+ * page slots) and pieces sent without it (partial pages, holes).
+ */
+static int split_hugetlb(struct pagescan_iter *it, size_t *cap, uint64_t s,
+			 uint64_t e, uint64_t hps)
+{
+	uint64_t hs = (s + hps - 1) & ~(hps - 1), he = e & ~(hps - 1);
+	uint64_t hpages = hps / ps_pagesz();
+	struct pagescan_region r[64];
+	uint64_t pos;
+	int ret;
+
+	if (hs >= he)
+		return add_seg(it, cap, s, e, false, 0);
+	ret = add_seg(it, cap, s, hs, false, 0);
+	/*
+	 * Holes (no page table: the region lacks HUGE) are the deadlock case;
+	 * slots that exist, populated or not, carry HUGE.
+	 */
+	pos = hs;
+	while (!ret && pos < he) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a), .start = pos, .end = he,
+			.vec = (uintptr_t)r, .vec_len = ARRAY_SIZE(r),
+			.return_mask = PAGE_IS_HUGE,
+		};
+		int n, i;
+
+		n = ps_handle_scan(it->ps, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n && !ret; i++) {
+			bool huge = r[i].categories & PAGE_IS_HUGE;
+
+			ret = add_seg(it, cap, r[i].start, r[i].end, huge,
+				      huge ? hpages : 0);
+		}
+		if (n < (int)ARRAY_SIZE(r))
+			break;
+		pos = r[n - 1].end;
+	}
+	if (!ret)
+		ret = add_seg(it, cap, he, e, false, 0);
+	return ret;
+}
+
+static int plan_segments(struct pagescan_iter *it, uint64_t start,
+			 uint64_t end)
+{
+	struct ps_maps m = { 0 };
+	size_t cap = 0, i;
+	uint64_t pos = start;
+	int ret;
+
+	if (!(it->base.flags & PM_SCAN_WP_MATCHING))
+		return add_seg(it, &cap, start, end, false, 0);
+	ret = ps_maps_read(it->ps->pid, PAGESCAN_VMAS_SMAPS, &m);
+	if (ret)
+		return ret;
+	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
+		const struct ps_vma *v = &m.v[i];
+		uint64_t s, e;
+
+		if (v->start >= end)
+			break;
+		if (!(v->flags & PAGESCAN_VMA_HUGETLB) ||
+		    v->page_size <= ps_pagesz())
+			continue;
+		s = v->start > start ? v->start : start;
+		e = v->end < end ? v->end : end;
+		ret = add_seg(it, &cap, pos, s, true, 0);
+		if (!ret)
+			ret = split_hugetlb(it, &cap, s, e, v->page_size);
+		pos = e;
+	}
+	if (!ret)
+		ret = add_seg(it, &cap, pos, end, true, 0);
+	ps_maps_free(&m);
+	return ret;
+}
+
+int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
+		      const struct pagescan_scan_opts *opts,
+		      struct pagescan_iter **out)
+{
+	struct pagescan_iter *it;
+	uint64_t psz = ps_pagesz();
+	int ret;
+
+	if (!ps || !out)
+		return ps_err(EINVAL);
+	ret = OPTS_CHECK(opts, pagescan_scan_opts);
+	if (ret)
+		return ps_err(-ret);
+	/* The checks the kernel would make, made once, up front. */
+	if (start & (psz - 1) || end < start)
+		return ps_err(EINVAL);
+	if (end > UINT64_MAX - psz)
+		return ps_err(EFAULT);
+	end = (end + psz - 1) & ~(psz - 1);
+
+	it = calloc(1, sizeof(*it));
+	if (!it)
+		return ps_err(ENOMEM);
+	it->ps = ps;
+	it->base.size = sizeof(it->base);
+	it->base.flags = OPTS_GET(opts, flags, 0);
+	it->base.category_inverted = OPTS_GET(opts, category_inverted, 0);
+	it->base.category_mask = OPTS_GET(opts, category_mask, 0);
+	it->base.category_anyof_mask = OPTS_GET(opts, category_anyof_mask, 0);
+	it->base.return_mask = OPTS_GET(opts, return_mask, 0);
+	it->max_pages = OPTS_GET(opts, max_pages, 0);
+	it->end = end;
+	it->pos = start;
+	it->stop_pos = end;
+
+	/* Let the backend validate flags and masks (EINVAL, as the ioctl). */
+	{
+		struct pm_scan_arg a = it->base;
+
+		a.flags &= ~PM_SCAN_WP_MATCHING;
+		a.start = a.end = start;
+		ret = ps_handle_scan(ps, &a);
+		if (ret < 0)
+			goto fail;
+	}
+	ret = plan_segments(it, start, end);
+	if (ret)
+		goto fail;
+	if (it->nsegs)
+		it->seg_pos = it->segs[0].start;
+	*out = it;
+	return 0;
+fail:
+	free(it->segs);
+	free(it);
+	return ps_err(-ret);
+}
+
+static uint64_t region_pages(const struct pagescan_region *r)
+{
+	return (r->end - r->start) >> ps_page_shift;
+}
+
+/* Fetch the next chunk from the kernel into it->buf.  0 when exhausted. */
+static int refill(struct pagescan_iter *it)
+{
+	while (it->iseg < it->nsegs) {
+		struct seg *s = &it->segs[it->iseg];
+		struct pm_scan_arg a = it->base;
+		uint64_t budget = 0, got = 0;
+		int n, i;
+
+		if (it->max_pages) {
+			budget = it->max_pages - it->fetched;
+			/* Whole huge pages only, or the kernel backs out. */
+			if (s->hpages)
+				budget -= budget % s->hpages;
+			if (!budget) {
+				/* Budget spent (or less than a huge page). */
+				it->stop_pos = it->seg_pos;
+				it->nsegs = it->iseg;
+				return 0;
+			}
+		}
+		if (!s->wp)
+			a.flags &= ~PM_SCAN_WP_MATCHING;
+		a.start = it->seg_pos;
+		a.end = s->end;
+		a.vec = (uintptr_t)it->buf;
+		a.vec_len = PS_ITER_CHUNK;
+		a.max_pages = budget;
+		n = ps_handle_scan(it->ps, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++)
+			got += region_pages(&it->buf[i]);
+		it->fetched += got;
+		it->nbuf = (size_t)n;
+		it->ibuf = 0;
+		if (n == PS_ITER_CHUNK || (budget && got == budget)) {
+			/* Stopped by the buffer or the budget: resume there. */
+			it->seg_pos = a.walk_end;
+			if (it->seg_pos >= s->end && ++it->iseg < it->nsegs)
+				it->seg_pos = it->segs[it->iseg].start;
+		} else if (++it->iseg < it->nsegs) {
+			/* Fewer regions and pages than allowed: it completed. */
+			it->seg_pos = it->segs[it->iseg].start;
+		}
+		it->stop_pos = it->iseg < it->nsegs ? it->seg_pos : it->end;
+		if (n)
+			return n;
+	}
+	return 0;
+}
+
+int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
+		       size_t vec_len)
+{
+	size_t out = 0;
+
+	if (!it || !vec || !vec_len)
+		return ps_err(EINVAL);
+	if (it->err)
+		return ps_err(-it->err);
+	while (out < vec_len) {
+		struct pagescan_region r;
+
+		if (it->ibuf == it->nbuf) {
+			int n = it->done ? 0 : refill(it);
+
+			if (n < 0) {
+				it->err = n;
+				break;
+			}
+			if (n == 0) {
+				it->done = true;
+				if (!it->have_pending)
+					break;
+				vec[out++] = it->pending;
+				it->delivered += region_pages(&it->pending);
+				it->pos = it->pending.end;
+				it->have_pending = false;
+				break;
+			}
+		}
+		r = it->buf[it->ibuf++];
+		/* Regions split by our chunking are merged back. */
+		if (it->have_pending && r.start == it->pending.end &&
+		    r.categories == it->pending.categories) {
+			it->pending.end = r.end;
+			continue;
+		}
+		if (it->have_pending) {
+			vec[out++] = it->pending;
+			it->delivered += region_pages(&it->pending);
+			it->pos = it->pending.end;
+		}
+		it->pending = r;
+		it->have_pending = true;
+	}
+	if (it->done && !it->have_pending && !it->err)
+		it->pos = it->stop_pos;
+	if (out)
+		return (int)out;
+	return it->err ? ps_err(-it->err) : 0;
+}
+
+uint64_t pagescan_iter_pos(const struct pagescan_iter *it)
+{
+	return it ? it->pos : 0;
+}
+
+uint64_t pagescan_iter_pages(const struct pagescan_iter *it)
+{
+	return it ? it->delivered : 0;
+}
+
+void pagescan_iter_free(struct pagescan_iter *it)
+{
+	if (!it)
+		return;
+	free(it->segs);
+	free(it);
+}
+
+int pagescan_foreach(struct pagescan *ps, uint64_t start, uint64_t end,
+		     const struct pagescan_scan_opts *opts,
+		     pagescan_region_fn fn, void *ctx)
+{
+	struct pagescan_region r[64];
+	struct pagescan_iter *it;
+	int n, i, ret = 0;
+
+	if (!fn)
+		return ps_err(EINVAL);
+	ret = pagescan_iter_new(ps, start, end, opts, &it);
+	if (ret)
+		return ret;
+	while (!ret && (n = pagescan_iter_next(it, r, ARRAY_SIZE(r))) > 0)
+		for (i = 0; i < n && !ret; i++)
+			ret = fn(&r[i], ctx);
+	if (!ret && n < 0)
+		ret = n;
+	pagescan_iter_free(it);
+	if (ret < 0)
+		errno = -ret;
+	return ret;
+}
