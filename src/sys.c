@@ -104,7 +104,11 @@ int sys_open_proc(pid_t pid, pid_t tid, const char *what, int flags)
 	char path[64];
 	int fd;
 
-	if (pid == 0)
+	/* A tid selects the thread's file for "self" too. */
+	if (pid == 0 && tid)
+		snprintf(path, sizeof(path), "/proc/self/task/%d/%s",
+			 (int)tid, what);
+	else if (pid == 0)
 		snprintf(path, sizeof(path), "/proc/self/%s", what);
 	else if (tid)
 		snprintf(path, sizeof(path), "/proc/%d/task/%d/%s", (int)pid,
