@@ -3,6 +3,7 @@
 # make                 library (static + shared), CLI, examples, tests, bench
 # make check           the test suite (tests/runtests.sh)
 # make check-vm        the suite on Debian's 6.1, 6.12 and 5.10 kernels (qemu)
+# make check-all       every lane, as CI runs it (installs its packages)
 # make install         PREFIX=/usr/local DESTDIR= LIBDIR= INCLUDEDIR= MANDIR=
 # Variables: BUILD=dir (default build), WERROR=1, SANITIZE=1 (ASan+UBSan),
 #            STATIC=1 (static test and CLI binaries, for the VM lane), V=1.
@@ -133,8 +134,12 @@ $(BUILD)/libpagescan.pc: libpagescan.pc.in Makefile.common
 check: all
 	$(Q)BUILD=$(BUILD) tests/runtests.sh
 
-check-vm: 
+check-vm:
 	$(Q)tests/vm/run.sh
+
+# Every lane (host, nobody, emulate, asan, static checks, VM): what CI runs.
+check-all:
+	$(Q)BUILD=$(BUILD) scripts/check-all.sh
 
 check-headers:
 	$(Q)scripts/check-headers.sh
@@ -165,7 +170,8 @@ install: $(LIB_A) $(LIB_SO) $(CLI) $(BUILD)/libpagescan.pc
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all check check-vm check-headers check-abi bench install clean
+
+.PHONY: all check check-all check-vm check-headers check-abi bench install clean
 
 -include $(wildcard $(BUILD)/obj/*.d $(BUILD)/cli/*.d $(BUILD)/tests/*.d \
 	$(BUILD)/examples/*.d $(BUILD)/bench/*.d)

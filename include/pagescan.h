@@ -17,6 +17,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>		/* memset, for PAGESCAN_OPTS() */
 #include <sys/types.h>
 #include <sys/ioctl.h>
 /*

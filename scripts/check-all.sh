@@ -1,0 +1,77 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+#
+# Every test lane, as CI runs them (the README's test command is
+# `make check-all`):
+#   host      make WERROR=1 check, as root on this kernel
+#   nobody    the same binaries as user nobody: what changes unprivileged
+#   emulate   the same binaries with PAGESCAN_BACKEND=emulate
+#   asan      rebuilt with AddressSanitizer + UndefinedBehaviorSanitizer
+#   static    public header (C99, C++, newer UAPI headers), ABI, install
+#   vm        Debian's 6.1, 6.12 and 5.10 kernels under qemu (check-vm)
+# Set LANES="host asan" to run some.  The last line sums them all:
+# "N passed, N failed, N skipped".
+set -u
+cd "$(dirname "$0")/.."
+LANES=${LANES:-host nobody emulate asan static vm}
+log=${BUILD:-build}/check-all
+mkdir -p "$log"
+P=0 F=0 S=0
+failed_lanes=""
+
+# Add the counts of a lane's summary line (the last such line of its log).
+tally() {
+	local lane=$1 file=$2 rc=$3 line p f s
+	line=$(grep -E '^([a-z0-9.:-]+ )?[0-9]+ passed, [0-9]+ failed, [0-9]+ skipped$' "$file" | tail -n 1)
+	if [ -z "$line" ]; then
+		echo "== $lane: no summary line (exit $rc)"; F=$((F + 1))
+		failed_lanes="$failed_lanes $lane"; return
+	fi
+	read -r p f s <<<"$(echo "$line" | sed -E 's/^([a-z0-9.:-]+ )?([0-9]+) passed, ([0-9]+) failed, ([0-9]+) skipped$/\2 \3 \4/')"
+	P=$((P + p)); F=$((F + f)); S=$((S + s))
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then
+		F=$((F + 1))
+	fi
+	if [ "$rc" != 0 ] || [ "$f" != 0 ]; then
+		failed_lanes="$failed_lanes $lane"
+	fi
+	echo "== $lane: $p passed, $f failed, $s skipped"
+}
+
+lane() {
+	local name=$1; shift
+	echo "== lane $name: $*"
+	"$@" 2>&1 | tee "$log/$name.log"
+	tally "$name" "$log/$name.log" "${PIPESTATUS[0]}"
+}
+
+# Scripted checks count as one test each.
+checks() {
+	local p=0 f=0 c
+	for c in "scripts/check-headers.sh" "scripts/check-abi.sh build/libpagescan.so.$(sed -n 's/^VERSION := //p' Makefile.common 2>/dev/null || true)" \
+		 "scripts/check-install.sh"; do
+		echo "-- $c"
+		if $c; then p=$((p + 1)); else f=$((f + 1)); echo "FAIL $c"; fi
+	done
+	echo "static: $p passed, $f failed, 0 skipped"
+	[ $f = 0 ]
+}
+
+scripts/deps.sh test || exit 1
+make -s -j2 WERROR=1 >/dev/null || { echo "build failed"; make -j2 WERROR=1; echo "0 passed, 1 failed, 0 skipped"; exit 1; }
+
+for l in $LANES; do
+	case $l in
+	host)	 lane host env LANE=host: make -s WERROR=1 check ;;
+	nobody)	 lane nobody env LANE=nobody: PAGESCAN_TEST_USER=nobody tests/runtests.sh ;;
+	emulate) lane emulate env LANE=emulate: PAGESCAN_BACKEND=emulate \
+			PAGESCAN_TEST_PROFILE=emulate tests/runtests.sh ;;
+	asan)	 lane asan env LANE=asan: make -s -j2 BUILD=build-san SANITIZE=1 WERROR=1 check ;;
+	static)	 lane static checks ;;
+	vm)	 lane vm make -s check-vm ;;
+	*)	 echo "unknown lane $l"; F=$((F + 1)) ;;
+	esac
+done
+[ -n "$failed_lanes" ] && echo "lanes with failures:$failed_lanes"
+echo "$P passed, $F failed, $S skipped"
+[ "$F" = 0 ]
