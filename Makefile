@@ -31,7 +31,7 @@ SANFLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer \
 	-fno-sanitize-recover=undefined
 endif
 BASEFLAGS := -std=gnu11 -D_GNU_SOURCE -Iinclude $(WARNINGS) $(SANFLAGS) -MMD -MP
-LIBFLAGS := $(BASEFLAGS) -Isrc -fPIC -fvisibility=hidden
+LIBFLAGS := $(BASEFLAGS) -Isrc -fPIC -fvisibility=hidden -DPAGESCAN_BUILDING_LIB
 LDLIBS_ALL := -lpthread
 ifeq ($(STATIC),1)
 EXE_LDFLAGS := -static

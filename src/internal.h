@@ -23,7 +23,9 @@
 #include "uapi/pagemap_scan.h"
 
 /* The library never prints, exits or aborts (system headers come first). */
+#ifdef PAGESCAN_BUILDING_LIB
 #pragma GCC poison printf fprintf puts perror exit abort
+#endif
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define likely(x) __builtin_expect(!!(x), 1)
