@@ -20,6 +20,9 @@
 
 #define SC_POISON_WE	UINT64_C(0x5a5a5a5a5000)	/* walk_end input */
 #define SC_MAXV		8192
+#ifndef ARRAY_SIZE
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#endif
 
 struct sc_res {
 	int ret;
