@@ -212,13 +212,6 @@ int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
 	ret = OPTS_CHECK(opts, pagescan_scan_opts);
 	if (ret)
 		return ps_err(-ret);
-	/* The checks the kernel would make, made once, up front. */
-	if (start & (psz - 1) || end < start)
-		return ps_err(EINVAL);
-	if (end > UINT64_MAX - psz)
-		return ps_err(EFAULT);
-	end = (end + psz - 1) & ~(psz - 1);
-
 	it = calloc(1, sizeof(*it));
 	if (!it)
 		return ps_err(ENOMEM);
@@ -230,20 +223,32 @@ int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
 	it->base.category_anyof_mask = OPTS_GET(opts, category_anyof_mask, 0);
 	it->base.return_mask = OPTS_GET(opts, return_mask, 0);
 	it->max_pages = OPTS_GET(opts, max_pages, 0);
-	it->end = end;
-	it->pos = start;
-	it->stop_pos = end;
 
-	/* Let the backend validate flags and masks (EINVAL, as the ioctl). */
+	/*
+	 * The checks the kernel would make, made once, up front and in the
+	 * kernel's order (contract section 3): size, flags and masks, then
+	 * start alignment and range ([start, start) asks the backend), then
+	 * start > end and the end's address limit, both EFAULT.
+	 */
 	{
 		struct pm_scan_arg a = it->base;
 
 		a.flags &= ~PM_SCAN_WP_MATCHING;
 		a.start = a.end = start;
 		ret = ps_handle_scan(ps, &a);
+		if (ret >= 0 && (end < start || end > UINT64_MAX - psz))
+			ret = -EFAULT;
+		if (ret >= 0) {
+			end = (end + psz - 1) & ~(psz - 1);
+			a.start = a.end = end;
+			ret = ps_handle_scan(ps, &a);
+		}
 		if (ret < 0)
 			goto fail;
 	}
+	it->end = end;
+	it->pos = start;
+	it->stop_pos = end;
 	ret = plan_segments(it, start, end);
 	if (ret)
 		goto fail;
