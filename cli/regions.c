@@ -1,0 +1,340 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * pagescan regions PID: the scan itself, with category names.  It streams
+ * through the library's iterator, so millions of regions cost constant
+ * memory.  Output is held back until 1 MiB has accumulated, so an error in
+ * a small scan prints nothing on stdout; a large scan that fails after
+ * output began says so on stderr.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+
+#define FLUSH_AT (1U << 20)
+
+static void help(FILE *f)
+{
+	fprintf(f,
+"usage: pagescan regions PID [options]\n"
+"\n"
+"The regions of process PID that match, in address order, each with its\n"
+"categories.  Category names: %s.\n"
+"\n"
+"Options:\n"
+"  --require LIST    pages must have all of LIST; !NAME: must not have it\n"
+"                    (e.g. --require present,!file)\n"
+"  --any LIST        pages must have at least one of LIST\n"
+"  --show LIST       categories to report (default: all this kernel has);\n"
+"                    adjacent pages with the same shown set merge\n"
+"  --range START-END hexadecimal addresses (END exclusive), or the name\n"
+"                    (or part of it) of a mapping: all its mappings\n"
+"  --max-pages N     stop after N pages\n"
+"  --json            one JSON object (schema \"" JSON_SCHEMA "\")\n"
+"  -h, --help        this text\n"
+"\n"
+"Without --require or --any every page of every mapping is reported,\n"
+"including pages that were never touched (categories \"-\").\n"
+"\n%s", cat_list(), exit_help);
+}
+
+struct ranges {
+	uint64_t (*r)[2];
+	size_t n;
+};
+
+struct out {
+	struct obuf o;
+	struct space *s;
+	size_t vi;		/* mapping cursor */
+	bool json, flushed, failed;
+	uint64_t nregions, npages;
+};
+
+static const char *name_at(struct out *w, uint64_t a)
+{
+	struct space *s = w->s;
+
+	while (w->vi < s->n && s->m[w->vi].end <= a)
+		w->vi++;
+	if (w->vi < s->n && s->m[w->vi].start <= a)
+		return mapping_label(&s->m[w->vi]);
+	return "?";
+}
+
+static int emit(const struct pagescan_region *r, void *ctx)
+{
+	struct out *w = ctx;
+	uint64_t pages = (r->end - r->start) / w->s->page_size;
+	const char *name = name_at(w, r->start);
+	char cats[128];
+
+	cat_names(r->categories, cats, sizeof(cats));
+	if (w->json) {
+		unsigned int b;
+		int n = 0;
+
+		ob_printf(&w->o, "%s\n{\"start\":\"%#" PRIx64 "\",\"end\":\"%#"
+			  PRIx64 "\",\"pages\":%" PRIu64 ",\"categories\":[",
+			  w->nregions ? "," : "", r->start, r->end, pages);
+		for (b = 0; b < PAGESCAN_CAT_COUNT; b++)
+			if (r->categories & (UINT64_C(1) << b))
+				ob_printf(&w->o, "%s\"%s\"", n++ ? "," : "",
+					  pagescan_category_name(b));
+		ob_puts(&w->o, "],\"mapping\":");
+		ob_json_str(&w->o, name);
+		ob_puts(&w->o, "}");
+	} else {
+		ob_printf(&w->o, "%016" PRIx64 " %016" PRIx64 " %9" PRIu64
+			  " %-28s %s\n", r->start, r->end, pages, cats, name);
+	}
+	w->nregions++;
+	w->npages += pages;
+	if (w->o.len >= FLUSH_AT) {
+		if (ob_flush(&w->o, stdout)) {
+			w->failed = true;
+			return 1;
+		}
+		w->flushed = true;
+	}
+	return 0;
+}
+
+/* Unavailable categories: a clear error naming the missing feature. */
+static int check_avail(uint64_t asked, uint64_t avail, const char *opt)
+{
+	uint64_t missing = asked & ~avail;
+	struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+	unsigned int b;
+
+	if (!missing)
+		return 0;
+	b = (unsigned int)__builtin_ctzll(missing);
+	if (b == 7)
+		pagescan_feature_info(PAGESCAN_FEAT_SOFT_DIRTY, &fi);
+	else
+		pagescan_feature_info(PAGESCAN_FEAT_CAT_WPALLOWED + b, &fi);
+	err_msg("%s %s: this kernel cannot report it (%s)", opt,
+		pagescan_category_name(b), fi.reason ? fi.reason : "no reason");
+	return -1;
+}
+
+static int parse_range(struct space *s, const char *arg, struct ranges *rg)
+{
+	const char *dash = strchr(arg, '-');
+	uint64_t a, e;
+	size_t i;
+
+	rg->r = calloc(s->n ? s->n : 1, sizeof(*rg->r));
+	if (!rg->r) {
+		err_msg("out of memory");
+		return EX_FAIL;
+	}
+	if (dash && dash != arg) {
+		char *sa = strndup(arg, (size_t)(dash - arg));
+		int bad = !sa || parse_hex(sa, &a) || parse_hex(dash + 1, &e);
+
+		free(sa);
+		if (!bad && (a >= e || a % s->page_size)) {
+			err_msg("bad range '%s': START must be page-aligned and "
+				"below END", arg);
+			return EX_USAGE;
+		}
+		if (!bad) {
+			/*
+			 * Clamp to the last mapping: beyond the user
+			 * address limit the kernel answers EFAULT.
+			 */
+			if (s->n && e > s->m[s->n - 1].end)
+				e = s->m[s->n - 1].end;
+			if (a >= e)
+				return EX_OK;
+			rg->r[0][0] = a;
+			rg->r[0][1] = e;
+			rg->n = 1;
+			return EX_OK;
+		}
+		if (arg[0] >= '0' && arg[0] <= '9') {
+			err_msg("bad range '%s': expected START-END in "
+				"hexadecimal, or a mapping name", arg);
+			return EX_USAGE;
+		}
+	}
+	for (i = 0; i < s->n; i++) {
+		if (!strstr(mapping_label(&s->m[i]), arg))
+			continue;
+		if (rg->n && rg->r[rg->n - 1][1] == s->m[i].start) {
+			rg->r[rg->n - 1][1] = s->m[i].end;
+			continue;
+		}
+		rg->r[rg->n][0] = s->m[i].start;
+		rg->r[rg->n][1] = s->m[i].end;
+		rg->n++;
+	}
+	if (!rg->n) {
+		err_msg("bad range '%s': not START-END in hexadecimal, and no "
+			"mapping of pid %d is named so", arg, (int)s->pid);
+		return EX_USAGE;
+	}
+	return EX_OK;
+}
+
+int cmd_regions(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{ "require", required_argument, NULL, 'r' },
+		{ "any", required_argument, NULL, 'a' },
+		{ "show", required_argument, NULL, 's' },
+		{ "range", required_argument, NULL, 'R' },
+		{ "max-pages", required_argument, NULL, 'm' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 }
+	};
+	PAGESCAN_OPTS(pagescan_scan_opts, so);
+	uint64_t mask = 0, inv = 0, any = 0, show = 0, maxp = 0, avail;
+	const char *range = NULL;
+	bool show_set = false;
+	struct ranges rg = { 0 };
+	struct out w = { 0 };
+	struct space s;
+	pid_t pid;
+	int c, ret;
+	size_t i;
+
+	w.s = &s;
+	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		switch (c) {
+		case 'r':
+			if (parse_cats(optarg, &mask, &inv, true))
+				return EX_USAGE;
+			break;
+		case 'a':
+			if (parse_cats(optarg, &any, NULL, false))
+				return EX_USAGE;
+			break;
+		case 's':
+			if (parse_cats(optarg, &show, NULL, false))
+				return EX_USAGE;
+			show_set = true;
+			break;
+		case 'R':
+			range = optarg;
+			break;
+		case 'm':
+			if (parse_u64(optarg, &maxp) || !maxp) {
+				err_msg("--max-pages wants a positive number, "
+					"not '%s'", optarg);
+				return EX_USAGE;
+			}
+			break;
+		case 'j':
+			w.json = true;
+			break;
+		case 'h':
+			help(stdout);
+			return EX_OK;
+		default:
+			help(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		err_msg(optind == argc ? "which process? (a PID is needed)" :
+			"too many arguments (one PID expected)");
+		return EX_USAGE;
+	}
+	if (parse_pid(argv[optind], &pid))
+		return EX_USAGE;
+	avail = cats_meaningful();
+	if (check_avail(mask, avail, "--require") ||
+	    check_avail(any, avail, "--any") ||
+	    (show_set && check_avail(show, avail, "--show")))
+		return EX_UNSUPP;
+	if (!show_set)
+		show = avail;
+
+	ret = space_begin(&s, pid, false);
+	if (ret)
+		return ret;
+	if (range) {
+		ret = parse_range(&s, range, &rg);
+	} else {
+		rg.r = calloc(1, sizeof(*rg.r));
+		ret = rg.r ? EX_OK : EX_FAIL;
+		if (rg.r && s.n) {
+			rg.r[0][0] = s.m[0].start;
+			rg.r[0][1] = s.m[s.n - 1].end;
+			rg.n = 1;
+		}
+	}
+	if (ret)
+		goto out;
+
+	if (w.json) {
+		char b[128];
+
+		json_head(&w.o, "regions", &s);
+		ob_printf(&w.o, ",\"require\":\"%s\"",
+			  cat_names(mask & ~inv, b, sizeof(b)));
+		ob_printf(&w.o, ",\"require_not\":\"%s\"",
+			  cat_names(inv, b, sizeof(b)));
+		ob_printf(&w.o, ",\"any\":\"%s\"", cat_names(any, b,
+							     sizeof(b)));
+		ob_printf(&w.o, ",\"show\":\"%s\"", cat_names(show, b,
+							      sizeof(b)));
+		ob_puts(&w.o, ",\"regions\":[");
+	} else {
+		ob_printf(&w.o, "%-16s %-16s %9s %-28s %s\n", "START", "END",
+			  "PAGES", "CATEGORIES", "MAPPING");
+	}
+	so.category_mask = mask;
+	so.category_inverted = inv;
+	so.category_anyof_mask = any;
+	so.return_mask = show;
+	ret = 0;
+	for (i = 0; i < rg.n && !ret; i++) {
+		if (maxp) {
+			if (w.npages >= maxp)
+				break;
+			so.max_pages = maxp - w.npages;
+		}
+		w.vi = 0;
+		ret = pagescan_foreach(s.ps, rg.r[i][0], rg.r[i][1], &so, emit,
+				       &w);
+	}
+	if (ret < 0 || w.failed) {
+		if (w.failed)
+			err_msg("writing the output failed");
+		else if (ret == -ESRCH)
+			err_msg("pid %d exited during the scan%s", (int)pid,
+				w.flushed ? "; the output above is incomplete"
+					  : "; nothing printed");
+		else
+			err_msg("scan of pid %d failed: %s%s", (int)pid,
+				strerror(-ret), w.flushed ?
+				"; the output above is incomplete" : "");
+		ret = w.failed ? EX_FAIL : exit_code(-ret);
+		goto out;
+	}
+	if (w.json)
+		ob_printf(&w.o, "\n],\"total\":{\"regions\":%" PRIu64
+			  ",\"pages\":%" PRIu64 "}}\n", w.nregions, w.npages);
+	else {
+		char b[32];
+
+		ob_printf(&w.o, "%" PRIu64 " region%s, %" PRIu64
+			  " pages (%s)\n", w.nregions,
+			  w.nregions == 1 ? "" : "s", w.npages,
+			  human(w.npages * s.page_size, b, sizeof(b)));
+	}
+	ret = ob_flush(&w.o, stdout) ? EX_FAIL : EX_OK;
+out:
+	free(rg.r);
+	ob_free(&w.o);
+	space_end(&s);
+	return ret;
+}
