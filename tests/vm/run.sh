@@ -1,0 +1,394 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+#
+# The VM lane: boot Debian's packaged kernels under qemu (TCG, no KVM needed)
+# with a busybox initramfs carrying the statically linked tests, run the
+# suite inside and check it against tests/profiles/vm-NAME.
+#
+#   tests/vm/run.sh [NAME ...]     default: every kernel in tests/vm/kernels
+#
+# Environment:
+#   VM_BUILD     build directory of the static binaries (default build-vm)
+#   VM_CACHE     package cache, kept between runs (default tests/vm/cache)
+#   VM_TIMEOUT   seconds per VM, boot to power-off (default 900)
+#   VM_TESTS     test names to run inside (default: all)
+#   VM_MEM, VM_SMP   guest memory and CPUs (default 2G, 2)
+#   VM_REFRESH=1 look for a newer kernel package even if one is cached
+#   VM_APT_URI   archive URI (default: the one in this machine's apt sources)
+#   VM_NOBUILD=1 do not run make (the binaries are already built)
+# Prints every kernel's runner output, its summary line prefixed by
+# "vm-NAME:", and at the end "N passed, N failed, N skipped".  Exits
+# non-zero on any failure, a kernel that does not boot or a timeout.
+set -u -o pipefail
+cd "$(dirname "$0")/../.."
+TOP=$PWD
+VMDIR=tests/vm
+BUILD=${VM_BUILD:-build-vm}
+CACHE=${VM_CACHE:-$VMDIR/cache}
+case $CACHE in /*) ;; *) CACHE=$TOP/$CACHE ;; esac
+WORK=$TOP/$BUILD/vm
+TIMEOUT=${VM_TIMEOUT:-900}
+MEM=${VM_MEM:-2G}
+SMP=${VM_SMP:-2}
+
+say() { echo "vm: $*" >&2; }
+die() { echo "vm: error: $*" >&2; exit 2; }
+
+# --- host tools -----------------------------------------------------------
+# CI starts from a fresh machine: install what is missing.
+ensure_tools()
+{
+	local need=()
+
+	command -v qemu-system-x86_64 >/dev/null || need+=(qemu-system-x86)
+	dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+	[ -x /bin/bash-static ] || need+=(bash-static)
+	command -v cpio >/dev/null || need+=(cpio)
+	command -v xz >/dev/null || need+=(xz-utils)
+	command -v timeout >/dev/null || need+=(coreutils)
+	[ ${#need[@]} -eq 0 ] && return 0
+	[ "$(id -u)" = 0 ] || die "missing ${need[*]}; install them (needs root)"
+	say "installing ${need[*]}"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get install -y -q --no-install-recommends "${need[@]}" >&2 ||
+		{ apt-get update -q >&2 &&
+		  apt-get install -y -q --no-install-recommends "${need[@]}" >&2; } ||
+		die "could not install ${need[*]} (network or apt problem)"
+}
+
+# --- kernel packages ------------------------------------------------------
+# A private apt configuration under the cache, so that fetching kernels of
+# other suites changes nothing on this machine.  The archive URI is the one
+# this machine's apt sources already use.
+APT=$CACHE/apt
+APTOPT=(-o "Dir::Etc::sourcelist=$APT/sources.list"
+	-o "Dir::Etc::sourceparts=$APT/sources.list.d"
+	-o "Dir::Etc::preferencesparts=$APT/preferences.d"
+	-o "Dir::State::Lists=$APT/lists"
+	-o "Dir::Cache=$APT/cache"
+	-o "APT::Sandbox::User=root"
+	-o "Acquire::Retries=3"
+	-o "Acquire::http::Timeout=30"
+	-o "Debug::NoLocking=1")
+RUN_ID=$$
+
+archive_uri()
+{
+	local f
+
+	if [ -n "${VM_APT_URI:-}" ]; then
+		echo "$VM_APT_URI"; return
+	fi
+	# deb822: the first "deb" stanza with a plain suite (no -security,
+	# -updates); then one-line sources.
+	for f in /etc/apt/sources.list.d/*.sources; do
+		[ -f "$f" ] || continue
+		awk 'function flush() {
+			if (types ~ /(^| )deb( |$)/ && plain && uri != "") {
+				print uri; exit
+			}
+			types = ""; uri = ""; plain = 0
+		}
+		/^[ \t]*$/ { flush(); next }
+		/^Types:/ { $1 = ""; types = $0 }
+		/^URIs:/ { uri = $2 }
+		/^Suites:/ { for (i = 2; i <= NF; i++) if ($i !~ /-/) plain = 1 }
+		END { flush() }' "$f"
+	done | head -n 1 | grep . && return
+	cat /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null |
+	awk '$1 == "deb" { i = 2; if ($2 ~ /^\[/) while ($i !~ /\]$/) i++;
+		if ($i ~ /\]$/ && $2 ~ /^\[/) i++;
+		if ($(i + 1) !~ /-/) { print $i; exit } }'
+}
+
+apt_setup()
+{
+	local uri key=/usr/share/keyrings/debian-archive-keyring.gpg suite
+
+	mkdir -p "$APT/lists/partial" "$APT/cache/archives/partial" \
+		"$APT/sources.list.d" "$APT/preferences.d" "$CACHE/debs"
+	uri=$(archive_uri)
+	[ -n "$uri" ] || die "no Debian archive URI in this machine's apt sources (set VM_APT_URI)"
+	[ -f "$key" ] || key=
+	: >"$APT/sources.list.new"
+	for suite in $(awk '!/^#/ && NF >= 3 { print $2 }' "$VMDIR/kernels" | sort -u); do
+		echo "deb ${key:+[signed-by=$key] }$uri $suite main" >>"$APT/sources.list.new"
+	done
+	mv "$APT/sources.list.new" "$APT/sources.list"
+}
+
+apt_update()
+{
+	# fetch_kernel runs in a subshell: remember the update in a file.
+	[ -f "$APT/updated.$RUN_ID" ] && return 0
+	say "updating the package lists of the kernel suites"
+	if timeout 300 apt-get "${APTOPT[@]}" -q update >"$APT/update.log" 2>&1 &&
+	   ! grep -qE '^(W|E): Failed to fetch' "$APT/update.log"; then
+		rm -f "$APT"/updated.*
+		: >"$APT/updated.$RUN_ID"
+		return 0
+	fi
+	sed 's/^/    /' "$APT/update.log" | tail -n 8 >&2
+	return 1
+}
+
+# fetch_kernel NAME SUITE FLAVOUR: print the path of the cached .deb.
+fetch_kernel()
+{
+	local name=$1 suite=$2 flavour=$3 pkg deb cached
+
+	cached=$(cat "$CACHE/debs/$name.current" 2>/dev/null)
+	if [ -n "$cached" ] && [ -f "$CACHE/debs/$cached" ] &&
+	   [ "${VM_REFRESH:-0}" != 1 ]; then
+		echo "$CACHE/debs/$cached"; return 0
+	fi
+	if ! apt_update; then
+		say "vm-$name: could not update the package lists (network?)"
+		if [ -n "$cached" ] && [ -f "$CACHE/debs/$cached" ]; then
+			say "vm-$name: using the cached $cached"
+			echo "$CACHE/debs/$cached"; return 0
+		fi
+		say "vm-$name: no cached kernel package either"
+		return 1
+	fi
+	pkg=$(apt-cache "${APTOPT[@]}" show "linux-image-$flavour/$suite" 2>/dev/null |
+	      awk '/^Depends:/ { print $2; exit }')
+	[ -n "$pkg" ] || { say "vm-$name: no linux-image-$flavour in $suite"; return 1; }
+	if apt-cache "${APTOPT[@]}" show "$pkg-unsigned/$suite" >/dev/null 2>&1; then
+		pkg=$pkg-unsigned
+	fi
+	deb=$(cd "$CACHE/debs" && ls -- "$pkg"_*.deb 2>/dev/null | tail -n 1)
+	if [ -z "$deb" ]; then
+		say "vm-$name: downloading $pkg ($suite)"
+		if ! (cd "$CACHE/debs" && timeout 900 apt-get "${APTOPT[@]}" -q \
+		      download "$pkg/$suite" >"$APT/download-$name.log" 2>&1); then
+			sed 's/^/    /' "$APT/download-$name.log" | tail -n 8 >&2
+			say "vm-$name: download of $pkg failed (network?)"
+			return 1
+		fi
+		deb=$(cd "$CACHE/debs" && ls -- "$pkg"_*.deb 2>/dev/null | tail -n 1)
+		[ -n "$deb" ] || { say "vm-$name: $pkg vanished"; return 1; }
+	fi
+	echo "$deb" >"$CACHE/debs/$name.current"
+	echo "$CACHE/debs/$deb"
+}
+
+# unpack_kernel NAME DEB: unpacked tree in $CACHE/root-NAME (reused).
+unpack_kernel()
+{
+	local name=$1 deb=$2 root=$CACHE/root-$1
+
+	if [ "$(cat "$root.stamp" 2>/dev/null)" != "$(basename "$deb")" ]; then
+		rm -rf "$root" "$root.stamp"
+		mkdir -p "$root"
+		dpkg-deb -x "$deb" "$root" || { rm -rf "$root"; return 1; }
+		basename "$deb" >"$root.stamp"
+	fi
+}
+
+# The modules /init loads (the Debian kernels build these as modules):
+# loop and ext4 for a block-backed /var/tmp, so swap files work.
+VM_MODULES="loop ext4 crc32c_generic"
+
+# add_module ROOT DEST NAME: copy NAME and its dependencies, dependencies
+# first, uncompressed, and append them to DEST/order.
+add_module()
+{
+	local root=$1 dest=$2 m=${3//-/_} f dep deps
+
+	grep -qx "$m.ko" "$dest/order" 2>/dev/null && return 0
+	f=$(find "$root" -path '*/modules/*' \( -name "$m.ko*" -o \
+		-name "${m//_/-}.ko*" \) | head -n 1)
+	[ -n "$f" ] || return 0		# built in
+	case $f in
+	*.xz)	xz -dc "$f" >"$dest/$m.ko" ;;
+	*.zst)	zstd -qdc "$f" >"$dest/$m.ko" ;;
+	*.gz)	gzip -dc "$f" >"$dest/$m.ko" ;;
+	*)	cp "$f" "$dest/$m.ko" ;;
+	esac
+	deps=$(tr '\0' '\n' <"$dest/$m.ko" | sed -n 's/^depends=//p' | head -n 1)
+	for dep in ${deps//,/ }; do
+		add_module "$root" "$dest" "$dep"
+	done
+	echo "$m.ko" >>"$dest/order"
+}
+
+# make_initramfs NAME: $WORK/NAME/initrd.gz
+make_initramfs()
+{
+	local name=$1 root=$CACHE/root-$1 dir=$WORK/$1/initramfs a m
+
+	rm -rf "$dir"
+	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,var/tmp,run,root} \
+		"$dir/lib/vm-modules" "$dir/work/build/tests" "$dir/work/tests"
+	cp /bin/busybox "$dir/bin/busybox"
+	for a in $(/bin/busybox --list); do
+		[ -e "$dir/bin/$a" ] || ln -s busybox "$dir/bin/$a"
+	done
+	cp /bin/bash-static "$dir/bin/bash"
+	ln -sf busybox "$dir/bin/sh"
+	printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/nonexistent:/bin/sh\n' \
+		>"$dir/etc/passwd"
+	printf 'root:x:0:\nnogroup:x:65534:\n' >"$dir/etc/group"
+	for m in $VM_MODULES; do
+		add_module "$root" "$dir/lib/vm-modules" "$m"
+	done
+	cp "$VMDIR/init" "$dir/init"
+	chmod 755 "$dir/init"
+	printf 'VM_NAME=%s\nVM_TESTS="%s"\n' "$name" "${VM_TESTS:-}" >"$dir/vm.conf"
+	cp "$BUILD/pagescan" "$dir/work/build/"
+	cp "$BUILD"/tests/*.t "$dir/work/build/tests/"
+	cp tests/runtests.sh "$dir/work/tests/"
+	cp tests/cli-*.sh "$dir/work/tests/" 2>/dev/null
+	cp -r tests/profiles "$dir/work/tests/"
+	(cd "$dir" && find . | cpio -o -H newc --quiet) | gzip -1 >"$WORK/$name/initrd.gz"
+}
+
+# --- expectations -----------------------------------------------------------
+# Profile lines "feature NAME SUPPORT[|SUPPORT...]": the probe table must say
+# one of these.  A feature the table calls "unavailable" that the profile
+# does not expect as such fails too.
+check_features()
+{
+	local name=$1 table=$2 prof=tests/profiles/vm-$1
+
+	awk -v lane="vm-$name" '
+	FNR == NR { if ($1 == "feature") want[$2] = $3; next }
+	$1 == "FEATURE" { next }
+	NF >= 3 {
+		seen[$1] = 1
+		r = $0; sub(/^[^ ]+ +[^ ]+ +[^ ]+ +/, "", r)
+		if ($1 in want) {
+			if (("|" want[$1] "|") !~ ("[|]" $3 "[|]")) {
+				print "FAIL feature " $1 ": " $3 \
+				      ", profile expects " want[$1] " (" r ")"
+				bad++
+			}
+		} else if ($3 == "unavailable") {
+			print "FAIL feature " $1 \
+			      ": unexpectedly unavailable (" r ")"
+			bad++
+		}
+	}
+	END {
+		for (f in want) if (!(f in seen)) {
+			print "FAIL feature " f ": not in the probe table"; bad++
+		}
+		exit bad > 0
+	}' "$prof" "$table"
+}
+
+# --- one kernel -----------------------------------------------------------
+total_pass=0 total_fail=0 total_skip=0
+
+run_kernel()
+{
+	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
+	local res summary np nf ns
+
+	echo "== vm-$name: Debian $suite linux-image-$flavour"
+	if [ ! -f "tests/profiles/vm-$name" ]; then
+		echo "vm-$name: FAIL: no profile tests/profiles/vm-$name"
+		total_fail=$((total_fail + 1)); return
+	fi
+	if ! deb=$(fetch_kernel "$name" "$suite" "$flavour") ||
+	   ! unpack_kernel "$name" "$deb"; then
+		echo "vm-$name: FAIL: could not get the kernel package (see above)"
+		total_fail=$((total_fail + 1)); return
+	fi
+	root=$CACHE/root-$name
+	kimg=$(ls "$root"/boot/vmlinuz-* 2>/dev/null | head -n 1)
+	[ -n "$kimg" ] || { echo "vm-$name: FAIL: no vmlinuz in $deb"
+		total_fail=$((total_fail + 1)); return; }
+	echo "package: $(basename "$deb")"
+	grep -E '^CONFIG_(MEM_SOFT_DIRTY|USERFAULTFD|PTE_MARKER_UFFD_WP)=' \
+		"$root"/boot/config-* | tr '\n' ' '; echo
+	mkdir -p "$w"
+	make_initramfs "$name" || { echo "vm-$name: FAIL: initramfs"
+		total_fail=$((total_fail + 1)); return; }
+	rm -f "$w/console.log" "$w/results.log"
+	t0=$(date +%s)
+	# Two serial ports: the console (kernel messages) and the results.
+	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi \
+		-m "$MEM" -smp "$SMP" -nodefaults -display none -no-reboot \
+		-kernel "$kimg" -initrd "$w/initrd.gz" \
+		-append "console=ttyS0 panic=-1 hugepages=16 loglevel=4" \
+		-serial "file:$w/console.log" -serial "file:$w/results.log" \
+		</dev/null >"$w/qemu.log" 2>&1
+	rc=$?
+	t1=$(date +%s)
+	res=$w/results.log
+	touch "$res"
+	if ! grep -q '^@@VM-END@@' "$res"; then
+		# Whatever the runner managed to say before it stopped.
+		sed -n '/^@@VM-TESTS-BEGIN@@/,/^@@VM-TESTS-END/{/^@@/d;p}' \
+			"$res" | tr -d '\r'
+	fi
+	if [ $rc = 124 ] || [ $rc = 137 ]; then
+		echo "vm-$name: FAIL: timed out after ${TIMEOUT}s (console: $w/console.log)"
+		tail -n 15 "$w/console.log" | sed 's/^/    /'
+		total_fail=$((total_fail + 1)); return
+	fi
+	if ! grep -q '^@@VM-END@@' "$res"; then
+		echo "vm-$name: FAIL: the VM did not finish (qemu exit $rc; console: $w/console.log)"
+		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
+		total_fail=$((total_fail + 1)); return
+	fi
+	sed -n '/^@@VM-FEATURES-BEGIN@@/,/^@@VM-FEATURES-END/{/^@@/d;p}' "$res" |
+		tr -d '\r' >"$w/features.txt"
+	echo "probe table ($(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")):"
+	sed 's/^/    /' "$w/features.txt"
+	if check_features "$name" "$w/features.txt" >"$w/features.check"; then
+		echo "PASS features (probe table matches tests/profiles/vm-$name)"
+		total_pass=$((total_pass + 1))
+	else
+		cat "$w/features.check"
+		total_fail=$((total_fail + 1))
+	fi
+	sed -n '/^@@VM-TESTS-BEGIN@@/,/^@@VM-TESTS-END/{/^@@/d;p}' "$res" | tr -d '\r'
+	if grep -q '^@@VM-DMESG-WARN@@' "$res"; then
+		echo "note: the guest kernel logged a BUG/WARNING/Oops:"
+		sed -n '/^@@VM-DMESG-WARN@@/,/^@@VM-END/{/^@@/d;p}' "$res" | tail -n 30 | sed 's/^/    /'
+	fi
+	summary=$(tr -d '\r' <"$res" | grep -E "^vm-$name: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" | tail -n 1)
+	if [ -z "$summary" ]; then
+		echo "vm-$name: FAIL: no summary from the runner"
+		total_fail=$((total_fail + 1)); return
+	fi
+	read -r np nf ns <<<"$(echo "$summary" | awk '{ print $2, $4, $6 }')"
+	total_pass=$((total_pass + np)) total_fail=$((total_fail + nf))
+	total_skip=$((total_skip + ns))
+	echo "vm-$name: booted and ran in $((t1 - t0))s"
+}
+
+# --- main -----------------------------------------------------------------
+mapfile -t KERNELS < <(awk '!/^#/ && NF >= 3' "$VMDIR/kernels")
+if [ $# -gt 0 ]; then
+	sel=()
+	for n in "$@"; do
+		l=$(printf '%s\n' "${KERNELS[@]}" | awk -v n="${n#vm-}" '$1 == n')
+		[ -n "$l" ] || die "no kernel '$n' in $VMDIR/kernels"
+		sel+=("$l")
+	done
+	KERNELS=("${sel[@]}")
+fi
+
+ensure_tools
+apt_setup
+if [ "${VM_NOBUILD:-0}" != 1 ]; then
+	say "building static binaries in $BUILD"
+	mkdir -p "$WORK"
+	make BUILD="$BUILD" STATIC=1 -j"$(nproc)" >"$WORK/make.log" 2>&1 ||
+		{ tail -n 30 "$WORK/make.log" >&2; die "build failed (log: $WORK/make.log)"; }
+fi
+[ -x "$BUILD/pagescan" ] || die "no $BUILD/pagescan"
+file "$BUILD/pagescan" 2>/dev/null | grep -q 'dynamically linked' &&
+	die "$BUILD/pagescan is not static (build with STATIC=1)"
+
+start=$(date +%s)
+for k in "${KERNELS[@]}"; do
+	run_kernel $k
+done
+echo "vm: $((${#KERNELS[@]})) kernel(s) in $(($(date +%s) - start))s"
+echo "$total_pass passed, $total_fail failed, $total_skip skipped"
+[ $total_fail -eq 0 ]
