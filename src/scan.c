@@ -130,6 +130,27 @@ static int split_hugetlb(struct pagescan_iter *it, size_t *cap, uint64_t s,
 	uint64_t pos;
 	int ret;
 
+	/*
+	 * WP_MATCHING skips a VMA that is not registered for async uffd-wp
+	 * (nothing reported, nothing armed, no entry visited, so no
+	 * back-out and no hole deadlock) and CHECK_WPASYNC fails on it: send
+	 * it whole, as asked.  Splitting it would scan pieces without
+	 * WP_MATCHING and report pages the kernel never would.  WPALLOWED
+	 * is filtered per VMA, so a one-page scan asks exactly that.
+	 */
+	{
+		struct pm_scan_arg a = {
+			.size = sizeof(a), .start = s, .end = s + ps_pagesz(),
+			.vec = (uintptr_t)r, .vec_len = 1,
+			.category_mask = PAGE_IS_WPALLOWED,
+		};
+
+		ret = ps_handle_scan(it->ps, &a);
+		if (ret < 0)
+			return ret;
+		if (ret == 0)
+			return add_seg(it, cap, s, e, true, 0);
+	}
 	if (hs >= he)
 		return add_seg(it, cap, s, e, false, 0);
 	ret = add_seg(it, cap, s, hs, false, 0);
