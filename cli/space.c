@@ -7,6 +7,7 @@
  * with a few MiB touched costs what the few MiB cost.
  */
 #include <errno.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <stddef.h>
@@ -298,6 +299,12 @@ int space_begin(struct space *s, pid_t pid, bool count)
 		space_end(s);
 		return ret;
 	}
+	/*
+	 * For tests only: stop here, so that a test can make the target
+	 * exit between the mapping list and the scan (tests/cli-errors.sh).
+	 */
+	if (getenv("PAGESCAN_CLI_STOP_BEFORE_SCAN"))
+		raise(SIGSTOP);
 	if (count) {
 		ret = space_count(s);
 		if (ret) {
