@@ -216,7 +216,7 @@ add_module()
 # make_initramfs NAME: $WORK/NAME/initrd.gz
 make_initramfs()
 {
-	local name=$1 root=$CACHE/root-$1 dir=$WORK/$1/initramfs a m
+	local name=$1 root=$CACHE/root-$1 dir=$WORK/$1/initramfs a m t
 
 	rm -rf "$dir"
 	mkdir -p "$dir"/{bin,sbin,usr/bin,usr/sbin,etc,proc,sys,dev,tmp,var/tmp,run,root} \
@@ -237,7 +237,11 @@ make_initramfs()
 	chmod 755 "$dir/init"
 	printf 'VM_NAME=%s\nVM_TESTS="%s"\n' "$name" "${VM_TESTS:-}" >"$dir/vm.conf"
 	cp "$BUILD/pagescan" "$dir/work/build/"
-	cp "$BUILD"/tests/*.t "$dir/work/build/tests/"
+	# Only tests whose source still exists (no stale binaries).
+	for t in tests/*.c; do
+		t=$(basename "$t" .c)
+		[ -f "$BUILD/tests/$t.t" ] && cp "$BUILD/tests/$t.t" "$dir/work/build/tests/"
+	done
 	cp tests/runtests.sh "$dir/work/tests/"
 	cp tests/cli-*.sh "$dir/work/tests/" 2>/dev/null
 	cp -r tests/profiles "$dir/work/tests/"
@@ -245,37 +249,63 @@ make_initramfs()
 }
 
 # --- expectations -----------------------------------------------------------
-# Profile lines "feature NAME SUPPORT[|SUPPORT...]": the probe table must say
-# one of these.  A feature the table calls "unavailable" that the profile
-# does not expect as such fails too.
+# Profile lines "feature NAME SUPPORT[|SUPPORT...]": the probe table row NAME
+# must say one of these.  A row the table calls "unavailable" that the
+# profile does not expect so fails too.  "emulate-feature" lines do the
+# same for the table under PAGESCAN_BACKEND=emulate (checked only when the
+# profile has such lines).
+# check_features NAME KEYWORD TABLE
 check_features()
 {
-	local name=$1 table=$2 prof=tests/profiles/vm-$1
+	local name=$1 key=$2 table=$3 prof=tests/profiles/vm-$1
 
-	awk -v lane="vm-$name" '
-	FNR == NR { if ($1 == "feature") want[$2] = $3; next }
-	$1 == "FEATURE" { next }
-	NF >= 3 {
+	awk -v key="$key" '
+	FNR == NR { if ($1 == key) want[$2] = $3; next }
+	$1 == "FEATURE" { table = 1; next }
+	table && NF >= 3 {
 		seen[$1] = 1
 		r = $0; sub(/^[^ ]+ +[^ ]+ +[^ ]+ +/, "", r)
 		if ($1 in want) {
 			if (("|" want[$1] "|") !~ ("[|]" $3 "[|]")) {
-				print "FAIL feature " $1 ": " $3 \
+				print "FAIL " key " " $1 ": " $3 \
 				      ", profile expects " want[$1] " (" r ")"
 				bad++
 			}
 		} else if ($3 == "unavailable") {
-			print "FAIL feature " $1 \
+			print "FAIL " key " " $1 \
 			      ": unexpectedly unavailable (" r ")"
 			bad++
 		}
 	}
 	END {
 		for (f in want) if (!(f in seen)) {
-			print "FAIL feature " f ": not in the probe table"; bad++
+			print "FAIL " key " " f ": not in the probe table"
+			bad++
 		}
 		exit bad > 0
 	}' "$prof" "$table"
+}
+
+# show_and_check NAME KEYWORD BEGIN-MARKER TITLE: print a probe table from
+# the results and check it; count one test.
+show_and_check()
+{
+	local name=$1 key=$2 mark=$3 title=$4 t=$WORK/$1/$2.txt
+
+	sed -n "/^@@$mark-BEGIN@@/,/^@@$mark-END/{/^@@/d;p}" \
+		"$WORK/$name/results.log" | tr -d '\r' >"$t"
+	echo "$title:"
+	sed 's/^/    /' "$t"
+	if [ ! -s "$t" ]; then
+		echo "FAIL $key: no probe table"
+		total_fail=$((total_fail + 1))
+	elif check_features "$name" "$key" "$t" >"$t.check"; then
+		echo "PASS $key (the table matches tests/profiles/vm-$name)"
+		total_pass=$((total_pass + 1))
+	else
+		cat "$t.check"
+		total_fail=$((total_fail + 1))
+	fi
 }
 
 # --- one kernel -----------------------------------------------------------
@@ -284,7 +314,7 @@ total_pass=0 total_fail=0 total_skip=0
 run_kernel()
 {
 	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
-	local res summary np nf ns
+	local res summary np nf ns kver
 
 	echo "== vm-$name: Debian $suite linux-image-$flavour"
 	if [ ! -f "tests/profiles/vm-$name" ]; then
@@ -334,16 +364,11 @@ run_kernel()
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
-	sed -n '/^@@VM-FEATURES-BEGIN@@/,/^@@VM-FEATURES-END/{/^@@/d;p}' "$res" |
-		tr -d '\r' >"$w/features.txt"
-	echo "probe table ($(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")):"
-	sed 's/^/    /' "$w/features.txt"
-	if check_features "$name" "$w/features.txt" >"$w/features.check"; then
-		echo "PASS features (probe table matches tests/profiles/vm-$name)"
-		total_pass=$((total_pass + 1))
-	else
-		cat "$w/features.check"
-		total_fail=$((total_fail + 1))
+	kver=$(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")
+	show_and_check "$name" feature VM-FEATURES "probe table ($kver)"
+	if grep -q '^emulate-feature ' "tests/profiles/vm-$name"; then
+		show_and_check "$name" emulate-feature VM-EMU-FEATURES \
+			"probe table with PAGESCAN_BACKEND=emulate ($kver)"
 	fi
 	sed -n '/^@@VM-TESTS-BEGIN@@/,/^@@VM-TESTS-END/{/^@@/d;p}' "$res" | tr -d '\r'
 	if grep -q '^@@VM-DMESG-WARN@@' "$res"; then
