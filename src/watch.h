@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
+/*
+ * Write watch internals: the watch object and the backend interface.
+ *
+ * Every backend keeps the same invariant, which is what makes a
+ * get-and-reset atomic with respect to concurrent writers:
+ *
+ *   a page is either write-protected (a write will be noticed), or its
+ *   "written" state is already recorded, or a write to it is being
+ *   recorded before the writer is allowed to proceed.
+ *
+ * The bitmap backends (uffd-sync, soft-dirty freeze, mprotect) record in
+ * this order: un-protect the page, set its bit, then let the writer go.
+ * A reset takes the bits first (atomic fetch-and) and write-protects only
+ * the pages it took.  Any interleaving of the two leaves the page either
+ * protected or marked, never writable and unmarked (see watch.c).
+ */
+#ifndef PAGESCAN_WATCH_H
+#define PAGESCAN_WATCH_H
+
+#include "internal.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+
+struct pagescan_watch;
+
+/* Where collected pages go: regions or page addresses, with a limit. */
+struct watch_sink {
+	struct pagescan_region *vec;	/* regions mode */
+	size_t vec_len;
+	void **addrs;			/* pages mode */
+	size_t naddrs;
+	size_t n;			/* entries stored */
+	uint64_t pages;			/* pages reported */
+	uint64_t next;			/* resume address */
+	bool full;
+	uint64_t *rep;			/* verify: bitmap of reported pages */
+	uint64_t rep_base;
+};
+
+/*
+ * Add [start, end) to the sink.  Returns the end of what was accepted
+ * (== end unless the sink filled; then s->full and s->next are set).
+ */
+uint64_t watch_sink_add(struct watch_sink *s, uint64_t start, uint64_t end);
+/* Pages the sink can still take in pages mode (UINT64_MAX: no limit). */
+uint64_t watch_sink_room_pages(const struct watch_sink *s);
+
+struct watch_ops {
+	enum pagescan_watch_backend id;
+	const char *name;
+	/* 1 available, 0 not (why in @why), -errno. */
+	int (*available)(char *why, size_t len);
+	/* Start tracking w->start..w->end: every page armed. */
+	int (*attach)(struct pagescan_watch *w);
+	/* Undo attach; leave memory as it was.  Never fails. */
+	void (*detach)(struct pagescan_watch *w);
+	/*
+	 * Report the written pages of [start, end) to @s, in order, and with
+	 * @reset re-arm exactly the reported ones.  On a full sink, s->next
+	 * is where the next call should start.  0 or -errno.
+	 */
+	int (*collect)(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		       bool reset, struct watch_sink *s);
+	/* Re-arm [start, end).  0 or -errno. */
+	int (*reset)(struct pagescan_watch *w, uint64_t start, uint64_t end);
+};
+
+extern const struct watch_ops watch_uffd_async_ops;
+extern const struct watch_ops watch_uffd_sync_ops;
+extern const struct watch_ops watch_softdirty_ops;
+extern const struct watch_ops watch_mprotect_ops;
+
+struct pagescan_watch {
+	uint64_t start, end;
+	size_t npages;
+	pid_t pid;			/* owner; a forked child gets -ECHILD */
+	const struct watch_ops *ops;
+	pthread_mutex_t lock;		/* serialises get/reset */
+	unsigned int flags;		/* PAGESCAN_WATCH_VERIFY */
+	int prot;			/* original protection (mprotect, sd) */
+	bool anon_private;		/* every VMA private anonymous */
+	bool shmem_or_hugetlb;		/* some VMA is shmem or hugetlb */
+	bool hugetlb;
+	char reason[512];
+
+	/* Bitmap backends: bit set = written since last reset. */
+	_Atomic uint64_t *bits;
+
+	/* uffd backends */
+	int uffd;
+	int pagemap_fd;
+	int stop_fd;			/* uffd-sync: eventfd to stop thread */
+	pthread_t thread;
+	bool thread_started;
+	int mp_slot;			/* mprotect/sd: handler table slot */
+
+	/* verify mode */
+	uint64_t *hash;
+	uint64_t verify_failures;
+	uint64_t verify_first;
+
+	struct pagescan_watch *next;	/* the registry */
+};
+
+static inline size_t watch_bitmap_words(size_t npages)
+{
+	return (npages + 63) / 64;
+}
+
+/*
+ * Bitmap helpers shared by the bitmap backends: collect (and with @reset
+ * take) the set bits of [start, end) into @s; for each run taken with
+ * @reset, @rearm(w, start, end) write-protects it again (after the bits
+ * were taken, the order the invariant needs).
+ */
+int watch_bitmap_collect(struct pagescan_watch *w, uint64_t start,
+			 uint64_t end, bool reset, struct watch_sink *s,
+			 int (*rearm)(struct pagescan_watch *w, uint64_t s,
+				      uint64_t e));
+static inline void watch_bit_set(struct pagescan_watch *w, uint64_t addr)
+{
+	uint64_t i = (addr - w->start) >> ps_page_shift;
+
+	atomic_fetch_or_explicit(&w->bits[i / 64], UINT64_C(1) << (i % 64),
+				 memory_order_seq_cst);
+}
+
+/* Clear the bits of [start, end) (before re-protecting them). */
+void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
+
+/* Append a formatted line to w->reason. */
+void watch_reason(struct pagescan_watch *w, const char *fmt, ...)
+	__attribute__((format(__printf__, 2, 3)));
+
+/*
+ * mprotect machinery (watch_mprotect.c), shared with soft-dirty: a slot
+ * in the signal handler's table for w, marking pages in w->bits.
+ */
+int watch_mp_add(struct pagescan_watch *w);
+void watch_mp_del(struct pagescan_watch *w);
+/* The protection of [start,end) if uniform and writable, else -errno. */
+int watch_range_prot(uint64_t start, uint64_t end, int *prot);
+
+/*
+ * A userfaultfd with UFFDIO_API done for @features.  @user_only: may use
+ * UFFD_USER_MODE_ONLY (5.11), which is what lets an unprivileged caller
+ * have one, but makes faults taken inside system calls fail (EFAULT)
+ * instead of reaching a handler.  Returns the fd or -errno.
+ */
+int watch_uffd_open(bool user_only, uint64_t features);
+/* UFFDIO_WRITEPROTECT of [start, end) with @mode: 0 or -errno. */
+int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode);
+
+#endif /* PAGESCAN_WATCH_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * soft-dirty: pagemap bit 55, cleared by writing "4" to
+ * /proc/self/clear_refs (kernels with CONFIG_MEM_SOFT_DIRTY).
+ *
+ * Two problems, two answers:
+ *  - clear_refs clears the whole process, so before it runs, the soft-
+ *    dirty state of EVERY soft-dirty watch is folded into that watch's
+ *    bitmap (its pending writes), and the bitmap, not bit 55 alone, is
+ *    the answer: bits | bit 55.
+ *  - reading bit 55 and clearing it are two steps; a write between them
+ *    would be cleared unseen.  So during that window every soft-dirty
+ *    watch is made read-only ("frozen"): a write then faults into the
+ *    mprotect backend's handler, which marks the page in the bitmap and
+ *    lets the write through.  After clear_refs the protection goes back;
+ *    the kernel's own soft-dirty write-protection (clear_refs 4) remains
+ *    in the page tables, since mprotect(2) does not make a clean
+ *    soft-dirty PTE writable (6.0+ can_change_pte_writable()).
+ * Known limits: VM_SOFTDIRTY on a VMA (new mappings, some merges) makes
+ * all its pages read soft-dirty (over-reporting, never missing); a page
+ * written and then discarded (MADV_DONTNEED) reads clean afterwards, as
+ * on every soft-dirty user; other soft-dirty users in the process see
+ * their state cleared by our resets.  Ranges need one protection with
+ * PROT_WRITE (as for mprotect).
+ */
+#include "watch.h"
+
+#include <fcntl.h>
+#include <sys/mman.h>
+
+static pthread_mutex_t sd_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pagescan_watch *sd_list[256];
+static size_t sd_n;
+
+static int sd_available(char *why, size_t len)
+{
+	int r = pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY), fd;
+
+	if (r != 1) {
+		snprintf(why, len, "kernel without CONFIG_MEM_SOFT_DIRTY");
+		return r < 0 ? r : 0;
+	}
+	fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		snprintf(why, len, "/proc/self/clear_refs: %s",
+			 strerror(errno));
+		return 0;
+	}
+	close(fd);
+	snprintf(why, len, "pagemap bit 55 and clear_refs work");
+	return 1;
+}
+
+/* OR bit 55 of [start, end) into w->bits. */
+static int fold(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	uint64_t e[512], a = start;
+	int ret = 0;
+
+	while (a < end) {
+		uint64_t n = (end - a) >> ps_page_shift, i;
+		ssize_t r;
+
+		if (n > ARRAY_SIZE(e))
+			n = ARRAY_SIZE(e);
+		r = sys_pread_full(w->pagemap_fd, e, n * 8,
+				   (off_t)((a >> ps_page_shift) * 8));
+		if (r < 0)
+			return (int)r;
+		n = (uint64_t)r / 8;
+		if (!n)
+			return -EIO;
+		for (i = 0; i < n; i++)
+			if (e[i] & PM_ENTRY_SOFT_DIRTY)
+				watch_bit_set(w, a + (i << ps_page_shift));
+		a += n << ps_page_shift;
+	}
+	return ret;
+}
+
+static int set_prot(struct pagescan_watch *w, int prot)
+{
+	if (mprotect((void *)(uintptr_t)w->start, w->end - w->start, prot))
+		return errno == ENOMEM ? 0 : -errno;
+	return 0;
+}
+
+/*
+ * Fold every watch, clear the process.  Called with sd_lock.  The
+ * handler slots are active for the whole life of the watches, so a
+ * write during the freeze is marked.
+ */
+static int fold_all_and_clear(void)
+{
+	size_t i;
+	int ret = 0, fd;
+
+	for (i = 0; i < sd_n && !ret; i++)
+		ret = set_prot(sd_list[i], sd_list[i]->prot & ~PROT_WRITE);
+	for (i = 0; i < sd_n && !ret; i++)
+		ret = fold(sd_list[i], sd_list[i]->start, sd_list[i]->end);
+	if (!ret) {
+		fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
+		if (fd < 0 || write(fd, "4", 1) != 1)
+			ret = -errno;
+		if (fd >= 0)
+			close(fd);
+	}
+	for (i = 0; i < sd_n; i++)
+		set_prot(sd_list[i], sd_list[i]->prot);
+	return ret;
+}
+
+static void sd_detach(struct pagescan_watch *w)
+{
+	size_t i;
+
+	pthread_mutex_lock(&sd_lock);
+	for (i = 0; i < sd_n; i++)
+		if (sd_list[i] == w) {
+			sd_list[i] = sd_list[--sd_n];
+			break;
+		}
+	pthread_mutex_unlock(&sd_lock);
+	set_prot(w, w->prot);	/* a forked child inherited it too */
+	watch_mp_del(w);
+	if (w->pagemap_fd >= 0)
+		close(w->pagemap_fd);
+	w->pagemap_fd = -1;
+	free(w->bits);
+	w->bits = NULL;
+}
+
+static int sd_attach(struct pagescan_watch *w)
+{
+	int ret;
+
+	if (w->hugetlb)
+		return -EOPNOTSUPP;
+	ret = watch_range_prot(w->start, w->end, &w->prot);
+	if (ret)
+		return ret;
+	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
+	if (!w->bits)
+		return -ENOMEM;
+	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (w->pagemap_fd < 0) {
+		ret = -errno;
+		free(w->bits);
+		w->bits = NULL;
+		return ret;
+	}
+	ret = watch_mp_add(w);
+	if (ret) {
+		close(w->pagemap_fd);
+		free(w->bits);
+		w->bits = NULL;
+		return ret;
+	}
+	pthread_mutex_lock(&sd_lock);
+	if (sd_n == ARRAY_SIZE(sd_list)) {
+		ret = -ENOSPC;
+	} else {
+		sd_list[sd_n++] = w;
+		/* Start clean: the others keep their state in their bits. */
+		ret = fold_all_and_clear();
+		if (!ret)
+			watch_bits_clear(w, w->start, w->end);
+	}
+	pthread_mutex_unlock(&sd_lock);
+	if (ret)
+		sd_detach(w);
+	return ret;
+}
+
+static int sd_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	return 0;	/* clear_refs already re-armed everything */
+}
+
+static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      bool reset, struct watch_sink *s)
+{
+	int ret;
+
+	pthread_mutex_lock(&sd_lock);
+	if (reset)
+		ret = fold_all_and_clear();
+	else
+		ret = fold(w, start, end);
+	if (!ret)
+		ret = watch_bitmap_collect(w, start, end, reset, s, sd_rearm);
+	pthread_mutex_unlock(&sd_lock);
+	return ret;
+}
+
+static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	int ret;
+
+	pthread_mutex_lock(&sd_lock);
+	ret = fold_all_and_clear();
+	if (!ret)
+		watch_bits_clear(w, start, end);
+	pthread_mutex_unlock(&sd_lock);
+	return ret;
+}
+
+const struct watch_ops watch_softdirty_ops = {
+	.id = PAGESCAN_WATCH_SOFT_DIRTY,
+	.name = "soft-dirty",
+	.available = sd_available,
+	.attach = sd_attach,
+	.detach = sd_detach,
+	.collect = sd_collect,
+	.reset = sd_reset,
+};

@@ -1,0 +1,223 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * uffd-async: userfaultfd write-protect with UFFD_FEATURE_WP_ASYNC (Linux
+ * 6.7) and PAGEMAP_SCAN.  The kernel resolves a write fault by itself
+ * (no thread, no signal): it clears the page's uffd-wp bit, which
+ * PAGEMAP_SCAN reports as PAGE_IS_WRITTEN; PM_SCAN_WP_MATCHING reports
+ * and re-arms in one walk, under the page table lock, so a racing write
+ * is either seen now or faults again after the re-arm.
+ *
+ * Harvesting follows the contract (pagemap-scan-semantics.md, 4.3, 7, 8):
+ *  - category_mask = return_mask = PAGE_IS_WRITTEN exactly, the fast path
+ *    every kernel since 6.7 has had (and where pte_none is WRITTEN);
+ *  - always an output buffer (vec = NULL + WP_MATCHING on a partial THP
+ *    crashed kernels before 6.17), never more than 512 entries (above
+ *    that walk_end is unreliable), and never more entries or pages than
+ *    the caller can take: WP_MATCHING arms exactly what it outputs, so
+ *    nothing armed is ever left unreported;
+ *  - hugetlb ranges are refused (partial huge pages are silently backed
+ *    out under WP_MATCHING; see pagescan_iter_new(3)).
+ * THP: a write to an armed PMD-mapped THP splits it and only the written
+ * 4 KiB page becomes WRITTEN, so accuracy stays 4 KiB without disabling
+ * THP (Wine calls MADV_NOHUGEPAGE; we leave the caller's choice alone).
+ * Writes by system calls (read(2) into the range) are resolved in the
+ * kernel like any other write: the async mode never needs a handler, so
+ * UFFD_USER_MODE_ONLY costs nothing here.
+ */
+#include "watch.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <sys/ioctl.h>
+
+#define CHUNK 512
+
+int watch_uffd_open(bool user_only, uint64_t features)
+{
+	struct uffdio_api api = { .api = UFFD_API, .features = features };
+	int fd;
+
+	fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK |
+			     (user_only ? UFFD_USER_MODE_ONLY : 0));
+	if (fd == -EINVAL && user_only)	/* before 5.11 */
+		fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return fd;
+	if (ioctl(fd, UFFDIO_API, &api)) {
+		int err = -errno;
+
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
+int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode)
+{
+	struct uffdio_writeprotect wp = {
+		.range = { .start = start, .len = end - start },
+		.mode = mode,
+	};
+
+	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
+		/* EAGAIN: the mm changed under us (5.19+); just retry. */
+		if (errno != EAGAIN && errno != EINTR)
+			return -errno;
+	}
+	return 0;
+}
+
+static int ua_available(char *why, size_t len)
+{
+	int r;
+
+	r = pagescan_probe(PAGESCAN_FEAT_SCAN);
+	if (r != 1) {
+		snprintf(why, len, "kernel has no PAGEMAP_SCAN (needs 6.7)");
+		return r < 0 ? r : 0;
+	}
+	r = pagescan_probe(PAGESCAN_FEAT_UFFD);
+	if (r != 1) {
+		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+
+		pagescan_feature_info(PAGESCAN_FEAT_UFFD, &fi);
+		snprintf(why, len, "userfaultfd unusable: %s",
+			 fi.reason ? fi.reason : "?");
+		return r < 0 ? r : 0;
+	}
+	r = pagescan_probe(PAGESCAN_FEAT_UFFD_WP_ASYNC);
+	if (r != 1) {
+		snprintf(why, len,
+			 "kernel lacks UFFD_FEATURE_WP_ASYNC (needs 6.7)");
+		return r < 0 ? r : 0;
+	}
+	r = pagescan_probe(PAGESCAN_FEAT_WP_MATCHING);
+	if (r != 1) {
+		snprintf(why, len, "kernel lacks PM_SCAN_WP_MATCHING");
+		return r < 0 ? r : 0;
+	}
+	snprintf(why, len, "userfaultfd WP_ASYNC and PAGEMAP_SCAN work");
+	return 1;
+}
+
+static void ua_detach(struct pagescan_watch *w)
+{
+	/*
+	 * In a forked child the descriptor still talks about the parent's
+	 * mm: only drop our reference.
+	 */
+	if (w->pid == getpid() && w->uffd >= 0) {
+		struct uffdio_range r = {
+			.start = w->start, .len = w->end - w->start,
+		};
+
+		/* Clears the uffd-wp bits and the markers, then the VMAs. */
+		watch_uffd_wp(w->uffd, w->start, w->end, 0);
+		ioctl(w->uffd, UFFDIO_UNREGISTER, &r);
+	}
+	if (w->uffd >= 0)
+		close(w->uffd);
+	if (w->pagemap_fd >= 0)
+		close(w->pagemap_fd);
+	w->uffd = w->pagemap_fd = -1;
+}
+
+static int ua_attach(struct pagescan_watch *w)
+{
+	uint64_t feat = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
+	struct uffdio_register reg = {
+		.range = { .start = w->start, .len = w->end - w->start },
+		.mode = UFFDIO_REGISTER_MODE_WP,
+	};
+	int ret;
+
+	if (w->hugetlb)
+		return -EOPNOTSUPP;
+	/* shmem (5.19): pte markers keep the state of unmapped pages. */
+	if (w->shmem_or_hugetlb)
+		feat |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
+	ret = watch_uffd_open(true, feat);
+	if (ret < 0)
+		return ret;
+	w->uffd = ret;
+	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
+		ret = -errno;
+		close(w->uffd);
+		w->uffd = -1;
+		return ret;
+	}
+	ret = watch_uffd_wp(w->uffd, w->start, w->end,
+			    UFFDIO_WRITEPROTECT_MODE_WP);
+	if (!ret) {
+		w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+		if (w->pagemap_fd < 0)
+			ret = -errno;
+	}
+	if (ret)
+		ua_detach(w);
+	return ret;
+}
+
+static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      bool reset, struct watch_sink *s)
+{
+	struct page_region buf[CHUNK];
+	uint64_t pos = start;
+
+	while (pos < end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.flags = reset ? PM_SCAN_WP_MATCHING : 0,
+			.start = pos, .end = end,
+			.vec = (uintptr_t)buf,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		uint64_t room = watch_sink_room_pages(s), got = 0;
+		int n, i;
+
+		/* Never let the kernel arm more than the caller can take. */
+		if (s->vec) {
+			a.vec_len = s->vec_len - s->n;
+			if (a.vec_len > CHUNK)
+				a.vec_len = CHUNK;
+		} else {
+			a.vec_len = CHUNK;
+			a.max_pages = room;
+		}
+		if (!a.vec_len || !room) {
+			s->full = true;
+			s->next = pos;
+			return 0;
+		}
+		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++) {
+			watch_sink_add(s, buf[i].start, buf[i].end);
+			got += (buf[i].end - buf[i].start) >> ps_page_shift;
+		}
+		if ((uint64_t)n == a.vec_len || (a.max_pages &&
+						got == a.max_pages))
+			pos = a.walk_end;	/* stopped by a limit */
+		else
+			pos = end;		/* one walk, complete */
+	}
+	s->next = end;
+	return 0;
+}
+
+static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	return watch_uffd_wp(w->uffd, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
+}
+
+const struct watch_ops watch_uffd_async_ops = {
+	.id = PAGESCAN_WATCH_UFFD_ASYNC,
+	.name = "uffd-async",
+	.available = ua_available,
+	.attach = ua_attach,
+	.detach = ua_detach,
+	.collect = ua_collect,
+	.reset = ua_reset,
+};

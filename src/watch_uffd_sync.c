@@ -1,0 +1,281 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * uffd-sync: userfaultfd write-protect without WP_ASYNC (Linux 5.7), and
+ * a handler thread per watch that records the page and un-protects it.
+ *
+ * First writes to never-populated pages.  Before WP_UNPOPULATED (6.4)
+ * UFFDIO_WRITEPROTECT silently skips empty PTEs, and a later write to one
+ * takes the ordinary anonymous fault: no event, a lost write.  Populating
+ * the range first (MADV_POPULATE_WRITE, 5.14, or touching it) does not
+ * last: MADV_DONTNEED, or the kernel reclaiming a zero page, empties PTEs
+ * again.  So private anonymous memory is registered in MISSING mode as
+ * well: every fault on an empty PTE comes to the handler, which
+ *   - for a write: maps the zero page (UFFDIO_ZEROPAGE), records the page,
+ *     and wakes the writer, whose retried write then copies it;
+ *   - for a read: installs a zero-filled page already write-protected
+ *     (UFFDIO_COPY with UFFDIO_COPY_MODE_WP), so the next write faults.
+ * shmem (5.19, UFFD_FEATURE_WP_HUGETLBFS_SHMEM) keeps the protection of
+ * unmapped pages in pte markers, so it needs only the WP mode.
+ *
+ * System calls.  A write by the kernel (read(2) into the range) faults
+ * like a user write and waits for the handler, which is why this backend
+ * needs a userfaultfd that serves kernel-mode faults: created without
+ * UFFD_USER_MODE_ONLY, that needs vm.unprivileged_userfaultfd=1 or
+ * CAP_SYS_PTRACE.  Without it the backend is unavailable (a user-mode-only
+ * descriptor would make such a read(2) fail with EFAULT).
+ *
+ * Ordering (see watch.h): un-protect without waking, set the bit, wake.
+ * The writer cannot write before its page is marked.
+ */
+#include "watch.h"
+
+#include <fcntl.h>
+#include <linux/userfaultfd.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+
+static int us_available(char *why, size_t len)
+{
+	int r, fd;
+
+	r = pagescan_probe(PAGESCAN_FEAT_UFFD_WP);
+	if (r != 1) {
+		snprintf(why, len, "kernel lacks userfaultfd write-protect "
+			 "(needs 5.7) or userfaultfd is unusable");
+		return r < 0 ? r : 0;
+	}
+	fd = watch_uffd_open(false, 0);
+	if (fd == -EPERM) {
+		snprintf(why, len, "needs a userfaultfd that serves faults "
+			 "inside system calls: vm.unprivileged_userfaultfd=1 "
+			 "or CAP_SYS_PTRACE");
+		return 0;
+	}
+	if (fd < 0) {
+		snprintf(why, len, "userfaultfd: %s", strerror(-fd));
+		return fd;
+	}
+	close(fd);
+	snprintf(why, len, "userfaultfd write-protect and a handler thread");
+	return 1;
+}
+
+static void wake(int uffd, uint64_t addr)
+{
+	struct uffdio_range r = { .start = addr, .len = ps_page_size };
+
+	ioctl(uffd, UFFDIO_WAKE, &r);
+}
+
+static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
+{
+	uint64_t addr = m->arg.pagefault.address & ~(uint64_t)(ps_page_size - 1);
+	uint64_t flags = m->arg.pagefault.flags;
+
+	if (addr < w->start || addr >= w->end) {
+		wake(w->uffd, addr);
+		return;
+	}
+	if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+		watch_uffd_wp(w->uffd, addr, addr + ps_page_size,
+			      UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+		watch_bit_set(w, addr);
+	} else if (flags & UFFD_PAGEFAULT_FLAG_WRITE) {
+		struct uffdio_zeropage z = {
+			.range = { .start = addr, .len = ps_page_size },
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+
+		/* EEXIST: someone populated it meanwhile; fine. */
+		ioctl(w->uffd, UFFDIO_ZEROPAGE, &z);
+		watch_bit_set(w, addr);
+	} else {
+		static const char zero[65536] __attribute__((aligned(4096)));
+		struct uffdio_copy c = {
+			.dst = addr, .src = (uintptr_t)zero,
+			.len = ps_page_size,
+			.mode = UFFDIO_COPY_MODE_WP | UFFDIO_COPY_MODE_DONTWAKE,
+		};
+
+		ioctl(w->uffd, UFFDIO_COPY, &c);
+	}
+	wake(w->uffd, addr);
+}
+
+static void *us_thread(void *arg)
+{
+	struct pagescan_watch *w = arg;
+	struct pollfd p[2] = {
+		{ .fd = w->uffd, .events = POLLIN },
+		{ .fd = w->stop_fd, .events = POLLIN },
+	};
+	struct uffd_msg msg[16];
+
+	for (;;) {
+		ssize_t n, i;
+
+		if (poll(p, 2, -1) < 0)
+			continue;	/* EINTR */
+		if (p[1].revents)
+			break;
+		n = read(w->uffd, msg, sizeof(msg));
+		if (n <= 0)
+			continue;	/* EAGAIN: another wakeup raced */
+		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
+			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
+				handle(w, &msg[i]);
+	}
+	return NULL;
+}
+
+static void us_detach(struct pagescan_watch *w)
+{
+	if (w->pid == getpid()) {
+		if (w->uffd >= 0) {
+			struct uffdio_range r = {
+				.start = w->start, .len = w->end - w->start,
+			};
+
+			/* Un-protect (wakes waiters), then unregister. */
+			watch_uffd_wp(w->uffd, w->start, w->end, 0);
+			ioctl(w->uffd, UFFDIO_UNREGISTER, &r);
+		}
+		if (w->thread_started) {
+			uint64_t one = 1;
+
+			if (write(w->stop_fd, &one, sizeof(one)) == 8)
+				pthread_join(w->thread, NULL);
+		}
+	}
+	/* In a forked child the thread does not exist: just let go. */
+	if (w->uffd >= 0)
+		close(w->uffd);
+	if (w->stop_fd >= 0)
+		close(w->stop_fd);
+	free(w->bits);
+	w->bits = NULL;
+	w->uffd = w->stop_fd = -1;
+	w->thread_started = false;
+}
+
+/* Register each VMA of the range with the mode its kind needs. */
+static int register_pieces(struct pagescan_watch *w)
+{
+	struct ps_maps m = { 0 };
+	size_t i;
+	int ret;
+
+	ret = ps_maps_read(getpid(), 0, &m);
+	if (ret)
+		return ret;
+	for (i = ps_maps_find(&m, w->start); !ret && i < m.n; i++) {
+		const struct ps_vma *v = &m.v[i];
+		bool anon = !(v->flags & PAGESCAN_VMA_SHARED) && !v->inode;
+		struct uffdio_register reg = {
+			.mode = UFFDIO_REGISTER_MODE_WP |
+				(anon ? UFFDIO_REGISTER_MODE_MISSING : 0),
+		};
+
+		if (v->start >= w->end)
+			break;
+		reg.range.start = v->start > w->start ? v->start : w->start;
+		reg.range.len = (v->end < w->end ? v->end : w->end) -
+				reg.range.start;
+		if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
+			ret = -errno;
+	}
+	ps_maps_free(&m);
+	return ret;
+}
+
+static int us_attach(struct pagescan_watch *w)
+{
+	sigset_t all, old;
+	int ret;
+
+	if (w->hugetlb)
+		return -EOPNOTSUPP;	/* 4 KiB un-protect is refused */
+	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
+	if (!w->bits)
+		return -ENOMEM;
+	ret = watch_uffd_open(false, w->shmem_or_hugetlb ?
+			      UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
+	if (ret < 0)
+		goto fail;
+	w->uffd = ret;
+	w->stop_fd = eventfd(0, EFD_CLOEXEC);
+	if (w->stop_fd < 0) {
+		ret = -errno;
+		goto fail;
+	}
+	ret = register_pieces(w);
+	if (ret)
+		goto fail;
+	/* The handler thread takes no signal meant for the application. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&w->thread, NULL, us_thread, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto fail;
+	w->thread_started = true;
+	ret = watch_uffd_wp(w->uffd, w->start, w->end,
+			    UFFDIO_WRITEPROTECT_MODE_WP);
+	if (ret)
+		goto fail;
+	return 0;
+fail:
+	us_detach(w);
+	return ret;
+}
+
+static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	int ret = watch_uffd_wp(w->uffd, start, end,
+				UFFDIO_WRITEPROTECT_MODE_WP);
+
+	/* The range was unmapped: nothing left to protect. */
+	return ret == -ENOENT ? 0 : ret;
+}
+
+static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      bool reset, struct watch_sink *s)
+{
+	return watch_bitmap_collect(w, start, end, reset, s, us_rearm);
+}
+
+/* Take the bits of [start, end) (fetch-and), then protect: C before D. */
+void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	uint64_t i;
+
+	for (i = (start - w->start) >> ps_page_shift;
+	     i < (end - w->start) >> ps_page_shift; i++)
+		atomic_fetch_and(&w->bits[i / 64], ~(UINT64_C(1) << (i % 64)));
+}
+
+static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	uint64_t a;
+	int ret;
+
+	watch_bits_clear(w, start, end);
+	ret = us_rearm(w, start, end);
+	if (ret)	/* not protected: mark again, never hide a write */
+		for (a = start; a < end; a += ps_page_size)
+			watch_bit_set(w, a);
+	return ret;
+}
+
+const struct watch_ops watch_uffd_sync_ops = {
+	.id = PAGESCAN_WATCH_UFFD_SYNC,
+	.name = "uffd-sync",
+	.available = us_available,
+	.attach = us_attach,
+	.detach = us_detach,
+	.collect = us_collect,
+	.reset = us_reset,
+};
