@@ -394,6 +394,114 @@ PAGESCAN_API int pagescan_feature_info(enum pagescan_feature feat,
 PAGESCAN_API const char *pagescan_support_name(enum pagescan_support s);
 
 /* --- write watch: begin (see pagescan_watch(3)) --- */
+/*
+ * Dirty-page tracking of ranges of the CALLING process: which pages were
+ * written since the last reset.  One API over four mechanisms, chosen at
+ * run time, fastest correct first (pagescan_watch(3)):
+ *   uffd-async  userfaultfd WP_ASYNC + PAGEMAP_SCAN (Linux 6.7)
+ *   uffd-sync   userfaultfd write-protect + a handler thread (5.7)
+ *   soft-dirty  pagemap bit 55 + clear_refs (CONFIG_MEM_SOFT_DIRTY)
+ *   mprotect    PROT_READ + a SIGSEGV handler (any kernel)
+ * PAGESCAN_WATCH_BACKEND=uffd-async|uffd-sync|soft-dirty|mprotect forces
+ * one; PAGESCAN_WATCH_VERIFY=1 turns the verify mode on for every watch.
+ */
+struct pagescan_watch;
+
+enum pagescan_watch_backend {
+	PAGESCAN_WATCH_AUTO = 0,	/* env, else the fastest available */
+	PAGESCAN_WATCH_UFFD_ASYNC,
+	PAGESCAN_WATCH_UFFD_SYNC,
+	PAGESCAN_WATCH_SOFT_DIRTY,
+	PAGESCAN_WATCH_MPROTECT,
+	PAGESCAN_WATCH__COUNT
+};
+
+/* pagescan_watch_opts.flags */
+#define PAGESCAN_WATCH_VERIFY	(1U << 0)	/* hash pages, check at get */
+
+struct pagescan_watch_opts {
+	size_t sz;		/* sizeof(struct pagescan_watch_opts) */
+	enum pagescan_watch_backend backend;	/* AUTO: see above */
+	unsigned int flags;	/* PAGESCAN_WATCH_VERIFY */
+	size_t :0;
+};
+#define pagescan_watch_opts__last_field flags
+
+/*
+ * Track writes to [@addr, @addr + @len) (page-aligned, mapped, writable).
+ * All pages start "not written".  Returns 0 and *@out, or -EINVAL (bad
+ * range), -ENOMEM (a hole in the range), -EBUSY (overlaps a watch, or a
+ * userfaultfd registration of someone else), -EOPNOTSUPP (the forced
+ * backend is unavailable: see pagescan_watch_available()), -E2BIG.
+ */
+PAGESCAN_API int pagescan_watch_register(void *addr, size_t len,
+				const struct pagescan_watch_opts *opts,
+				struct pagescan_watch **out);
+/* Stop tracking; the memory is left as it was before register. */
+PAGESCAN_API int pagescan_watch_unregister(struct pagescan_watch *w);
+
+/* pagescan_watch_get_opts.flags */
+#define PAGESCAN_WATCH_RESET	(1U << 0)	/* atomic get-and-reset */
+
+struct pagescan_watch_get_opts {
+	size_t sz;		/* sizeof(struct pagescan_watch_get_opts) */
+	unsigned int flags;	/* PAGESCAN_WATCH_RESET */
+	uint64_t next;		/* out: resume here; == end when complete */
+	uint64_t pages;		/* out: pages reported by this call */
+	size_t :0;
+};
+#define pagescan_watch_get_opts__last_field pages
+
+/*
+ * The pages of [@addr, @addr + @len) (inside the watch) written since
+ * their last reset, as merged regions (categories = PAGESCAN_CAT_WRITTEN)
+ * or as one address per page.  Returns the number of entries stored (at
+ * most INT_MAX), or -errno; -EIO in verify mode when a page changed
+ * without being reported (pagescan_watch_verify_failure()).  When the
+ * buffer fills, opts->next says where to continue; with RESET only the
+ * reported pages are reset.
+ */
+PAGESCAN_API int pagescan_watch_get_regions(struct pagescan_watch *w,
+				void *addr, size_t len,
+				struct pagescan_region *vec, size_t vec_len,
+				struct pagescan_watch_get_opts *opts);
+PAGESCAN_API int pagescan_watch_get_pages(struct pagescan_watch *w,
+				void *addr, size_t len, void **pages,
+				size_t npages,
+				struct pagescan_watch_get_opts *opts);
+/* Forget the writes to [@addr, @addr + @len): 0 or -errno. */
+PAGESCAN_API int pagescan_watch_reset(struct pagescan_watch *w, void *addr,
+				      size_t len);
+
+/* Which backend runs, and why the faster ones were not chosen. */
+PAGESCAN_API enum pagescan_watch_backend
+pagescan_watch_backend(const struct pagescan_watch *w);
+PAGESCAN_API const char *pagescan_watch_reason(const struct pagescan_watch *w);
+/* "uffd-async", "uffd-sync", "soft-dirty", "mprotect", "auto"; or NULL. */
+PAGESCAN_API const char *
+pagescan_watch_backend_name(enum pagescan_watch_backend b);
+/* Can @b run here?  1 yes, 0 no, <0 -errno; *@reason (static) says why. */
+PAGESCAN_API int pagescan_watch_available(enum pagescan_watch_backend b,
+					  const char **reason);
+/*
+ * Verify mode: 0 if no unreported change was ever found, else 1 with the
+ * first such page in *@page and the total in *@count (either may be NULL).
+ */
+PAGESCAN_API int pagescan_watch_verify_failure(const struct pagescan_watch *w,
+					       void **page, uint64_t *count);
+
+/*
+ * Windows' GetWriteWatch()/ResetWriteWatch() over registered watches:
+ * [@base, @base + @size) must lie in one watch.  @count is in/out (array
+ * size, then entries stored); *@granularity is the page size.  0 on
+ * success (as the Win32 functions), else -errno.
+ */
+#define PAGESCAN_WRITE_WATCH_FLAG_RESET	1
+PAGESCAN_API int pagescan_get_write_watch(uint32_t flags, void *base,
+					  size_t size, void **addresses,
+					  uintptr_t *count,
+					  uint32_t *granularity);
+PAGESCAN_API int pagescan_reset_write_watch(void *base, size_t size);
 /* --- write watch: end --- */
 
 #ifdef __cplusplus
