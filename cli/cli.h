@@ -31,6 +31,8 @@ extern const char *prog;
 
 /* "pagescan: ..." on stderr. */
 __attribute__((format(printf, 1, 2))) void err_msg(const char *fmt, ...);
+/* An unknown option or a missing argument (getopt with opterr = 0). */
+int bad_option(char **argv, const char *sub);
 /* Map a positive errno to an exit code. */
 int exit_code(int err);
 

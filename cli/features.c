@@ -52,6 +52,7 @@ int cmd_features(int argc, char **argv)
 	bool json = false;
 	int c, i, n = 0, ret;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -61,8 +62,7 @@ int cmd_features(int argc, char **argv)
 			help(stdout);
 			return EX_OK;
 		default:
-			help(stderr);
-			return EX_USAGE;
+			return bad_option(argv, "features");
 		}
 	}
 	if (optind != argc) {

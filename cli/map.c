@@ -372,6 +372,7 @@ int cmd_map(int argc, char **argv)
 	struct space s;
 	pid_t pid;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -401,8 +402,7 @@ int cmd_map(int argc, char **argv)
 			help(stdout);
 			return EX_OK;
 		default:
-			help(stderr);
-			return EX_USAGE;
+			return bad_option(argv, "map");
 		}
 	}
 	if (optind != argc - 1) {

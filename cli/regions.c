@@ -206,6 +206,7 @@ int cmd_regions(int argc, char **argv)
 	size_t i;
 
 	w.s = &s;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
@@ -238,8 +239,7 @@ int cmd_regions(int argc, char **argv)
 			help(stdout);
 			return EX_OK;
 		default:
-			help(stderr);
-			return EX_USAGE;
+			return bad_option(argv, "regions");
 		}
 	}
 	if (optind != argc - 1) {

@@ -159,6 +159,7 @@ int cmd_summary(int argc, char **argv)
 	int c, ret;
 
 	sort_col = -1;
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 's':
@@ -187,8 +188,7 @@ int cmd_summary(int argc, char **argv)
 			help(stdout);
 			return EX_OK;
 		default:
-			help(stderr);
-			return EX_USAGE;
+			return bad_option(argv, "summary");
 		}
 	}
 	if (optind != argc - 1) {

@@ -4,6 +4,7 @@
  * buffer, number and category parsing.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,6 +34,19 @@ void err_msg(const char *fmt, ...)
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
 	fputc('\n', stderr);
+}
+
+int bad_option(char **argv, const char *sub)
+{
+	const char *arg = argv[optind - 1];
+
+	if (optopt && optopt != '?' && !(arg[0] == '-' && arg[1] == '-'))
+		err_msg("unknown option '-%c' (see pagescan %s --help)",
+			optopt, sub);
+	else
+		err_msg("option '%s' is unknown or lacks its argument (see "
+			"pagescan %s --help)", arg, sub);
+	return EX_USAGE;
 }
 
 int exit_code(int err)

@@ -282,6 +282,7 @@ int cmd_watch(int argc, char **argv)
 	int c, ret;
 	char *end;
 
+	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'i':
@@ -314,8 +315,7 @@ int cmd_watch(int argc, char **argv)
 			help(stdout);
 			return EX_OK;
 		default:
-			help(stderr);
-			return EX_USAGE;
+			return bad_option(argv, "watch");
 		}
 	}
 	if (optind != argc - 1) {
