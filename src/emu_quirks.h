@@ -1,0 +1,108 @@
+/* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
+/*
+ * The one list of places where the PAGEMAP_SCAN emulation deliberately
+ * answers differently from the native ioctl, with the kernels concerned.
+ * tests/emu-diff.c tolerates a difference only when one of these explains
+ * it (by name), and man/pagescan-backends.7 documents the same list.
+ */
+#ifndef PAGESCAN_EMU_QUIRKS_H
+#define PAGESCAN_EMU_QUIRKS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pagescan.h"
+
+enum emu_quirk_id {
+	/*
+	 * Kernel bug (contract 7.4), present from 6.7 through at least
+	 * 6.18.44 and the late-2025 mainline source: with vec_len > 512 the
+	 * kernel restarts its walk after flushing its 512-entry bounce
+	 * buffer and never resets walk_end, so a scan that then completes
+	 * (or fails with EPERM/EFAULT) reports the restart address, the
+	 * start of region 512*k+1, instead of end.  The emulation reports
+	 * the correct value (end, or the limit that really stopped it).
+	 */
+	EMU_QUIRK_STALE_WALK_END,
+	/*
+	 * Unrepresentable in pagemap (all kernels): an all-zero entry is
+	 * either pte_none inside a page table (kernel since the July 2026
+	 * fix, 6.18.44: WRITTEN) or a range without a page table (WRITTEN
+	 * only in uffd-wp registered VMAs).  The emulation reports every
+	 * unpopulated page of a non-hugetlb VMA as WRITTEN, so it never
+	 * hides a written page; it over-reports WRITTEN for table-less
+	 * holes of VMAs not registered for uffd-wp.  A difference can only
+	 * arise where a whole PMD-aligned block has no populated entry.
+	 */
+	EMU_QUIRK_HOLE_WRITTEN,
+	/*
+	 * Unrepresentable (all kernels): an empty hugetlb slot (HUGE) reads
+	 * like a hugetlb range without a page table (no category).  The
+	 * emulation says HUGE when another entry of the same PUD-aligned
+	 * (1 GiB) block in the VMA is populated, else nothing.
+	 */
+	EMU_QUIRK_HUGETLB_EMPTY_SLOT,
+	/*
+	 * The emulation cannot decide, for this address space at this
+	 * moment, a category that was requested: HUGE when a VMA holds both
+	 * PMD-mapped THPs and fully populated, contiguous PTE-mapped 2 MiB
+	 * blocks; WPALLOWED when the process has uffd-wp registrations and
+	 * its userfaultfds mix WP_ASYNC and synchronous contexts (or the
+	 * registering descriptor lives in another process).  It then fails
+	 * with EOPNOTSUPP instead of guessing; the kernel would answer.
+	 */
+	EMU_QUIRK_UNDECIDABLE,
+	EMU_QUIRK__COUNT
+};
+
+struct emu_quirk {
+	const char *name;
+	const char *kernels;
+	const char *what;
+};
+
+static const struct emu_quirk emu_quirks[EMU_QUIRK__COUNT] = {
+	[EMU_QUIRK_STALE_WALK_END] = {
+		"stale-walk-end", "6.7 .. 6.18.44 (unfixed upstream)",
+		"kernel reports the restart address of its last internal "
+		"512-entry flush as walk_end; emulation reports the real one",
+	},
+	[EMU_QUIRK_HOLE_WRITTEN] = {
+		"hole-written", "all (pagemap cannot tell pte_none from no table)",
+		"unpopulated pages of non-hugetlb VMAs are WRITTEN, also in "
+		"table-less holes of VMAs without uffd-wp (kernel: not written)",
+	},
+	[EMU_QUIRK_HUGETLB_EMPTY_SLOT] = {
+		"hugetlb-empty-slot", "all",
+		"empty hugetlb slot vs no table decided by populated "
+		"neighbours in the same 1 GiB block",
+	},
+	[EMU_QUIRK_UNDECIDABLE] = {
+		"undecidable", "all",
+		"EOPNOTSUPP where HUGE or WPALLOWED cannot be decided "
+		"reliably for this address space",
+	},
+};
+
+/*
+ * EMU_QUIRK_STALE_WALK_END: could @native_walk_end be the kernel's stale
+ * value?  @vec_len is the request's, @vec/@nvec the regions the native
+ * scan wrote (nvec: how many are valid).  The kernel's bounce buffer
+ * holds 512 entries (PMD_SIZE / PAGE_SIZE with 4 KiB pages).
+ */
+static inline bool emu_quirk_stale_walk_end(uint64_t vec_len,
+					    const struct page_region *vec,
+					    uint64_t nvec,
+					    uint64_t native_walk_end)
+{
+	uint64_t k;
+
+	if (vec_len <= 512 || nvec <= 512)
+		return false;
+	for (k = 512; k < nvec; k += 512)
+		if (vec[k].start == native_walk_end)
+			return true;
+	return false;
+}
+
+#endif /* PAGESCAN_EMU_QUIRKS_H */
