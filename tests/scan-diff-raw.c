@@ -179,7 +179,7 @@ static void one_case(int c)
 	/* Invalid requests now and then. */
 	switch (below(40)) {
 	case 0: a.size = 95 + below(3) * 2; valid = false; break;
-	case 1: a.flags |= 4 << below(60); valid = false; break;
+	case 1: a.flags |= UINT64_C(4) << below(60); valid = false; break;
 	case 2: a.category_mask |= UINT64_C(1) << (9 + below(55));
 		valid = false; break;
 	case 3: a.start += 1 + below(t_psz - 1); valid = false; break;
