@@ -82,9 +82,14 @@ static enum page_class dominant(const struct counts *c, uint64_t pages,
 	uint64_t pop = 0;
 	int k;
 
+	/*
+	 * On a tie the rarer, more telling class wins (guard over swapped
+	 * over huge over zero over file over anon): four guard pages among
+	 * four anonymous ones must show.
+	 */
 	for (k = 1; k < CLS__COUNT; k++) {
 		pop += c->cls[k];
-		if (c->cls[k] > (best ? c->cls[best] : 0))
+		if (c->cls[k] && c->cls[k] >= (best ? c->cls[best] : 0))
 			best = (enum page_class)k;
 	}
 	*sparse = pop * 2 < pages;
@@ -166,13 +171,14 @@ static void draw_text(struct obuf *o, const struct space *s,
 		struct row *r = &rows[i];
 		const struct mapping *m = r->m;
 		unsigned int j;
+		char p[5];
 
 		if (i && m->start - rows[i - 1].m->end >= (UINT64_C(1) << 30))
 			ob_printf(o, "%12s ~~ %s unmapped ~~\n", "",
 				  human(m->start - rows[i - 1].m->end, b,
 					sizeof(b)));
-		ob_printf(o, "%012" PRIx64 " %-22.22s %6s ", m->start,
-			  base_name(mapping_label(m)),
+		ob_printf(o, "%012" PRIx64 " %-22.22s %s %6s ", m->start,
+			  base_name(mapping_label(m)), perms(m->flags, p),
 			  human(m->end - m->start, b, sizeof(b)));
 		for (j = 0; j < r->ncells; j++) {
 			uint64_t a = cell_start(r, j, s->page_size);
@@ -203,7 +209,7 @@ static void draw_text(struct obuf *o, const struct space *s,
 static void draw_svg(struct obuf *o, const struct space *s,
 		     struct row *rows, size_t nrows, unsigned int width)
 {
-	const int rowh = 18, top = 64, lab = 300, cw = 10, left = 12;
+	const int rowh = 18, top = 64, lab = 340, cw = 10, left = 12;
 	int w = left + lab + (int)width * cw + 90, h;
 	char comm[64], b[32];
 	size_t i;
@@ -254,6 +260,7 @@ static void draw_svg(struct obuf *o, const struct space *s,
 		struct row *r = &rows[i];
 		const struct mapping *m = r->m;
 		unsigned int j;
+		char p[5];
 
 		if (i && m->start - rows[i - 1].m->end >= (UINT64_C(1) << 30)) {
 			ob_printf(o, "<text x=\"%d\" y=\"%d\" fill=\"#888\">~~ "
@@ -270,16 +277,20 @@ static void draw_svg(struct obuf *o, const struct space *s,
 			const char *n = base_name(mapping_label(m));
 			int len = 0;
 
-			for (; *n && len < 24; n++, len++)
+			for (; *n && len < 20; n++, len++)
 				if (*n == '<' || *n == '>' || *n == '&' ||
 				    (unsigned char)*n < 0x20 ||
 				    (unsigned char)*n >= 0x7f)
 					ob_puts(o, "_");
 				else
 					ob_printf(o, "%c", *n);
+			if (*n)
+				ob_puts(o, "&#8230;");
 		}
 		ob_printf(o, "</text><text x=\"%d\" y=\"%d\" "
+			  "fill=\"#666\">%s</text><text x=\"%d\" y=\"%d\" "
 			  "text-anchor=\"end\">%s</text></g>\n",
+			  left + lab - 88, y + 13, perms(m->flags, p),
 			  left + lab - 8, y + 13,
 			  human(m->end - m->start, b, sizeof(b)));
 		for (j = 0; j < r->ncells; j++) {
