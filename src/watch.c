@@ -651,6 +651,9 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 				if (!w->verify_failures++)
 					w->verify_first = a;
 				ret = -EIO;
+				/* Flag each unreported change once. */
+				w->hash[(a - w->start) >> ps_page_shift] =
+					page_hash(a);
 			}
 			/* Reported and re-armed: the new reference. */
 			if (reset && (rep[i / 64] & bit))
