@@ -84,6 +84,7 @@ struct pagescan_iter {
 	size_t nbuf, ibuf;
 	struct pagescan_region pending;
 	bool have_pending;
+	bool nowp_once;			/* redo a backed-out huge page */
 	bool done;
 	int err;
 	struct pagescan_region buf[PS_ITER_CHUNK];
@@ -309,22 +310,48 @@ static int refill(struct pagescan_iter *it)
 				return 0;
 			}
 		}
-		if (!s->wp)
+		if (!s->wp || it->nowp_once)
 			a.flags &= ~PM_SCAN_WP_MATCHING;
 		a.start = it->seg_pos;
 		a.end = s->end;
+		/*
+		 * One huge page per WP request: should the kernel back one
+		 * out after all (it judges "partial" by the PMD size until
+		 * the 2026 fix, so every 1 GiB page; or the mapping changed
+		 * since we planned), the walk goes on past it and nothing
+		 * could be redone in order.  Alone, a back-out is plain:
+		 * ret 0, walk_end = its start.
+		 */
+		if (s->hpages) {
+			uint64_t hps = s->hpages << ps_page_shift;
+
+			if (a.end - a.start > hps)
+				a.end = a.start + hps;
+		}
 		a.vec = (uintptr_t)it->buf;
 		a.vec_len = PS_ITER_CHUNK;
 		a.max_pages = budget;
 		n = ps_handle_scan(it->ps, &a);
 		if (n < 0)
 			return n;
+		if (s->hpages && (a.flags & PM_SCAN_WP_MATCHING) && !n &&
+		    a.walk_end == a.start) {
+			/* Backed out: report it without arming (it stays
+			 * WRITTEN, so no write is lost), then go on. */
+			it->nowp_once = true;
+			continue;
+		}
+		it->nowp_once = false;
 		for (i = 0; i < n; i++)
 			got += region_pages(&it->buf[i]);
 		it->fetched += got;
 		it->nbuf = (size_t)n;
 		it->ibuf = 0;
-		if (n == PS_ITER_CHUNK || (budget && got == budget)) {
+		if (s->hpages && a.end < s->end &&
+		    !(budget && got == budget)) {
+			/* The one huge page is done: the next one. */
+			it->seg_pos = a.end;
+		} else if (n == PS_ITER_CHUNK || (budget && got == budget)) {
 			/* Stopped by the buffer or the budget: resume there. */
 			it->seg_pos = a.walk_end;
 			if (it->seg_pos >= s->end && ++it->iseg < it->nsegs)
