@@ -32,7 +32,11 @@
 #define ARENA_PAGES	(BLOCKS * PMD_PAGES)
 #define VEC_CAP		4096
 #define SENTINEL	UINT64_C(0xdeadbeef000)
+#ifdef __SANITIZE_ADDRESS__
+#define ROUNDS		4	/* smaps of an ASan process is slow */
+#else
 #define ROUNDS		12
+#endif
 #define CASES		300
 
 static uint64_t rng_state, seed;
