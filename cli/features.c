@@ -15,8 +15,9 @@ static void help(FILE *f)
 "What this kernel (and the library's emulation) can report: the scan\n"
 "itself (native PAGEMAP_SCAN ioctl, emulated from /proc/PID/pagemap, or\n"
 "unavailable), each page category and flag, userfaultfd write-protect,\n"
-"soft-dirty, the zero page, THP, hugetlb and guard regions, each with the\n"
-"reason the probe gave.  PAGESCAN_BACKEND=native|emulate|auto selects the\n"
+"soft-dirty, the zero page, THP, hugetlb and guard regions, and the\n"
+"write-watch backends (pagescan_watch(3)), each with the reason the\n"
+"probe gave.  PAGESCAN_BACKEND=native|emulate|auto selects the\n"
 "backend whose support level is shown.\n"
 "\n"
 "Options:\n"
@@ -26,19 +27,44 @@ static void help(FILE *f)
 }
 
 /*
- * Write-watch backends.  The write-watch API (the "write watch" section
- * of <pagescan.h>) is not part of the library yet; when it lands, list
- * its backends here (name, available, reason) in both outputs.
- * HOOK(write-watch): features
+ * Write-watch backends (pagescan_watch(3)): dirty tracking of the calling
+ * process's own memory, so what is listed is what a program using the
+ * library on this machine would get, fastest first.
  */
 static void write_watch_text(struct obuf *o)
 {
-	ob_puts(o, "\nwrite-watch backends: not in this library version\n");
+	int b;
+
+	ob_printf(o, "\n%-22s %-7s %s\n", "WRITE-WATCH BACKEND", "USABLE",
+		  "REASON");
+	for (b = PAGESCAN_WATCH_UFFD_ASYNC; b < PAGESCAN_WATCH__COUNT; b++) {
+		const char *reason = NULL;
+		int ret = pagescan_watch_available(b, &reason);
+
+		ob_printf(o, "%-22s %-7s %s\n",
+			  pagescan_watch_backend_name(b),
+			  ret == 1 ? "yes" : ret == 0 ? "no" : "unknown",
+			  reason ? reason : "");
+	}
 }
 
 static void write_watch_json(struct obuf *o)
 {
-	ob_puts(o, ",\"write_watch\":null");
+	int b;
+
+	ob_puts(o, ",\"write_watch\":[");
+	for (b = PAGESCAN_WATCH_UFFD_ASYNC; b < PAGESCAN_WATCH__COUNT; b++) {
+		const char *reason = NULL;
+		int ret = pagescan_watch_available(b, &reason);
+
+		ob_printf(o, "%s{\"name\":\"%s\",\"available\":%s,"
+			  "\"reason\":", b > PAGESCAN_WATCH_UFFD_ASYNC ? "," : "",
+			  pagescan_watch_backend_name(b),
+			  ret == 1 ? "true" : ret == 0 ? "false" : "null");
+		ob_json_str(o, reason ? reason : "");
+		ob_puts(o, "}");
+	}
+	ob_puts(o, "]");
 }
 
 int cmd_features(int argc, char **argv)
