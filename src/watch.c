@@ -277,14 +277,6 @@ static void unlink_locked(struct pagescan_watch *w)
 
 /* ---- the emulation's write-protect provider (src/emu_wp.h) ---- */
 
-/*
- * emulate.c may not have the seam yet: reference it weakly, and install
- * the provider only when it is linked in.
- */
-extern int emu_wp_install(const struct emu_wp_ops *ops, void *ctx)
-	__attribute__((weak));
-extern int emu_wp_remove(const struct emu_wp_ops *ops) __attribute__((weak));
-
 static bool emulated_mechanism(const struct pagescan_watch *w)
 {
 	return w->ops != &watch_uffd_async_ops && w->bits;
@@ -370,9 +362,9 @@ static void provider_update_locked(void)
 
 	for (w = reg_head; w; w = w->next)
 		want |= emulated_mechanism(w);
-	if (want && !prov_installed && emu_wp_install)
+	if (want && !prov_installed)
 		prov_installed = !emu_wp_install(&watch_emu_ops, NULL);
-	else if (!want && prov_installed && emu_wp_remove) {
+	else if (!want && prov_installed) {
 		/* Drop the lock: a scan in progress may be calling us. */
 		pthread_mutex_unlock(&reg_lock);
 		emu_wp_remove(&watch_emu_ops);
