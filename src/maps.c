@@ -216,6 +216,9 @@ int pagescan_vmas(struct pagescan *ps, uint64_t start, uint64_t end,
 
 	if (!ps || !fn || (flags & ~PAGESCAN_VMAS_SMAPS) || end < start)
 		return ps_err(EINVAL);
+	/* An empty range overlaps no mapping, not the one around it. */
+	if (start == end)
+		return 0;
 	ret = ps_maps_read(ps->pid, flags, &m);
 	if (ret)
 		return ps_err(-ret);
