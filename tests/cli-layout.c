@@ -17,6 +17,8 @@
  *                                 (something for "pagescan watch" to see)
  *   cli-layout.t --sparse --hold  64 GiB reserved (NORESERVE), 4 MiB
  *                                 touched in 8 places
+ *   cli-layout.t --write-watch    for make demo: the write-watch API on a
+ *                                 buffer of its own, three rounds
  */
 #include "helpers.h"
 
@@ -106,28 +108,32 @@ static char *anon_at(struct region *r, const char *vma_name)
 /* Count from /proc/self/pagemap: present, swapped, file, guard. */
 static void pagemap_count(struct region *r)
 {
+	static uint64_t e[65536];
 	int fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	size_t i;
+	size_t i, j, n;
 
 	if (fd < 0)
 		t_error("open pagemap: %s", strerror(errno));
-	for (i = 0; i < r->pages; i++) {
-		uint64_t e;
+	for (i = 0; i < r->pages; i += n) {
 		off_t off = (off_t)((uintptr_t)r->p / t_psz + i) * 8;
 
-		if (pread(fd, &e, 8, off) != 8)
+		n = r->pages - i < 65536 ? r->pages - i : 65536;
+		if (pread(fd, e, n * 8, off) != (ssize_t)(n * 8))
 			t_error("pread pagemap: %s", strerror(errno));
-		/* Bit 58: guard region (6.15+); such an entry is no swap. */
-		if (e & (UINT64_C(1) << 58)) {
-			r->seen[E_GUARD]++;
-			continue;
+		for (j = 0; j < n; j++) {
+			/* Bit 58: guard region (6.15+); that is no swap. */
+			if (e[j] & (UINT64_C(1) << 58)) {
+				r->seen[E_GUARD]++;
+				continue;
+			}
+			if (e[j] & (UINT64_C(1) << 63))
+				r->seen[E_PRESENT]++;
+			if (e[j] & (UINT64_C(1) << 62))
+				r->seen[E_SWAPPED]++;
+			if ((e[j] & (UINT64_C(1) << 61)) &&
+			    (e[j] & (UINT64_C(1) << 63)))
+				r->seen[E_FILE]++;
 		}
-		if (e & (UINT64_C(1) << 63))
-			r->seen[E_PRESENT]++;
-		if (e & (UINT64_C(1) << 62))
-			r->seen[E_SWAPPED]++;
-		if ((e & (UINT64_C(1) << 61)) && (e & (UINT64_C(1) << 63)))
-			r->seen[E_FILE]++;
 	}
 	close(fd);
 }
@@ -415,6 +421,62 @@ static void hold(void)
 	/* exit(): the swap file and the data file are removed at exit. */
 }
 
+static void ww_round(struct pagescan_watch *w, char *buf, size_t pages,
+		     const char *what)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, go,
+		.flags = PAGESCAN_WATCH_RESET);
+	struct pagescan_region v[16];
+	int n, i;
+
+	n = pagescan_watch_get_regions(w, buf, pages * t_psz, v, 16, &go);
+	if (n < 0)
+		t_error("pagescan_watch_get_regions: %s", strerror(-n));
+	printf("  %-34s -> %" PRIu64 " written page%s:", what, go.pages,
+	       go.pages == 1 ? "" : "s");
+	for (i = 0; i < n; i++) {
+		uint64_t a = (v[i].start - (uintptr_t)buf) / t_psz;
+		uint64_t e = (v[i].end - (uintptr_t)buf) / t_psz - 1;
+
+		if (a == e)
+			printf(" %" PRIu64, a);
+		else
+			printf(" %" PRIu64 "-%" PRIu64, a, e);
+	}
+	printf("%s\n", n ? " (page numbers)" : "");
+}
+
+/* make demo: what the write-watch API reports for known writes. */
+static int write_watch_demo(void)
+{
+	const size_t pages = 64;
+	struct pagescan_watch *w;
+	char *buf;
+	int ret;
+
+	buf = t_map(pages * t_psz, PROT_READ | PROT_WRITE,
+		    MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(buf, pages * t_psz);
+	ret = pagescan_watch_register(buf, pages * t_psz, NULL, &w);
+	if (ret) {
+		printf("  write watch unavailable: %s\n", strerror(-ret));
+		return 0;
+	}
+	printf("  write watch on %zu pages of its own memory, backend %s "
+	       "(%s)\n", pages,
+	       pagescan_watch_backend_name(pagescan_watch_backend(w)),
+	       pagescan_watch_reason(w));
+	buf[0] = buf[t_psz] = buf[2 * t_psz] = buf[10 * t_psz] = 1;
+	ww_round(w, buf, pages, "wrote pages 0, 1, 2 and 10");
+	memset(buf + 40 * t_psz, 2, 8 * t_psz);
+	buf[5 * t_psz + 17] = 3;
+	ww_round(w, buf, pages, "wrote page 5 and pages 40-47");
+	(void)*(volatile char *)(buf + 3 * t_psz);
+	ww_round(w, buf, pages, "only read page 3");
+	pagescan_watch_unregister(w);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	bool do_hold = false, swap = false, sparse = false;
@@ -430,6 +492,8 @@ int main(int argc, char **argv)
 			sparse = true;
 		else if (!strcmp(argv[i], "--demo"))
 			grow_pages = 1024;
+		else if (!strcmp(argv[i], "--write-watch"))
+			return write_watch_demo();
 		else
 			t_error("unknown argument %s", argv[i]);
 	}
