@@ -2,6 +2,7 @@
 #
 # make                 library (static + shared), CLI, examples, tests, bench
 # make check           the test suite (tests/runtests.sh)
+# make demo            build, then show pagescan on a demonstration process
 # make check-vm        the suite on Debian's 6.1, 6.12 and 5.10 kernels (qemu)
 # make check-all       every lane, as CI runs it (installs its packages)
 # make install         PREFIX=/usr/local DESTDIR= LIBDIR= INCLUDEDIR= MANDIR=
@@ -133,6 +134,13 @@ $(BUILD)/libpagescan.pc: libpagescan.pc.in Makefile.common
 
 check: all
 	$(Q)BUILD=$(BUILD) tests/runtests.sh
+
+# A demonstration process, then pagescan's summary, regions, picture,
+# watch and the write-watch API on it (scripts/demo.sh).
+demo: all
+	$(Q)BUILD=$(BUILD) scripts/demo.sh
+
+.PHONY: demo
 
 check-vm:
 	$(Q)tests/vm/run.sh

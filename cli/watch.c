@@ -184,6 +184,8 @@ static void report(struct obuf *o, const struct space *s,
 			ds_tot -= (int64_t)old->p[i].swapped;
 		}
 	}
+	if (!seq)
+		dp_tot = ds_tot = 0;
 	if (json) {
 		json_head(o, "watch", s);
 		ob_printf(o, ",\"seq\":%lu,\"time\":%lld.%03ld,\"interval\":%g,"
@@ -201,6 +203,16 @@ static void report(struct obuf *o, const struct space *s,
 		struct tm tm;
 
 		localtime_r(&now.tv_sec, &tm);
+		if (!seq) {
+			ob_printf(o, "%02d:%02d:%02d #0 resident %s, swapped %s "
+				  "in %zu mappings (the baseline); written %s"
+				  "\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
+				  human(p_tot * s->page_size, b1, sizeof(b1)),
+				  human(s_tot * s->page_size, b3, sizeof(b3)),
+				  s->n, written ? "from the next interval" :
+				  "n/a (no soft-dirty)");
+			return;
+		}
 		ob_printf(o, "%02d:%02d:%02d #%lu resident %s (%s), swapped %s "
 			  "(%s), written %s\n", tm.tm_hour, tm.tm_min,
 			  tm.tm_sec, seq,
@@ -220,6 +232,9 @@ static void report(struct obuf *o, const struct space *s,
 			     (p ? (int64_t)p->present : 0);
 		int64_t ds = (int64_t)m->c.swapped -
 			     (p ? (int64_t)p->swapped : 0);
+
+		if (!seq)
+			dp = ds = 0;	/* the baseline has no change */
 
 		if (json) {
 			ob_printf(o, "%s{\"start\":\"%#" PRIx64 "\",\"end\":\"%#"
@@ -352,7 +367,8 @@ int cmd_watch(int argc, char **argv)
 		goto out;
 	}
 	/* Interval 0: the baseline. */
-	report(&o, &s, &(struct snap){ 0 }, 0, interval, false, json, false);
+	report(&o, &s, &(struct snap){ 0 }, 0, interval, written && !json, json,
+	       false);
 	if (ob_flush(&o, stdout)) {
 		ret = EX_FAIL;
 		goto out;
