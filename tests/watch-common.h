@@ -103,8 +103,16 @@ static inline char *w_vmas(const void *p, size_t len)
 		if (sscanf(line, "%lx-%lx ", &a, &b) == 2 && strchr(line, ' ') &&
 		    line[strspn(line, "0123456789abcdef")] == '-') {
 			in = a < e && s < b;
+			/*
+			 * Clipped to the range: a neighbour mapped meanwhile
+			 * (by malloc, ASan) may merge with the VMA.
+			 */
 			if (in)
-				olen += (size_t)sprintf(out + olen, "%s\n", line);
+				olen += (size_t)sprintf(out + olen,
+					"%lx-%lx %.4s\n",
+					a > s ? a : (unsigned long)s,
+					b < e ? b : (unsigned long)e,
+					line + strcspn(line, " ") + 1);
 		} else if (in && !strncmp(line, "VmFlags:", 8)) {
 			olen += (size_t)sprintf(out + olen, "%s\n", line);
 		}
