@@ -504,12 +504,12 @@ int pagescan_watch_register(void *addr, size_t len,
 		}
 		if (ret)
 			goto fail;
-		/* Turn "; a: x; b: y" into "c: chosen; not a: x; ...". */
+		/* Turn "; a: x; b: y" into "c: ...; skipped: a: x; b: y". */
 		snprintf(tail, sizeof(tail), "%s", w->reason);
 		snprintf(w->reason, sizeof(w->reason), "%s: %s%s%.400s",
 			 w->ops->name, b == 1 ? "the fastest backend" :
-			 "the fastest one available",
-			 tail[0] ? "; faster ones not chosen" : "", tail);
+			 "the fastest one available here",
+			 tail[0] ? "; skipped " : "", tail[0] ? tail + 2 : "");
 	}
 	if (w->flags & PAGESCAN_WATCH_VERIFY) {
 		w->hash = malloc(w->npages * sizeof(*w->hash));
