@@ -62,9 +62,13 @@ show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --any present,swapped
 step "   Only resident anonymous memory (present, not file)"
 show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --require 'present,!file' --show present,huge,pfnzero
 
+svg=$BUILD/demo-map.svg
+if ! : 2>/dev/null >>"$svg"; then
+	svg=${TMPDIR:-/tmp}/pagescan-demo-map.$$.svg	# $BUILD is read-only
+fi
 step "3. The picture: one row per mapping in address order (A anon, F file, Z zero, H huge, S swapped, G guard)"
-show "$PS" map "$pid" --svg "$BUILD/demo-map.svg"
-echo "(an SVG with a tooltip per cell: $BUILD/demo-map.svg)"
+show "$PS" map "$pid" --svg "$svg"
+echo "(an SVG with a tooltip per cell: $svg)"
 
 step "4. Change over time: the demonstration grows a region while we watch"
 show "$PS" watch "$pid" --interval 0.5 --count 4
