@@ -6,7 +6,9 @@
  * anonymous memory mostly never touched before, so many first writes; a
  * THP-backed range; shared memory) with plain stores, memcpy, atomics
  * and read(2) into the tracked memory, while the main thread does
- * get-and-reset in a loop, in verify mode.
+ * get-and-reset in a loop, in verify mode: a third of the time as fast
+ * as they can (the most races), then with pauses (so that most pages
+ * are not rewritten every round and a lost one shows).
  *
  * Ground truth is kept by the writers: per page, "started" is bumped
  * before each write and "done" after it, so the write landed in between.
@@ -42,7 +44,7 @@ struct area {
 };
 
 static struct area areas[NW];
-static atomic_bool stop;
+static atomic_bool stop, sparse;
 static bool use_read;
 static int src_fd;
 static atomic_ulong nwrites, nreads_failed;
@@ -102,7 +104,8 @@ static void *writer(void *arg)
 		 * next round's write to it.
 		 */
 		if (atomic_fetch_add_explicit(&nwrites, 1,
-					      memory_order_relaxed) % 2 == 0)
+					      memory_order_relaxed) % 2 == 0 &&
+		    atomic_load_explicit(&sparse, memory_order_relaxed))
 			nanosleep(&(struct timespec){ .tv_nsec = 200000 }, NULL);
 	}
 	return NULL;
@@ -290,6 +293,7 @@ static void run(enum pagescan_watch_backend b)
 	use_read = b == PAGESCAN_WATCH_UFFD_ASYNC ||
 		   b == PAGESCAN_WATCH_UFFD_SYNC;
 	atomic_store(&stop, false);
+	atomic_store(&sparse, false);
 	atomic_store(&nwrites, 0);
 	atomic_store(&nreads_failed, 0);
 	/* Round 0 is the registration: E_0 = E_(-1) = D_0 = 0. */
@@ -300,6 +304,10 @@ static void run(enum pagescan_watch_backend b)
 	t0 = now_ns();
 	for (;;) {
 		bool last = now_ns() - t0 > RUN_NS;
+
+		/* Dense first (races), then sparse (lost pages show). */
+		if (now_ns() - t0 > RUN_NS / 3)
+			atomic_store(&sparse, true);
 
 		if (last) {
 			atomic_store(&stop, true);
