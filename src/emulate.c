@@ -370,6 +370,8 @@ struct emu {
 	size_t huge_words;
 	uint64_t huge_base;
 	uint64_t *wbits;		/* provider WRITTEN bitmap */
+	bool pud_known, pud_val;	/* pud_populated() cache */
+	uint64_t pud_addr;
 	int kpf_fd;
 };
 
@@ -788,12 +790,58 @@ static int walk_normal(struct emu *s, const struct ps_vma *v, uint64_t a,
 	return 0;
 }
 
+/*
+ * Does the page table holding the hugetlb slots of the 1 GiB block at
+ * @pud exist?  Guessed from any populated pagemap entry of any VMA in
+ * that block (EMU_QUIRK_HUGETLB_EMPTY_SLOT): a table that exists with
+ * nothing populated under it reads as missing.
+ */
+static int pud_populated(struct emu *s, uint64_t pud, bool *out)
+{
+	uint64_t end = pud + (UINT64_C(1) << 30);
+	const struct ps_maps *m = s->maps;
+	size_t i;
+	int ret;
+
+	if (s->pud_known && s->pud_addr == pud) {
+		*out = s->pud_val;
+		return 0;
+	}
+	*out = false;
+	for (i = ps_maps_find(m, pud); i < m->n && !*out; i++) {
+		const struct ps_vma *v = &m->v[i];
+		uint64_t a = v->start > pud ? v->start : pud;
+		uint64_t b = v->end < end ? v->end : end;
+
+		if (v->start >= end)
+			break;
+		if (v->flags & PAGESCAN_VMA_PFNMAP)
+			continue;
+		while (a < b && !*out) {
+			size_t n = (size_t)((b - a) >> s->shift), k;
+
+			if (n > CHUNK_ENTRIES)
+				n = CHUNK_ENTRIES;
+			ret = read_pm(s, a, n, s->pm);
+			if (ret)
+				return ret;
+			for (k = 0; k < n && !*out; k++)
+				*out = (s->pm[k] & ~PM_ENTRY_SOFT_DIRTY) != 0;
+			a += n << s->shift;
+		}
+	}
+	s->pud_known = true;
+	s->pud_addr = pud;
+	s->pud_val = *out;
+	return 0;
+}
+
 /* Walk [a, b) of a hugetlb VMA, one huge page at a time. */
 static int walk_hugetlb(struct emu *s, const struct ps_vma *v, uint64_t a,
 			uint64_t b)
 {
 	uint64_t hsz = v->page_size, pud = UINT64_C(1) << 30;
-	uint64_t h0 = a & ~(hsz - 1), h, e, pe;
+	uint64_t h0 = a & ~(hsz - 1), h, e;
 	int ret;
 
 	for (h = h0; h < b; h += hsz) {
@@ -804,20 +852,12 @@ static int walk_hugetlb(struct emu *s, const struct ps_vma *v, uint64_t a,
 		if (ret)
 			return ret;
 		if (!(e & ~PM_ENTRY_SOFT_DIRTY)) {
-			/* EMU_QUIRK_HUGETLB_EMPTY_SLOT. */
-			uint64_t p0 = h & ~(pud - 1), p;
-
+			/* A PUD-sized page's slot lives in a PUD table. */
 			if (hsz >= pud)
 				slot = true;
-			if (p0 < v->start)
-				p0 = v->start;
-			for (p = p0; !slot && p < v->end && p < (h & ~(pud - 1))
-			     + pud; p += hsz) {
-				ret = read_pm(s, p, 1, &pe);
-				if (ret)
-					return ret;
-				slot = (pe & ~PM_ENTRY_SOFT_DIRTY) != 0;
-			}
+			else if ((ret = pud_populated(s, h & ~(pud - 1),
+						      &slot)))
+				return ret;
 		}
 		ret = add_run(s, lo, hi, hugetlb_cats(e, slot) | s->vma_cats);
 		if (ret)

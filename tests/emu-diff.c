@@ -23,7 +23,9 @@
 #include <malloc.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <signal.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -65,7 +67,10 @@ static char *arena;
 static size_t psz;
 static int file_fd = -1, memfd = -1;
 static int uffd = -1;
-static bool can_thp, can_guard, can_swap, can_uffd;
+static bool can_thp, can_guard, can_swap, can_uffd, can_hugetlb;
+static pid_t child;		/* a forked copy of the layout, or 0 */
+static int child_pm = -1;
+static bool hugetlb_block[BLOCKS];
 static uint64_t claimed;
 static int pm_fd;
 static struct page_region *vec_n, *vec_e;
@@ -222,6 +227,22 @@ static void make_thp_block(char *p)
 	}
 }
 
+static void make_hugetlb_block(char *p)
+{
+	size_t len = PMD_PAGES * psz;
+	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_FIXED |
+		       (chance(50) ? MAP_PRIVATE : MAP_SHARED) |
+		       MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+
+	if (q == MAP_FAILED) {
+		make_thp_block(p);
+		return;
+	}
+	hugetlb_block[(p - arena) / len] = true;
+	if (chance(70))
+		*(volatile char *)p = chance(50) ? 1 : *(volatile char *)p;
+}
+
 static void build_layout(void)
 {
 	size_t b;
@@ -230,12 +251,24 @@ static void build_layout(void)
 	map_fixed(arena, ARENA_PAGES * psz, PROT_NONE,
 		  MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	anchored = chance(80);
+	memset(hugetlb_block, 0, sizeof(hugetlb_block));
 	for (b = 0; b < BLOCKS; b++) {
 		char *blk = arena + b * PMD_PAGES * psz;
 		size_t i = 0;
 
+		if (can_hugetlb && chance(15)) {
+			make_hugetlb_block(blk);
+			continue;
+		}
 		if (can_thp && chance(25)) {
 			make_thp_block(blk);
+			continue;
+		}
+		if (!anchored && chance(30)) {
+			/* No page table at all: EMU_QUIRK_HOLE_WRITTEN. */
+			map_fixed(blk, PMD_PAGES * psz, chance(50) ? PROT_READ :
+				  PROT_READ | PROT_WRITE,
+				  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 			continue;
 		}
 		if (anchored) {
@@ -261,7 +294,8 @@ static void build_layout(void)
 }
 
 /* Is there a 2 MiB block in [start, end) whose pagemap is all zero? */
-static bool blocks_ambiguous(uint64_t start, uint64_t end)
+static bool blocks_ambiguous(int fd, uint64_t start, uint64_t end,
+			     bool hugetlb)
 {
 	uint64_t pmd = PMD_PAGES * psz, b, e[PMD_PAGES];
 	size_t i;
@@ -269,7 +303,10 @@ static bool blocks_ambiguous(uint64_t start, uint64_t end)
 	for (b = start & ~(pmd - 1); b < end; b += pmd) {
 		bool zero = true;
 
-		if (pread(pm_fd, e, sizeof(e), (off_t)(b / psz * 8)) !=
+		if (b >= (uintptr_t)arena &&
+		    hugetlb_block[(b - (uintptr_t)arena) / pmd] != hugetlb)
+			continue;
+		if (pread(fd, e, sizeof(e), (off_t)(b / psz * 8)) !=
 		    (ssize_t)sizeof(e))
 			return true;
 		for (i = 0; i < PMD_PAGES && zero; i++)
@@ -343,6 +380,9 @@ static void one_case(unsigned int round, unsigned int idx)
 	int rn_, re, en = 0, ee = 0, quirk = -1;
 	bool cmp_vec = true, wr;
 	const char *why = NULL;
+	bool remote = child && chance(30);
+	int fd = remote ? child_pm : pm_fd;
+	pid_t pid = remote ? child : getpid();
 	static const uint64_t lens[] = { 0, 1, 2, 3, 5, 511, 512, 513, 700,
 					 1100, 2048, VEC_CAP };
 
@@ -400,10 +440,10 @@ static void one_case(unsigned int round, unsigned int idx)
 	memset(vec_n, 0xa5, VEC_CAP * sizeof(*vec_n));
 	memset(vec_e, 0xa5, VEC_CAP * sizeof(*vec_e));
 
-	rn_ = ioctl(pm_fd, PAGEMAP_SCAN, un);
+	rn_ = ioctl(fd, PAGEMAP_SCAN, un);
 	if (rn_ < 0)
 		en = errno;
-	re = emu_scan(pm_fd, getpid(), ue);
+	re = emu_scan(fd, pid, ue);
 	if (re < 0) {
 		ee = -re;
 		re = -1;
@@ -429,18 +469,24 @@ static void one_case(unsigned int round, unsigned int idx)
 				     (uint64_t)n_written(vec_n, an.vec_len),
 				     an.walk_end))
 		quirk = EMU_QUIRK_STALE_WALK_END;
-	else if (wr && en == 0 &&
-		 blocks_ambiguous(an.start, an.end < base + span ?
-				  an.end : base + span))
+	else if (wr && (en == 0 || en == EFAULT) &&
+		 (ee == 0 || ee == EFAULT) &&
+		 blocks_ambiguous(fd, an.start, an.end < base + span ?
+				  an.end : base + span, false))
 		quirk = EMU_QUIRK_HOLE_WRITTEN;
 	else if (ee == EOPNOTSUPP)
 		quirk = EMU_QUIRK_UNDECIDABLE;
+	else if (can_hugetlb && (en == 0 || en == EFAULT) && !ee &&
+		 blocks_ambiguous(fd, an.start, an.end < base + span ?
+				  an.end : base + span, true))
+		quirk = EMU_QUIRK_HUGETLB_EMPTY_SLOT;
 	if (quirk >= 0) {
 		n_tolerated[quirk]++;
 		return;
 	}
-	t_fail("seed %llu round %u case %u: %s differs",
-	       (unsigned long long)seed, round, idx, why);
+	t_fail("seed %llu round %u case %u: %s differs%s",
+	       (unsigned long long)seed, round, idx, why,
+	       remote ? " (scanning a forked child)" : "");
 	print_arg("request", &an);
 	printf("  native: ret %d errno %d walk_end %#llx\n", rn_, en,
 	       (unsigned long long)an.walk_end);
@@ -450,6 +496,34 @@ static void one_case(unsigned int round, unsigned int idx)
 		print_regions("native", vec_n, n_written(vec_n, an.vec_len));
 		print_regions("emulate", vec_e, n_written(vec_e, an.vec_len));
 	}
+}
+
+static void start_child(void)
+{
+	char path[64];
+
+	child = fork();
+	if (child < 0)
+		t_error("fork");
+	if (!child) {
+		for (;;)
+			pause();
+	}
+	snprintf(path, sizeof(path), "/proc/%d/pagemap", (int)child);
+	child_pm = open(path, O_RDONLY | O_CLOEXEC);
+	if (child_pm < 0)
+		t_error("open %s", path);
+}
+
+static void stop_child(void)
+{
+	if (!child)
+		return;
+	close(child_pm);
+	kill(child, SIGKILL);
+	waitpid(child, NULL, 0);
+	child = 0;
+	child_pm = -1;
 }
 
 /* Requests for what the emulation cannot compute fail with EINVAL. */
@@ -576,8 +650,11 @@ int main(void)
 	}
 	if (t_root() && t_swap_on(64) == 0)
 		can_swap = true;
-	printf("thp %d guard %d uffd-wp-async %d swap %d claimed %s\n",
-	       can_thp, can_guard, can_uffd, can_swap, t_cats(claimed));
+	if (t_root() && t_hugepages(8) >= 4)
+		can_hugetlb = true;
+	printf("thp %d guard %d uffd-wp-async %d swap %d hugetlb %d "
+	       "claimed %s\n", can_thp, can_guard, can_uffd, can_swap,
+	       can_hugetlb, t_cats(claimed));
 
 	/*
 	 * The arena sits far below the mmap base, so that no allocation
@@ -593,8 +670,12 @@ int main(void)
 
 	for (round = 0; round < ROUNDS && t_failures < 5; round++) {
 		build_layout();
+		/* Every other round, a forked child is scanned too. */
+		if (round & 1)
+			start_child();
 		for (i = 0; i < CASES && t_failures < 5; i++)
 			one_case(round, i);
+		stop_child();
 	}
 	printf("%lu cases (%lu errors), tolerated:", n_cases, n_errcases);
 	for (i = 0; i < EMU_QUIRK__COUNT; i++)
