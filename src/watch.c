@@ -394,8 +394,26 @@ static int classify(struct pagescan_watch *w)
 		if (v->start > pos)
 			break;
 		if (v->flags & PAGESCAN_VMA_HUGETLB) {
+			struct watch_huge *h;
+
 			w->hugetlb = true;
 			w->shmem_or_hugetlb = true;
+			h = realloc(w->huge, (w->nhuge + 1) * sizeof(*h));
+			if (!h) {
+				ret = -ENOMEM;
+				break;
+			}
+			w->huge = h;
+			h[w->nhuge].start = v->start > w->start ? v->start :
+					    w->start;
+			h[w->nhuge].end = v->end < w->end ? v->end : w->end;
+			h[w->nhuge].hps = v->page_size;
+			/* Only whole huge pages can be tracked. */
+			if (!v->page_size ||
+			    (h[w->nhuge].start | h[w->nhuge].end) &
+			    (v->page_size - 1))
+				ret = -EINVAL;
+			w->nhuge++;
 		}
 		if (v->flags & PAGESCAN_VMA_SHARED) {
 			w->anon_private = false;
@@ -529,6 +547,7 @@ int pagescan_watch_register(void *addr, size_t len,
 fail:
 	pthread_mutex_unlock(&reg_lock);
 	pthread_mutex_destroy(&w->lock);
+	free(w->huge);
 	free(w);
 	return ps_err(-ret);
 }
@@ -545,6 +564,7 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 	/* detach() knows a forked child (w->pid) and only frees there. */
 	w->ops->detach(w);
 	free(w->hash);
+	free(w->huge);
 	pthread_mutex_destroy(&w->lock);
 	free(w);
 	return 0;

@@ -83,6 +83,11 @@ struct pagescan_watch {
 	bool anon_private;		/* every VMA private anonymous */
 	bool shmem_or_hugetlb;		/* some VMA is shmem or hugetlb */
 	bool hugetlb;
+	/* hugetlb stretches of the range, with their huge page size */
+	struct watch_huge {
+		uint64_t start, end, hps;
+	} *huge;
+	size_t nhuge;
 	char reason[512];
 
 	/* Bitmap backends: bit set = written since last reset. */

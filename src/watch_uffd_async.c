@@ -15,8 +15,15 @@
  *    that walk_end is unreliable), and never more entries or pages than
  *    the caller can take: WP_MATCHING arms exactly what it outputs, so
  *    nothing armed is ever left unreported;
- *  - hugetlb ranges are refused (partial huge pages are silently backed
- *    out under WP_MATCHING; see pagescan_iter_new(3)).
+ *  - hugetlb: a huge page only partly inside a WP_MATCHING request is
+ *    silently backed out (ret 0, walk_end = its start: a resume loop
+ *    spins), so WP_MATCHING only ever covers whole huge pages, with a
+ *    page budget that is a whole number of them; the partial ends of a
+ *    sub-range are reported without it (and stay written: reported again
+ *    later, never lost).  Holes in hugetlb VMAs are never WRITTEN, so
+ *    our filter never arms one (WP_MATCHING over a matching hugetlb hole
+ *    self-deadlocks 6.7+ kernels until the 2026 fix).  Granularity
+ *    there is the huge page.
  * THP: a write to an armed PMD-mapped THP splits it and only the written
  * 4 KiB page becomes WRITTEN, so accuracy stays 4 KiB without disabling
  * THP (Wine calls MADV_NOHUGEPAGE; we leave the caller's choice alone).
@@ -131,8 +138,6 @@ static int ua_attach(struct pagescan_watch *w)
 	};
 	int ret;
 
-	if (w->hugetlb)
-		return -EOPNOTSUPP;
 	/* shmem (5.19): pte markers keep the state of unmapped pages. */
 	if (w->shmem_or_hugetlb)
 		feat |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
@@ -158,8 +163,12 @@ static int ua_attach(struct pagescan_watch *w)
 	return ret;
 }
 
-static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
-		      bool reset, struct watch_sink *s)
+/*
+ * One piece of the range: WP_MATCHING when @wp, pages counted in whole
+ * units of @unit pages (1, or the pages of a huge page).
+ */
+static int ua_piece(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		    bool wp, uint64_t unit, struct watch_sink *s)
 {
 	struct page_region buf[CHUNK];
 	uint64_t pos = start;
@@ -167,7 +176,7 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	while (pos < end) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
-			.flags = reset ? PM_SCAN_WP_MATCHING : 0,
+			.flags = wp ? PM_SCAN_WP_MATCHING : 0,
 			.start = pos, .end = end,
 			.vec = (uintptr_t)buf,
 			.category_mask = PAGE_IS_WRITTEN,
@@ -183,9 +192,17 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 				a.vec_len = CHUNK;
 		} else {
 			a.vec_len = CHUNK;
-			a.max_pages = room;
+			a.max_pages = room - room % unit;
+			/*
+			 * Less room than a huge page: report without arming
+			 * (reported again later), so the caller progresses.
+			 */
+			if (room && !a.max_pages) {
+				a.flags = 0;
+				a.max_pages = room;
+			}
 		}
-		if (!a.vec_len || !room) {
+		if (!a.vec_len || (!s->vec && !a.max_pages)) {
 			s->full = true;
 			s->next = pos;
 			return 0;
@@ -203,13 +220,87 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		else
 			pos = end;		/* one walk, complete */
 	}
-	s->next = end;
 	return 0;
 }
 
+static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      bool reset, struct watch_sink *s)
+{
+	uint64_t pos = start;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < w->nhuge && !ret && !s->full; i++) {
+		const struct watch_huge *h = &w->huge[i];
+		uint64_t hs, he, unit = h->hps >> ps_page_shift;
+
+		if (h->end <= pos || h->start >= end)
+			continue;
+		hs = h->start > pos ? h->start : pos;
+		he = h->end < end ? h->end : end;
+		ret = ua_piece(w, pos, hs, reset, 1, s);
+		pos = hs;
+		if (ret || s->full)
+			break;
+		/* Whole huge pages inside [hs, he) get WP_MATCHING. */
+		hs = (pos + h->hps - 1) & ~(h->hps - 1);
+		if (hs > he)
+			hs = he;
+		ret = ua_piece(w, pos, hs, false, 1, s);
+		pos = hs;
+		if (ret || s->full)
+			break;
+		hs = he & ~(h->hps - 1);
+		if (hs < pos)
+			hs = pos;
+		ret = ua_piece(w, pos, hs, reset, unit, s);
+		pos = hs;
+		if (ret || s->full)
+			break;
+		ret = ua_piece(w, pos, he, false, 1, s);
+		pos = he;
+	}
+	if (!ret && !s->full)
+		ret = ua_piece(w, pos, end, reset, 1, s);
+	if (!ret && !s->full)
+		s->next = end;
+	return ret;
+}
+
+static int ua_wp(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	if (start >= end)
+		return 0;
+	return watch_uffd_wp(w->uffd, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
+}
+
+/*
+ * Re-arm [start, end).  In hugetlb stretches only whole huge pages can be
+ * armed: the partial ends keep their state (reported again, not lost).
+ */
 static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	return watch_uffd_wp(w->uffd, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
+	uint64_t pos = start;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < w->nhuge && !ret; i++) {
+		const struct watch_huge *h = &w->huge[i];
+		uint64_t hs, he;
+
+		if (h->end <= pos || h->start >= end)
+			continue;
+		hs = h->start > pos ? h->start : pos;
+		he = h->end < end ? h->end : end;
+		ret = ua_wp(w, pos, hs);
+		hs = (hs + h->hps - 1) & ~(h->hps - 1);
+		if (!ret && hs < (he & ~(h->hps - 1)))
+			ret = ua_wp(w, hs, he & ~(h->hps - 1));
+		pos = he;
+	}
+	if (!ret)
+		ret = ua_wp(w, pos, end);
+	return ret;
 }
 
 const struct watch_ops watch_uffd_async_ops = {
