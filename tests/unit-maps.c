@@ -55,8 +55,7 @@ int main(void)
 	struct ps_maps m;
 	char path[] = "/var/tmp/pagescan unit maps.XXXXXX";
 	struct find f;
-	FILE *fp;
-	char line[512];
+	char *text, *line, *save;
 	size_t i = 0, k;
 	char *a, *q;
 	int fd, r, n;
@@ -73,12 +72,34 @@ int main(void)
 	if (q == MAP_FAILED)
 		t_error("mmap file");
 
-	/* Parsed like the file says, line by line. */
-	r = ps_maps_read(getpid(), 0, &m);
-	if (r)
-		t_error("ps_maps_read %d", r);
-	fp = fopen("/proc/self/maps", "r");
-	while (fp && fgets(line, sizeof(line), fp) && i < m.n) {
+	/*
+	 * Parsed like the file says, line by line.  The allocator (ASan's
+	 * above all) may map memory at any time: take a text snapshot that
+	 * is the same before and after ps_maps_read().
+	 */
+	for (k = 0;; k++) {
+		char *t2;
+		size_t l1, l2;
+
+		if (sys_read_file("/proc/self/maps", &text, &l1))
+			t_error("read maps");
+		r = ps_maps_read(getpid(), 0, &m);
+		if (r)
+			t_error("ps_maps_read %d", r);
+		if (sys_read_file("/proc/self/maps", &t2, &l2))
+			t_error("read maps");
+		if (l1 == l2 && !memcmp(text, t2, l1)) {
+			free(t2);
+			break;
+		}
+		free(t2);
+		free(text);
+		ps_maps_free(&m);
+		if (k == 50)
+			t_error("/proc/self/maps never stable");
+	}
+	for (line = strtok_r(text, "\n", &save); line && i < m.n;
+	     line = strtok_r(NULL, "\n", &save)) {
 		unsigned long s, e, off, ino;
 		unsigned int maj, min;
 		char perm[5];
@@ -87,7 +108,6 @@ int main(void)
 		if (sscanf(line, "%lx-%lx %4s %lx %x:%x %lu %n", &s, &e, perm,
 			   &off, &maj, &min, &ino, &pos) < 7)
 			continue;
-		line[strcspn(line, "\n")] = '\0';
 		if (m.v[i].start != s || m.v[i].end != e ||
 		    m.v[i].offset != off || m.v[i].dev_major != maj ||
 		    m.v[i].dev_minor != min || m.v[i].inode != ino ||
@@ -102,8 +122,7 @@ int main(void)
 			       ps_vma_name(&m, &m.v[i]), line + pos);
 		i++;
 	}
-	if (fp)
-		fclose(fp);
+	free(text);
 	t_check(i == m.n && m.n > 5, "parsed %zu of %zu", i, m.n);
 	/* ps_maps_find: the first VMA whose end is > addr. */
 	for (k = 0; k < m.n; k++) {
