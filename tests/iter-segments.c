@@ -14,7 +14,7 @@
 #include <sys/mman.h>
 
 #define HP	(2UL << 20)
-#define NPG	2048			/* 8 MiB: anon, 2 x hugetlb, anon */
+#define NPG	2048		/* 8 MiB: anon, 2 x hugetlb, anon */
 #define HUGE0	512			/* first hugetlb page index */
 #define HUGE_END 1536
 
@@ -152,7 +152,7 @@ int main(void)
 		{ 0, NPG, 1000, 3 },
 		{ 0, NPG, 1300, 64 },
 		{ 300, 1800, 700, 2 },
-		{ 520, 1700, 100, 4 },		/* partial start, budget */
+		{ 520, 1700, 100, 4 },	/* partial start, budget */
 		{ 520, 1700, 600, 4 },
 		{ 1030, NPG, 10, 1 },
 	};

@@ -10,7 +10,8 @@
 
 #include <sys/syscall.h>
 
-#define BIG	(UINT64_C(1) << 47)	/* x86-64 4-level TASK_SIZE_MAX+1 */
+/* x86-64 with 4-level paging: one past the last user page. */
+#define BIG	(UINT64_C(1) << 47)
 
 static char *p;
 static struct page_region v[16];
@@ -135,7 +136,8 @@ int main(void)
 		a.end = BIG - t_psz;
 		r = sc_run(&a, true, "end 0x7ffffffff000");
 		t_check(r.ret >= 0 && r.walk_end == BIG - t_psz,
-			"end 0x7ffffffff000: ret %d errno %d walk_end %#" PRIx64,
+			"end 0x7ffffffff000: ret %d errno %d walk_end %#"
+			PRIx64,
 			r.ret, r.err, r.walk_end);
 		a.end = BIG;
 		sc_expect_err(sc_run(&a, true, "end 1<<47"), EFAULT,
@@ -190,7 +192,8 @@ int main(void)
 	a = base(); a.vec = 0; a.vec_len = UINT64_C(1) << 60;
 	sc_expect_err(sc_run(&a, false, "vecnull+huge"), EINVAL,
 		      SC_POISON_WE, "vec NULL + huge vec_len");
-	a = base(); a.return_mask = 1 << 9; a.vec = UINT64_C(0xffff888000000000);
+	a = base(); a.return_mask = 1 << 9;
+	a.vec = UINT64_C(0xffff888000000000);
 	sc_expect_err(sc_run(&a, false, "bit9+kvec"), EINVAL, SC_POISON_WE,
 		      "bad category + kernel vec");
 

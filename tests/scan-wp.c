@@ -105,7 +105,7 @@ static struct out wp_case(setup_fn setup, struct pm_scan_arg tmpl,
 		if (o[k].ret > 0)
 			relative(o[k].v, o[k].ret, P);
 		else if (o[k].ret < 0)
-			relative(o[k].v, 1, P);	/* EPERM: partial output */
+			relative(o[k].v, 1, P); /* EPERM: partial */
 		{
 			struct pm_scan_arg b = t_arg(p, p + len, av, NP, 0, 0,
 						     0, 0, 0,
