@@ -375,6 +375,39 @@ static void check_wpasync(void)
 		t_eq(scan(&a), 1);
 		t_eq(vec[0].start, PG(p, 4));
 	}
+	/*
+	 * A synchronous uffd-wp registration is not wp-allowed; next to an
+	 * async context the emulation cannot tell whose a VMA is and says
+	 * so (EMU_QUIRK_UNDECIDABLE) instead of guessing.
+	 */
+	{
+		struct uffdio_api sapi = { .api = UFFD_API };
+		struct uffdio_register reg = {
+			.range = { PG(p, 4), 4 * psz },
+			.mode = UFFDIO_REGISTER_MODE_WP,
+		};
+		int sfd = (int)syscall(SYS_userfaultfd,
+				       O_CLOEXEC | UFFD_USER_MODE_ONLY);
+
+		if (sfd >= 0 && !ioctl(sfd, UFFDIO_API, &sapi) &&
+		    !ioctl(sfd, UFFDIO_REGISTER, &reg)) {
+			a = arg(p, p + 8 * psz, 4, 0, 0, PAGE_IS_WPALLOWED, 0,
+				cats);
+			if (uffd >= 0) {
+				t_eq(scan(&a), -EOPNOTSUPP);
+				t_eq(a.walk_end, SENT);
+				close(uffd);
+				uffd = -1;
+			}
+			/* Only the sync context left: nothing is allowed. */
+			t_eq(scan(&a), 0);
+			a.flags = PM_SCAN_CHECK_WPASYNC;
+			a.category_mask = 0;
+			t_eq(scan(&a), -EPERM);
+		}
+		if (sfd >= 0)
+			close(sfd);
+	}
 	if (uffd >= 0)
 		close(uffd);
 	munmap(p, 8 * psz);
