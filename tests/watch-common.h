@@ -114,6 +114,16 @@ static inline char *w_vmas(const void *p, size_t len)
 					b < e ? b : (unsigned long)e,
 					line + strcspn(line, " ") + 1);
 		} else if (in && !strncmp(line, "VmFlags:", 8)) {
+			char *sd = strstr(line, " sd ");
+
+			/*
+			 * VM_SOFTDIRTY is cleared process-wide by every
+			 * clear_refs (the soft-dirty backend's reset, or any
+			 * other soft-dirty user) and cannot be set back: not
+			 * part of the state a watch restores.
+			 */
+			if (sd)
+				memmove(sd, sd + 3, strlen(sd + 3) + 1);
 			olen += (size_t)sprintf(out + olen, "%s\n", line);
 		}
 	}
