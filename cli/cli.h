@@ -120,7 +120,7 @@ void space_free(struct space *s);
  * message is printed and an exit code returned.
  */
 int space_begin(struct space *s, pid_t pid, bool count);
-/* Re-read the mappings and count again (watch); an exit code. */
+/* Re-read the mappings and count again (watch): 0 or -errno. */
 int space_recount(struct space *s);
 void space_end(struct space *s);
 

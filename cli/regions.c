@@ -72,7 +72,6 @@ static int emit(const struct pagescan_region *r, void *ctx)
 	const char *name = name_at(w, r->start);
 	char cats[128];
 
-	cat_names(r->categories, cats, sizeof(cats));
 	if (w->json) {
 		unsigned int b;
 		int n = 0;
@@ -88,6 +87,7 @@ static int emit(const struct pagescan_region *r, void *ctx)
 		ob_json_str(&w->o, name);
 		ob_puts(&w->o, "}");
 	} else {
+		cat_names(r->categories, cats, sizeof(cats));
 		ob_printf(&w->o, "%016" PRIx64 " %016" PRIx64 " %9" PRIu64
 			  " %-28s %s\n", r->start, r->end, pages, cats, name);
 	}

@@ -324,7 +324,7 @@ int space_recount(struct space *s)
 	ret = space_load(s);
 	if (!ret)
 		ret = space_count(s);
-	return ret ? scan_error(s, ret, "scan") : EX_OK;
+	return ret;
 }
 
 void space_end(struct space *s)

@@ -282,6 +282,15 @@ int cmd_summary(int argc, char **argv)
 				      in_pages, k == 5 ? 10 : 7);
 			ob_printf(&o, "  %s\n", mapping_label(m));
 		}
+		if (s.other.present || s.other.swapped || s.other.guard) {
+			/* Pages of mappings made while we scanned. */
+			ob_printf(&o, "%-16s %-4s %6s", "?", "", "?");
+			for (k = 0; k < NCOLS; k++)
+				value(&o, &s, &cols[k],
+				      col_get(&s.other, &cols[k]), in_pages,
+				      k == 5 ? 10 : 7);
+			ob_puts(&o, "  (mapped during the scan)\n");
+		}
 		ob_printf(&o, "%-16s %-4s %6s", "TOTAL", "",
 			  human(size, b, sizeof(b)));
 		for (k = 0; k < NCOLS; k++)

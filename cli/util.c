@@ -96,14 +96,21 @@ void ob_printf(struct obuf *o, const char *fmt, ...)
 	va_list ap;
 	int n;
 
-	va_start(ap, fmt);
-	n = vsnprintf(NULL, 0, fmt, ap);
-	va_end(ap);
-	if (n < 0 || ob_grow(o, (size_t)n))
+	/* Mostly it fits: format once, straight into the buffer. */
+	if (o->oom || (o->cap - o->len < 256 && ob_grow(o, 256)))
 		return;
 	va_start(ap, fmt);
-	vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
 	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= o->cap - o->len) {
+		if (ob_grow(o, (size_t)n))
+			return;
+		va_start(ap, fmt);
+		vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
+		va_end(ap);
+	}
 	o->len += (size_t)n;
 }
 
@@ -120,16 +127,25 @@ void ob_puts(struct obuf *o, const char *s)
 /* A JSON string, quoted; bytes that are not printable ASCII escaped. */
 void ob_json_str(struct obuf *o, const char *s)
 {
-	const unsigned char *p;
+	const unsigned char *p = (const unsigned char *)s, *run;
 
 	ob_puts(o, "\"");
-	for (p = (const unsigned char *)s; *p; p++) {
+	while (*p) {
+		run = p;
+		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
+			p++;
+		if (p > run && !ob_grow(o, (size_t)(p - run))) {
+			memcpy(o->buf + o->len, run, (size_t)(p - run));
+			o->len += (size_t)(p - run);
+			o->buf[o->len] = '\0';
+		}
+		if (!*p)
+			break;
 		if (*p == '"' || *p == '\\')
 			ob_printf(o, "\\%c", *p);
-		else if (*p < 0x20 || *p >= 0x7f)
-			ob_printf(o, "\\u%04x", *p);
 		else
-			ob_printf(o, "%c", *p);
+			ob_printf(o, "\\u%04x", *p);
+		p++;
 	}
 	ob_puts(o, "\"");
 }

@@ -378,8 +378,18 @@ int cmd_watch(int argc, char **argv)
 		if (stop)
 			break;
 		ret = space_recount(&s);
-		if (ret)
+		if (ret == -ESRCH || ret == -ENOENT) {
+			err_msg("pid %d exited; watch ends after %lu "
+				"interval%s", (int)pid, seq - 1,
+				seq == 2 ? "" : "s");
+			ret = EX_NOPROC;
 			goto out;
+		} else if (ret) {
+			err_msg("scan of pid %d failed: %s", (int)pid,
+				strerror(-ret));
+			ret = exit_code(-ret);
+			goto out;
+		}
 		if (written && clear_soft_dirty(pid)) {
 			fprintf(stderr, "%s: cannot clear soft-dirty bits "
 				"any more; written is n/a\n", prog);

@@ -17,6 +17,9 @@
  *                                 (something for "pagescan watch" to see)
  *   cli-layout.t --sparse --hold  64 GiB reserved (NORESERVE), 4 MiB
  *                                 touched in 8 places
+ *   cli-layout.t --many N --hold  N one-page regions: every other page of
+ *                                 2N pages read (the zero page where the
+ *                                 kernel maps it, so 1M regions are cheap)
  *   cli-layout.t --write-watch    for make demo: the write-watch API on a
  *                                 buffer of its own, three rounds
  */
@@ -163,6 +166,8 @@ static uint64_t smaps_thp(const void *p)
 	return kb * 1024 / t_psz;
 }
 
+static size_t many;
+
 static void build(bool swap, bool sparse)
 {
 	const size_t huge = 2 << 20;
@@ -171,6 +176,18 @@ static void build(bool swap, bool sparse)
 	size_t i;
 	int fd;
 
+	if (many) {
+		area_len = 2 * many * t_psz;
+		area = t_map(area_len, PROT_READ | PROT_WRITE,
+			     MAP_PRIVATE | MAP_ANONYMOUS);
+		madvise(area, area_len, MADV_NOHUGEPAGE);
+		r = add("many", 0, 2 * many);
+		for (i = 0; i < many; i++)
+			(void)*(volatile char *)(area + 2 * i * t_psz);
+		r->want[E_PRESENT] = many;
+		r->want[E_ZERO] = zero ? many : 0;
+		return;
+	}
 	if (sparse) {
 		area_len = (size_t)64 << 30;
 		area = mmap(NULL, area_len, PROT_READ | PROT_WRITE,
@@ -490,6 +507,8 @@ int main(int argc, char **argv)
 			swap = true;
 		else if (!strcmp(argv[i], "--sparse"))
 			sparse = true;
+		else if (!strcmp(argv[i], "--many") && i + 1 < argc)
+			many = strtoul(argv[++i], NULL, 0);
 		else if (!strcmp(argv[i], "--demo"))
 			grow_pages = 1024;
 		else if (!strcmp(argv[i], "--write-watch"))
