@@ -630,7 +630,8 @@ static int kpf_read(struct emu *s, uint64_t pfn, uint64_t *kf)
  * so the candidates are checked against smaps' count of PMD-mapped bytes
  * for the VMA: all of them, or none, or the answer is undecidable.
  */
-static int thp_blocks(struct emu *s, const struct ps_vma *v)
+static int thp_blocks(struct emu *s, const struct ps_vma *v, uint64_t lo,
+		      uint64_t hi)
 {
 	uint64_t pmd = s->psz << 9, b0, b1, b, ncand = 0, nthp;
 	size_t words, i;
@@ -660,6 +661,13 @@ static int thp_blocks(struct emu *s, const struct ps_vma *v)
 		uint64_t *e = s->pm, first, key, i2 = (b - b0) / pmd;
 		bool all = true;
 		size_t k;
+
+		/*
+		 * Without PMD-mapped THPs in the VMA only huge zero pages
+		 * are of interest, and only where the scan looks.
+		 */
+		if (!nthp && (b + pmd <= lo || b >= hi))
+			continue;
 
 		ret = read_pm(s, b, 512, e);
 		if (ret)
@@ -732,7 +740,7 @@ static int walk_normal(struct emu *s, const struct ps_vma *v, uint64_t a,
 
 	/* The huge zero page's PFNs are not the zero page's. */
 	if (s->want_huge || (s->want_zero && s->caps->huge_zero_possible)) {
-		ret = thp_blocks(s, v);
+		ret = thp_blocks(s, v, a, b);
 		if (ret)
 			return ret;
 	}
