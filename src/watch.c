@@ -20,6 +20,8 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <sys/mman.h>
+#include <sys/uio.h>
+#include <sys/uio.h>
 
 static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
 static struct pagescan_watch *reg_head;
@@ -230,26 +232,61 @@ fail:
 
 /* ---- verify mode ---- */
 
-static uint64_t page_hash(uint64_t addr)
+/*
+ * Hash pages, read through process_vm_readv(2) rather than directly: a
+ * page unmapped under a watch then reads as "unknown" (0) instead of
+ * killing the process, and faults are taken by the kernel like any
+ * system call's (uffd-sync serves them).  0 never matches.
+ */
+#define HASH_UNKNOWN 0
+#define HASH_CHUNK 65536
+
+static uint64_t hash_buf(const uint64_t *p)
 {
-	const volatile uint64_t *p = (const volatile uint64_t *)(uintptr_t)addr;
-	size_t i, n = ps_pagesz() / 8;
 	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i, n = ps_pagesz() / 8;
 
 	for (i = 0; i < n; i++) {
 		h ^= p[i];
 		h *= UINT64_C(0x100000001b3);
 		h ^= h >> 29;
 	}
-	return h;
+	return h | 1;
+}
+
+/* out[i] = hash of the page at start + i pages, for n pages. */
+static void hash_pages(uint64_t start, uint64_t n, uint64_t *out)
+{
+	static __thread uint64_t buf[HASH_CHUNK / 8];
+	uint64_t per = HASH_CHUNK / ps_pagesz(), i = 0, j;
+
+	while (i < n) {
+		uint64_t k = n - i < per ? n - i : per;
+		struct iovec l = { buf, k * ps_pagesz() };
+		struct iovec r = {
+			(void *)(uintptr_t)(start + i * ps_pagesz()),
+			k * ps_pagesz(),
+		};
+		ssize_t got = per ? process_vm_readv(getpid(), &l, 1, &r, 1,
+						     0) : -1;
+		uint64_t ok = got > 0 ? (uint64_t)got / ps_pagesz() : 0;
+
+		for (j = 0; j < ok; j++)
+			out[i + j] = hash_buf(buf + j * (ps_pagesz() / 8));
+		if (ok == k) {
+			i += k;
+			continue;
+		}
+		/* The page after the readable ones cannot be read. */
+		out[i + ok] = HASH_UNKNOWN;
+		i += ok + 1;
+	}
 }
 
 static void rehash(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	uint64_t a;
-
-	for (a = start; a < end; a += ps_pagesz())
-		w->hash[(a - w->start) >> ps_page_shift] = page_hash(a);
+	hash_pages(start, (end - start) >> ps_page_shift,
+		   w->hash + ((start - w->start) >> ps_page_shift));
 }
 
 /* ---- registry ---- */
@@ -341,6 +378,8 @@ static int prov_arm(void *ctx, uint64_t start, uint64_t end)
 	if (w && emulated_mechanism(w) && w->start <= start && end <= w->end) {
 		pthread_mutex_lock(&w->lock);
 		ret = w->ops->reset(w, start, end);
+		if (!ret && w->hash)
+			rehash(w, start, end);	/* verify mode: new reference */
 		pthread_mutex_unlock(&w->lock);
 	}
 	pthread_mutex_unlock(&reg_lock);
@@ -616,7 +655,7 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 {
 	unsigned int flags = OPTS_GET(opts, flags, 0);
 	bool reset = flags & PAGESCAN_WATCH_RESET;
-	uint64_t *changed = NULL, np = (end - start) >> ps_page_shift, i;
+	uint64_t *changed = NULL, *now, np = (end - start) >> ps_page_shift, i;
 	int ret;
 
 	ret = OPTS_CHECK(opts, pagescan_watch_get_opts);
@@ -633,18 +672,21 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		 */
 		size_t words = watch_bitmap_words(np);
 
-		changed = calloc(words * 2, sizeof(uint64_t));
+		changed = calloc(words * 2 + np, sizeof(uint64_t));
 		if (!changed) {
 			ret = -ENOMEM;
 			goto out;
 		}
 		s->rep = changed + words;
 		s->rep_base = start;
+		now = changed + 2 * words;
+		hash_pages(start, np, now);
 		for (i = 0; i < np; i++) {
-			uint64_t a = start + (i << ps_page_shift);
+			uint64_t o = w->hash[((start - w->start) >>
+					      ps_page_shift) + i];
 
-			if (page_hash(a) !=
-			    w->hash[(a - w->start) >> ps_page_shift])
+			if (now[i] != o && now[i] != HASH_UNKNOWN &&
+			    o != HASH_UNKNOWN)
 				changed[i / 64] |= UINT64_C(1) << (i % 64);
 		}
 	}
@@ -665,12 +707,12 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 				ret = -EIO;
 				/* Flag each unreported change once. */
 				w->hash[(a - w->start) >> ps_page_shift] =
-					page_hash(a);
+					now[i];
 			}
 			/* Reported and re-armed: the new reference. */
 			if (reset && (rep[i / 64] & bit))
-				w->hash[(a - w->start) >> ps_page_shift] =
-					page_hash(a);
+				hash_pages(a, 1, &w->hash[(a - w->start) >>
+							  ps_page_shift]);
 		}
 	}
 out:
