@@ -83,25 +83,37 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 		watch_uffd_wp(w->uffd, addr, addr + ps_page_size,
 			      UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
 		watch_bit_set(w, addr);
-	} else if (flags & UFFD_PAGEFAULT_FLAG_WRITE) {
-		struct uffdio_zeropage z = {
-			.range = { .start = addr, .len = ps_page_size },
-			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
-		};
-
-		/* EEXIST: someone populated it meanwhile; fine. */
-		ioctl(w->uffd, UFFDIO_ZEROPAGE, &z);
-		watch_bit_set(w, addr);
 	} else {
 		static const char zero[65536] __attribute__((aligned(4096)));
 		struct uffdio_copy c = {
 			.dst = addr, .src = (uintptr_t)zero,
 			.len = ps_page_size,
-			.mode = UFFDIO_COPY_MODE_WP | UFFDIO_COPY_MODE_DONTWAKE,
+			.mode = UFFDIO_COPY_MODE_DONTWAKE,
 		};
+		struct uffdio_zeropage z = {
+			.range = { .start = addr, .len = ps_page_size },
+			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+		};
+		bool write = flags & UFFD_PAGEFAULT_FLAG_WRITE;
 
-		ioctl(w->uffd, UFFDIO_COPY, &c);
+		/*
+		 * A read gets a write-protected page, so that the next write
+		 * faults.  If that cannot be done, or for a write, the page
+		 * is mapped plainly and marked written (a possible
+		 * over-report, never a miss).  EEXIST: populated meanwhile,
+		 * and then it went through the WP path or will.
+		 */
+		if (!write) {
+			c.mode |= UFFDIO_COPY_MODE_WP;
+			if (!ioctl(w->uffd, UFFDIO_COPY, &c) || errno == EEXIST)
+				goto out;
+			c.mode &= ~(uint64_t)UFFDIO_COPY_MODE_WP;
+		}
+		if (ioctl(w->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST)
+			ioctl(w->uffd, UFFDIO_COPY, &c);
+		watch_bit_set(w, addr);
 	}
+out:
 	wake(w->uffd, addr);
 }
 
