@@ -643,7 +643,8 @@ static int thp_blocks(struct emu *s, const struct ps_vma *v, uint64_t lo,
 	s->huge_words = 0;
 	if (b0 >= b1)
 		return 0;
-	nthp = v->thp_bytes / pmd;
+	/* PFNZERO alone needs only the huge zero pages. */
+	nthp = s->want_huge ? v->thp_bytes / pmd : 0;
 	if (!nthp && !(s->caps->pfn && s->caps->huge_zero_possible))
 		return 0;
 	words = (size_t)(((b1 - b0) / pmd + 63) / 64);

@@ -71,6 +71,7 @@ static bool can_thp, can_guard, can_swap, can_uffd, can_hugetlb;
 static pid_t child;		/* a forked copy of the layout, or 0 */
 static int child_pm = -1;
 static bool hugetlb_block[BLOCKS];
+static uint64_t lib_lo, lib_hi;	/* from the first library to [vdso] */
 static uint64_t claimed;
 static int pm_fd;
 static struct page_region *vec_n, *vec_e;
@@ -210,7 +211,7 @@ static void make_thp_block(char *p)
 	map_fixed(p, len, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	madvise(p, len, MADV_HUGEPAGE);
-	switch (rn(4)) {
+	switch (rn(5)) {
 	case 0:
 		memset(p, 1, len);		/* a THP, if one was free */
 		break;
@@ -220,6 +221,12 @@ static void make_thp_block(char *p)
 	case 2:
 		memset(p, 1, len);
 		mprotect(p + rn(PMD_PAGES) * psz, psz, PROT_READ);
+		break;
+	case 3:
+		/* Split the PMD, merge the VMA back: PTE-mapped THP. */
+		memset(p, 1, len);
+		mprotect(p + rn(PMD_PAGES) * psz, psz, PROT_READ);
+		mprotect(p, len, PROT_READ | PROT_WRITE);
 		break;
 	default:
 		touch_pages(p, PMD_PAGES, PROT_READ | PROT_WRITE);
@@ -294,27 +301,47 @@ static void build_layout(void)
 }
 
 /* Is there a 2 MiB block in [start, end) whose pagemap is all zero? */
-static bool blocks_ambiguous(int fd, uint64_t start, uint64_t end,
+/*
+ * Is there a 2 MiB block in [start, end), (not) of a hugetlb arena block
+ * as @hugetlb says, that some VMA of @pid overlaps and whose pagemap is
+ * all zero?  Only there can a missing page table hide behind the
+ * entries (EMU_QUIRK_HOLE_WRITTEN, EMU_QUIRK_HUGETLB_EMPTY_SLOT).
+ */
+static bool blocks_ambiguous(pid_t pid, int fd, uint64_t start, uint64_t end,
 			     bool hugetlb)
 {
 	uint64_t pmd = PMD_PAGES * psz, b, e[PMD_PAGES];
+	uint64_t base = (uintptr_t)arena, span = ARENA_PAGES * psz;
+	struct ps_maps m;
+	bool found = false;
 	size_t i;
 
-	for (b = start & ~(pmd - 1); b < end; b += pmd) {
-		bool zero = true;
+	if (ps_maps_read(pid, 0, &m))
+		return false;
+	for (b = start & ~(pmd - 1); b < end && !found; b += pmd) {
+		bool zero = true, mapped = false;
+		uint64_t lo = b > start ? b : start;
+		uint64_t hi = b + pmd < end ? b + pmd : end;
 
-		if (b >= (uintptr_t)arena &&
-		    hugetlb_block[(b - (uintptr_t)arena) / pmd] != hugetlb)
+		if (b >= base && b < base + span) {
+			if (hugetlb_block[(b - base) / pmd] != hugetlb)
+				continue;
+		} else if (hugetlb) {
+			continue;
+		}
+		i = ps_maps_find(&m, lo);
+		mapped = i < m.n && m.v[i].start < hi;
+		if (!mapped)
 			continue;
 		if (pread(fd, e, sizeof(e), (off_t)(b / psz * 8)) !=
 		    (ssize_t)sizeof(e))
-			return true;
+			continue;
 		for (i = 0; i < PMD_PAGES && zero; i++)
 			zero = !(e[i] & ~PM_ENTRY_SOFT_DIRTY);
-		if (zero)
-			return true;
+		found = zero;
 	}
-	return false;
+	ps_maps_free(&m);
+	return found;
 }
 
 static uint64_t rand_cats(unsigned int pct_each)
@@ -380,7 +407,7 @@ static void one_case(unsigned int round, unsigned int idx)
 	int rn_, re, en = 0, ee = 0, quirk = -1;
 	bool cmp_vec = true, wr;
 	const char *why = NULL;
-	bool remote = child && chance(30);
+	bool remote = child && chance(30), libs = false;
 	int fd = remote ? child_pm : pm_fd;
 	pid_t pid = remote ? child : getpid();
 	static const uint64_t lens[] = { 0, 1, 2, 3, 5, 511, 512, 513, 700,
@@ -428,6 +455,14 @@ static void one_case(unsigned int round, unsigned int idx)
 	case 14: an.category_mask = an.category_anyof_mask = 0; break;
 	case 15: an.start = base - 4 * psz;	/* before the arena */
 		 an.end = base + 8 * psz; break;
+	case 16: case 17:
+		/* Libraries, [vvar] (PFNMAP, skipped) and [vdso]. */
+		if (lib_lo && !remote) {
+			an.start = lib_lo;
+			an.end = lib_hi;
+			libs = true;
+		}
+		break;
 	default: break;
 	}
 	if (!an.vec)
@@ -436,6 +471,7 @@ static void one_case(unsigned int round, unsigned int idx)
 	ae = an;
 	if (an.vec == (uintptr_t)vec_n)
 		ae.vec = (uintptr_t)vec_e;
+	(void)libs;
 	cmp_len = an.vec_len < VEC_CAP ? an.vec_len : VEC_CAP;
 	memset(vec_n, 0xa5, VEC_CAP * sizeof(*vec_n));
 	memset(vec_e, 0xa5, VEC_CAP * sizeof(*vec_e));
@@ -471,14 +507,17 @@ static void one_case(unsigned int round, unsigned int idx)
 		quirk = EMU_QUIRK_STALE_WALK_END;
 	else if (wr && (en == 0 || en == EFAULT) &&
 		 (ee == 0 || ee == EFAULT) &&
-		 blocks_ambiguous(fd, an.start, an.end < base + span ?
-				  an.end : base + span, false))
+		 blocks_ambiguous(pid, fd, an.start, an.end, false))
 		quirk = EMU_QUIRK_HOLE_WRITTEN;
-	else if (ee == EOPNOTSUPP)
+	else if (ee == EOPNOTSUPP &&
+		 (((an.category_mask | an.category_anyof_mask |
+		    an.return_mask) & PAGE_IS_HUGE) ||
+		  ((an.category_mask | an.category_anyof_mask |
+		    an.return_mask | an.category_inverted) &
+		   PAGE_IS_WPALLOWED) || an.flags))
 		quirk = EMU_QUIRK_UNDECIDABLE;
 	else if (can_hugetlb && (en == 0 || en == EFAULT) && !ee &&
-		 blocks_ambiguous(fd, an.start, an.end < base + span ?
-				  an.end : base + span, true))
+		 blocks_ambiguous(pid, fd, an.start, an.end, true))
 		quirk = EMU_QUIRK_HUGETLB_EMPTY_SLOT;
 	if (quirk >= 0) {
 		n_tolerated[quirk]++;
@@ -496,6 +535,35 @@ static void one_case(unsigned int round, unsigned int idx)
 		print_regions("native", vec_n, n_written(vec_n, an.vec_len));
 		print_regions("emulate", vec_e, n_written(vec_e, an.vec_len));
 	}
+}
+
+/*
+ * The range from the lowest file mapping of a shared library up to the
+ * end of [vdso]: file-backed VMAs, [vvar] and gaps, none of which change
+ * between the two scans of a case (not under ASan, whose allocator maps
+ * memory anywhere).
+ */
+static void find_libs(void)
+{
+#ifndef __SANITIZE_ADDRESS__
+	struct ps_maps m;
+	size_t i;
+
+	if (ps_maps_read(getpid(), 0, &m))
+		return;
+	for (i = 0; i < m.n; i++) {
+		const char *name = ps_vma_name(&m, &m.v[i]);
+
+		if (strstr(name, "/lib") && strstr(name, ".so") &&
+		    (!lib_lo || m.v[i].start < lib_lo))
+			lib_lo = m.v[i].start;
+		if (!strcmp(name, "[vdso]"))
+			lib_hi = m.v[i].end;
+	}
+	ps_maps_free(&m);
+	if (!lib_hi || lib_lo >= lib_hi || lib_hi - lib_lo > (1ULL << 32))
+		lib_lo = lib_hi = 0;
+#endif
 }
 
 static void start_child(void)
@@ -652,6 +720,7 @@ int main(void)
 		can_swap = true;
 	if (t_root() && t_hugepages(8) >= 4)
 		can_hugetlb = true;
+	find_libs();
 	printf("thp %d guard %d uffd-wp-async %d swap %d hugetlb %d "
 	       "claimed %s\n", can_thp, can_guard, can_uffd, can_swap,
 	       can_hugetlb, t_cats(claimed));
