@@ -123,7 +123,7 @@ int main(void)
 	{
 		struct pm_scan_arg a = t_arg(p, p + 4 * t_psz,
 					     (struct page_region *)r, 4, 0, 0,
-					     0, 0, 0, PAGESCAN_CAT_ALL);
+					     0, 0, 0, SC_ALL);
 
 		n = pagescan_ioctl(pagescan_fd(ps), &a);
 		t_check(n == 1 && r[0].categories == 0xa,
@@ -132,7 +132,7 @@ int main(void)
 
 	/* pagescan_scan() arguments. */
 	{
-		PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = 0xff);
+		PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = SC_ALL);
 		struct { struct pagescan_scan_opts o; uint64_t x[2]; } bo;
 
 		n = pagescan_scan(NULL, (uintptr_t)p, (uintptr_t)p + t_psz, r,
@@ -148,7 +148,7 @@ int main(void)
 		t_check(n == -EINVAL, "scan opts sz 3: %d", n);
 		memset(&bo, 0, sizeof(bo));
 		bo.o.sz = sizeof(bo);
-		bo.o.return_mask = 0xff;
+		bo.o.return_mask = SC_ALL;
 		n = pagescan_scan(ps, (uintptr_t)p, (uintptr_t)p + t_psz, r,
 				  4, &bo.o);
 		t_check(n == 1 && bo.o.walk_end == (uintptr_t)p + t_psz,

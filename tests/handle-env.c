@@ -30,7 +30,7 @@ int main(void)
 	{
 		PAGESCAN_OPTS(pagescan_open_opts, o,
 			      .backend = PAGESCAN_BACKEND_NATIVE);
-		PAGESCAN_OPTS(pagescan_scan_opts, so, .return_mask = 0xff);
+		PAGESCAN_OPTS(pagescan_scan_opts, so, .return_mask = SC_ALL);
 		struct pagescan_region r;
 
 		n = pagescan_open(0, &o, &ps);

@@ -132,7 +132,7 @@ int main(void)
 	for (c = 0; c < ARRAY_SIZE(chunks); c++) {
 		PAGESCAN_OPTS(pagescan_scan_opts, o,
 			      .category_mask = PAGE_IS_PRESENT,
-			      .return_mask = PAGESCAN_CAT_ALL);
+			      .return_mask = SC_ALL);
 
 		snprintf(what, sizeof(what), "present, chunk %zu", chunks[c]);
 		n = iterate(PG(0), PG(NPG), &o, chunks[c], &pos, &pages);
@@ -140,13 +140,13 @@ int main(void)
 		t_eq(pos, PG(NPG));
 		t_eq(pages, (uint64_t)nw);
 	}
-	/* 2. mask 0: 4200 alternating 0xa / 0x2 regions. */
+	/* 2. mask 0: 4200 alternating 0xa / pte_none regions. */
 	for (i = 0, nw = 0; i < NPG; i++, nw++)
 		want[nw] = (struct page_region){ PG(i), PG(i + 1),
-						 i % 2 ? 0x2 : 0xa };
+						 i % 2 ? NONE_W : 0xa };
 	for (c = 0; c < ARRAY_SIZE(chunks); c++) {
 		PAGESCAN_OPTS(pagescan_scan_opts, o,
-			      .return_mask = PAGESCAN_CAT_ALL);
+			      .return_mask = SC_ALL);
 
 		snprintf(what, sizeof(what), "all, chunk %zu", chunks[c]);
 		n = iterate(PG(0), PG(NPG), &o, chunks[c], &pos, &pages);
@@ -159,11 +159,11 @@ int main(void)
 		struct pm_scan_arg a = t_arg(p + 100 * t_psz,
 					     p + 1100 * t_psz + 1, want, 600,
 					     0, 0, 0, 0, PAGE_IS_PRESENT |
-					     PAGE_IS_SWAPPED, 0xff);
+					     PAGE_IS_SWAPPED, SC_ALL);
 		PAGESCAN_OPTS(pagescan_scan_opts, o,
 			      .category_anyof_mask = PAGE_IS_PRESENT |
 						     PAGE_IS_SWAPPED,
-			      .return_mask = 0xff);
+			      .return_mask = SC_ALL);
 
 		nw = sc_run(&a, true, "native 500").ret;
 		t_eq(nw, 501);
@@ -202,7 +202,7 @@ int main(void)
 	{
 		PAGESCAN_OPTS(pagescan_scan_opts, o,
 			      .category_mask = PAGE_IS_PRESENT,
-			      .return_mask = PAGESCAN_CAT_ALL,
+			      .return_mask = SC_ALL,
 			      .max_pages = 10);
 
 		n = iterate(PG(NPG + 3), PG(NPG + 64), &o, 4, &pos, &pages);

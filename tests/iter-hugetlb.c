@@ -160,7 +160,7 @@ int main(void)
 	/* 5. Without WP_MATCHING max_pages splits a huge page freely. */
 	{
 		PAGESCAN_OPTS(pagescan_scan_opts, q, .max_pages = 100,
-			      .return_mask = PAGESCAN_CAT_ALL);
+			      .return_mask = SC_ALL);
 
 		n = iter(PG(0), PG(1024), &q, r, 64, &pos, &pages);
 		t_eq(n, 1);
@@ -176,10 +176,10 @@ int main(void)
 	{
 		struct pm_scan_arg a = t_arg(p, p + 2 * HP, v, 16,
 					     PM_SCAN_WP_MATCHING, 0, 0, 0, 0,
-					     PAGESCAN_CAT_ALL);
+					     SC_ALL);
 		PAGESCAN_OPTS(pagescan_scan_opts, q,
 			      .flags = PAGESCAN_WP_MATCHING,
-			      .return_mask = PAGESCAN_CAT_ALL);
+			      .return_mask = SC_ALL);
 
 		sc_expect(sc_run(&a, true, "raw WP unregistered"), 0,
 			  PG(1024), "raw WP_MATCHING on unregistered hugetlb");

@@ -79,7 +79,7 @@ int main(void)
 			      .category_mask = PAGE_IS_WRITTEN,
 			      .return_mask = PAGE_IS_WRITTEN);
 
-		if (sc_wp_all(p, NPG * t_psz))
+		if (sc_wp_all(fd, p, NPG * t_psz))
 			t_error("wp all");
 		t_eq(written_pages(), 0);
 		for (i = 0; i < NPG; i += 2)

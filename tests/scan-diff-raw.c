@@ -54,6 +54,15 @@ static void *fixed(size_t pg, size_t npg, int prot, int flags, int fd,
 	return p;
 }
 
+static bool is_thp(void *p)
+{
+	struct page_region r;
+	struct pm_scan_arg a = t_arg(p, (char *)p + t_psz, &r, 1, 0, 0, 0,
+				     PAGE_IS_HUGE, 0, PAGE_IS_HUGE);
+
+	return t_ioctl(t_pagemap_fd(), &a, NULL) == 1;
+}
+
 /* Build a random layout in [base, base + NPG pages). */
 static void layout(void)
 {
@@ -68,7 +77,7 @@ static void layout(void)
 		t_touch(base, MB2);
 		/* No THP given: keep khugepaged from collapsing it while
 		 * the three ways run. */
-		if (t_page_cats(base) != 0x4a)
+		if (!is_thp(base))
 			madvise(base, MB2, MADV_NOHUGEPAGE);
 		pg = MB2 / t_psz;
 	}
@@ -173,7 +182,7 @@ static void one_case(int c)
 	a.category_inverted = below(3) ? 0 : rmask();
 	a.category_mask = rmask();
 	a.category_anyof_mask = below(2) ? 0 : rmask();
-	a.return_mask = below(4) ? PAGESCAN_CAT_ALL : rmask();
+	a.return_mask = below(4) ? SC_ALL : rmask();
 	if (!below(3))
 		a.max_pages = below(2) ? 1 + below(8) : below(NPG);
 	if (!below(8))

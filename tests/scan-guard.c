@@ -45,7 +45,7 @@ int main(void)
 		sc_region(v, 0, PG(1), PG(3), PAGE_IS_GUARD, "mask GUARD");
 		/* FILE asked for: guard markers are never FILE. */
 		a = t_arg(p, p + 4 * t_psz, v, 16, 0, 0, 0, PAGE_IS_GUARD,
-			  PAGE_IS_FILE | PAGE_IS_SWAPPED, PAGESCAN_CAT_ALL);
+			  PAGE_IS_FILE | PAGE_IS_SWAPPED, SC_ALL);
 		sc_expect(sc_run(&a, true, "guard anyof"), 1, PG(4),
 			  "guard anyof FILE|SWAPPED");
 		sc_region(v, 0, PG(1), PG(3), 0x112, "guard not FILE");
@@ -56,14 +56,15 @@ int main(void)
 		t_error("MADV_GUARD_INSTALL");
 	r = sc_all(p + 4 * t_psz, 4 * t_psz, v, 16, "guard untouched");
 	sc_expect(r, 3, PG(8), "guard in an untouched mapping");
-	sc_region(v, 0, PG(4), PG(5), 0x2, "none before guard");
+	sc_region(v, 0, PG(4), PG(5), NONE_W, "none before guard");
 	sc_region(v, 1, PG(5), PG(6), 0x12 | g, "guard marker");
-	sc_region(v, 2, PG(6), PG(8), 0x2, "none after guard");
+	sc_region(v, 2, PG(6), PG(8), NONE_W, "none after guard");
 	/* Removed: pte_none again. */
 	if (madvise(p + t_psz, 2 * t_psz, MADV_GUARD_REMOVE))
 		t_error("MADV_GUARD_REMOVE");
 	r = sc_all(p, 4 * t_psz, v, 16, "guard removed");
 	sc_expect(r, 3, PG(4), "guard removed");
-	sc_region(v, 1, PG(1), PG(3), 0x2, "removed guard is pte_none");
+	sc_region(v, 1, PG(1), PG(3), NONE_W,
+		  "removed guard is pte_none");
 	t_done();
 }

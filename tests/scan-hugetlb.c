@@ -44,7 +44,7 @@ static void private_anon(void)
 		  PG(9), "hugetlb sub-range");
 	sc_region(v, 0, PG(5), PG(9), 0x4a, "clipped");
 	a = t_arg(p, p + 4 * HP, v, 16, 0, 100, 0, PAGE_IS_PRESENT, 0,
-		  PAGESCAN_CAT_ALL);
+		  SC_ALL);
 	sc_expect(sc_run(&a, true, "max 100"), 1, PG(100),
 		  "max_pages 100 in a huge page");
 	sc_region(v, 0, PG(0), PG(100), 0x4a, "max_pages 100");

@@ -52,7 +52,7 @@ int main(void)
 	sc_expect(r, 2, PG(8), "gap with return_mask 0");
 	/* Clipped to the request, starting and ending inside regions. */
 	a = t_arg(p + t_psz, p + 7 * t_psz, v, 16, 0, 0, 0, 0, 0,
-		  PAGESCAN_CAT_ALL);
+		  SC_ALL);
 	r = sc_run(&a, true, "clipped");
 	sc_expect(r, 2, PG(7), "clipped");
 	sc_region(v, 0, PG(1), PG(3), 0xa, "clipped");
@@ -61,6 +61,6 @@ int main(void)
 	madvise(p + t_psz, t_psz, MADV_DONTNEED);
 	r = sc_all(p, 3 * t_psz, v, 16, "mixed");
 	sc_expect(r, 3, PG(3), "mixed");
-	sc_region(v, 1, PG(1), PG(2), 0x2, "mixed");
+	sc_region(v, 1, PG(1), PG(2), NONE_W, "mixed");
 	t_done();
 }

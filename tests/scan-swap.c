@@ -23,7 +23,7 @@ static bool page_out(char *p, size_t len, uint64_t want)
 
 	for (i = 0; i < 20; i++) {
 		struct pm_scan_arg a = t_arg(p, p + len, &r, 1, 0, 0, 0, 0, 0,
-					     PAGESCAN_CAT_ALL);
+					     SC_ALL);
 
 		if (madvise(p, len, MADV_PAGEOUT))
 			t_error("MADV_PAGEOUT");
@@ -76,11 +76,12 @@ int main(void)
 		  MAP_SHARED | MAP_ANONYMOUS);
 	P = (uintptr_t)p;
 	memset(p, 7, 4 * t_psz);
-	if (!page_out(p, 2 * t_psz, 0x2))
+	if (!page_out(p, 2 * t_psz, NONE_W))
 		t_error("shmem did not swap out");
 	sc_expect(sc_all(p, 4 * t_psz, v, 16, "shmem swapped"), 2, PG(4),
 		  "shmem swapped");
-	sc_region(v, 0, PG(0), PG(2), 0x2, "swapped shmem: WRITTEN only");
+	sc_region(v, 0, PG(0), PG(2), NONE_W,
+		  "swapped shmem: like pte_none");
 	sc_region(v, 1, PG(2), PG(4), 0xe, "resident shmem");
 	munmap(p, 4 * t_psz);
 
@@ -102,7 +103,7 @@ int main(void)
 		  "registered, swapped");
 	sc_region(v, 0, PG(0), PG(4), 0x13, "swapped, written");
 	sc_region(v, 1, PG(4), PG(8), 0xb, "present, written");
-	if (sc_wp_all(p, 8 * t_psz))
+	if (sc_wp_all(fd, p, 8 * t_psz))
 		t_error("wp all");
 	sc_expect(sc_all(p, 8 * t_psz, v, 16, "wp armed"), 2, PG(8),
 		  "armed");

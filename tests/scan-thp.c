@@ -46,7 +46,7 @@ int main(void)
 	sc_region(v, 0, PG(3), PG(10), 0x4a, "clipped");
 
 	a = t_arg(p, p + 2 * MB2, v, 16, 0, 100, 0, PAGE_IS_HUGE, 0,
-		  PAGESCAN_CAT_ALL);
+		  SC_ALL);
 	sc_expect(sc_run(&a, true, "max 100"), 1, PG(100),
 		  "THP max_pages 100");
 	sc_region(v, 0, PG(0), PG(100), 0x4a, "max 100");
@@ -54,23 +54,23 @@ int main(void)
 	sc_expect(r, 1, PG(512), "still huge after partial count");
 	sc_region(v, 0, PG(0), PG(512), 0x4a, "no split");
 	a = t_arg(p + 10 * t_psz, p + 2 * MB2, v, 16, 0, 7, 0, PAGE_IS_HUGE,
-		  0, PAGESCAN_CAT_ALL);
+		  0, SC_ALL);
 	sc_expect(sc_run(&a, true, "mid max 7"), 1, PG(17),
 		  "from mid-THP, max_pages 7");
 	sc_region(v, 0, PG(10), PG(17), 0x4a, "mid max 7");
 	/* max_pages 512 ends exactly at the first THP: the next unit (the
 	 * second THP) matches, walk_end is its start. */
 	a = t_arg(p, p + 2 * MB2, v, 16, 0, 512, 0, PAGE_IS_HUGE, 0,
-		  PAGESCAN_CAT_ALL);
+		  SC_ALL);
 	sc_expect(sc_run(&a, true, "max 512"), 1, PG(512),
 		  "max_pages = one THP");
 	/* vec_len 1 with two THPs of different masked categories. */
-	a = t_arg(p, p + 2 * MB2, v, 1, 0, 0, 0, 0, 0, PAGESCAN_CAT_ALL);
+	a = t_arg(p, p + 2 * MB2, v, 1, 0, 0, 0, 0, 0, SC_ALL);
 	sc_expect(sc_run(&a, true, "vec 1"), 1, PG(1024),
 		  "two THPs merge into one region");
 	/* The iterator keeps the THP as one region too. */
 	{
-		PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = 0xff,
+		PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = SC_ALL,
 			      .max_pages = 700);
 		struct pagescan_region pr[4];
 		struct pagescan_iter *it;

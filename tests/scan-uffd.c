@@ -57,12 +57,15 @@ static void anon(void)
 	}
 	sc_expect(sc_all(p, 16 * t_psz, v, 16, "fresh"), 1, PG(16),
 		  "registered, untouched");
-	sc_region(v, 0, PG(0), PG(16), 0x3, "PMD hole: WPALLOWED|WRITTEN");
+	/* A hole or pte_none (a neighbour may own the table). */
+	t_check(v[0].categories == (0x1 | NONE_W) ||
+		v[0].categories == (0x1 | HOLE_W), "untouched: %s",
+		t_cats(v[0].categories));
 	p[0] = 1;
 	sc_expect(sc_all(p, 16 * t_psz, v, 16, "p0"), 2, PG(16),
 		  "registered, page 0 written");
 	sc_region(v, 0, PG(0), PG(1), 0xb, "written");
-	sc_region(v, 1, PG(1), PG(16), 0x3, "pte_none");
+	sc_region(v, 1, PG(1), PG(16), 0x1 | NONE_W, "pte_none");
 	t_eq(wp(p, 16 * t_psz, NULL, 0, 0), 0);
 	sc_expect(sc_all(p, 16 * t_psz, v, 16, "armed"), 2, PG(16),
 		  "armed");
@@ -91,7 +94,7 @@ static void anon(void)
 	madvise(p, 16 * t_psz, MADV_DONTNEED);
 	sc_expect(sc_all(p, 16 * t_psz, v, 16, "zapped"), 1, PG(16),
 		  "zapped");
-	sc_region(v, 0, PG(0), PG(16), 0x3, "zapped: WRITTEN");
+	sc_region(v, 0, PG(0), PG(16), 0x1 | NONE_W, "zapped: pte_none");
 	close(fd);
 	munmap(p, 16 * t_psz);
 }
@@ -107,9 +110,11 @@ static void shmem_file(void)
 		t_error("register shmem");
 	sc_expect(sc_all(p, 4 * t_psz, v, 16, "shmem"), 1, PG(4),
 		  "shmem registered");
-	sc_region(v, 0, PG(0), PG(4), 0x3, "shmem untouched");
-	t_eq(wp(p, 4 * t_psz, NULL, 0, 0), 0);
-	sc_region(v, 0, PG(0), PG(4), 0x3, "(before)");
+	t_check(v[0].categories == (0x1 | NONE_W) ||
+		v[0].categories == (0x1 | HOLE_W), "shmem untouched: %s",
+		t_cats(v[0].categories));
+	if (sc_wp_all(fd, p, 4 * t_psz))
+		t_error("UFFDIO_WRITEPROTECT shmem");
 	sc_all(p, 4 * t_psz, v, 16, "shmem armed");
 	sc_region(v, 0, PG(0), PG(4), 0x11, "shmem markers");
 	p[0] = 1;
@@ -129,7 +134,8 @@ static void shmem_file(void)
 	fd2 = sc_uffd_register(p, 4 * t_psz, true);
 	if (fd2 < 0)
 		t_error("register private file");
-	t_eq(wp(p, 4 * t_psz, NULL, 0, 0), 0);
+	if (sc_wp_all(fd2, p, 4 * t_psz))
+		t_error("UFFDIO_WRITEPROTECT file");
 	t_read(p, t_psz);
 	p[t_psz] = 1;
 	sc_expect(sc_all(p, 2 * t_psz, v, 16, "file"), 2, PG(2),
@@ -194,11 +200,14 @@ static void thp(void)
 	madvise(p, MB2, MADV_DONTNEED);
 	sc_expect(sc_all(p, MB2, v, 16, "THP zapped"), 1, PG(512),
 		  "zapped PMD");
-	sc_region(v, 0, PG(0), PG(512), 0x3, "PMD hole WRITTEN");
+	sc_region(v, 0, PG(0), PG(512), 0x1 | HOLE_W, "PMD hole");
+	/* Armed by a WRITTEN pass only where holes are WRITTEN: before
+	 * the July 2026 fix a zapped 2 MiB range stayed unarmed (the CRIU
+	 * "2 MiB zap lost" bug). */
 	t_eq(wp(p, MB2, NULL, 0, 0), 0);
 	sc_expect(sc_all(p, MB2, v, 16, "hole armed"), 1, PG(512),
 		  "hole armed");
-	sc_region(v, 0, PG(0), PG(512), 0x11, "hole markers");
+	sc_region(v, 0, PG(0), PG(512), HOLE_W ? 0x11 : 0x1, "hole markers");
 	close(fd);
 	munmap(p, 2 * MB2);
 

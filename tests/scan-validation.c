@@ -19,7 +19,7 @@ static struct page_region v[16];
 static struct pm_scan_arg base(void)
 {
 	return t_arg(p, p + 8 * t_psz, v, 16, 0, 0, 0, 0, 0,
-		     PAGESCAN_CAT_ALL);
+		     SC_ALL);
 }
 
 /* A raw + pagescan_ioctl comparison on another fd (no handle form). */
@@ -131,7 +131,7 @@ int main(void)
 #if defined(__x86_64__)
 	if (sysconf(_SC_PAGESIZE) == 4096 && (uintptr_t)p < BIG) {
 		a = t_arg(NULL, NULL, v, 16, 0, 0, 0, PAGE_IS_PRESENT, 0,
-			  PAGESCAN_CAT_ALL);
+			  SC_ALL);
 		a.start = BIG - 64 * t_psz;
 		a.end = BIG - t_psz;
 		r = sc_run(&a, true, "end 0x7ffffffff000");
