@@ -43,11 +43,11 @@ struct area {
 	_Atomic uint64_t *started, *done;	/* per page */
 	uint64_t *d[2], *e[3];	/* D_k, D_(k-1); E_k, E_(k-1), E_(k-2) */
 	uint8_t *rep[2];	/* R_k, R_(k-1) */
+	bool use_read;		/* read(2) into it must work */
 };
 
 static struct area areas[NW];
 static atomic_bool stop, sparse;
-static bool use_read;
 static int src_fd;
 static atomic_ulong nwrites, nreads_failed;
 
@@ -87,7 +87,7 @@ static void *writer(void *arg)
 					   __ATOMIC_SEQ_CST);
 			break;
 		case 3:
-			if (!use_read) {
+			if (!a->use_read) {
 				((volatile char *)page)[off] ^= 1;
 				break;
 			}
@@ -304,8 +304,13 @@ static void run(enum pagescan_watch_backend b)
 	 * mprotect it fails with EFAULT by design (watch-api tests that),
 	 * and with soft-dirty it may fail while a reset runs.
 	 */
-	use_read = b == PAGESCAN_WATCH_UFFD_ASYNC ||
-		   b == PAGESCAN_WATCH_UFFD_SYNC;
+	for (i = 0; i < NW; i++) {
+		enum pagescan_watch_backend ab =
+			pagescan_watch_backend(areas[i].w);
+
+		areas[i].use_read = ab == PAGESCAN_WATCH_UFFD_ASYNC ||
+				    ab == PAGESCAN_WATCH_UFFD_SYNC;
+	}
 	atomic_store(&stop, false);
 	atomic_store(&sparse, false);
 	atomic_store(&nwrites, 0);
