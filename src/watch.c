@@ -655,7 +655,8 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 {
 	unsigned int flags = OPTS_GET(opts, flags, 0);
 	bool reset = flags & PAGESCAN_WATCH_RESET;
-	uint64_t *changed = NULL, *now, np = (end - start) >> ps_page_shift, i;
+	uint64_t *changed = NULL, *now = NULL;
+	uint64_t np = (end - start) >> ps_page_shift, i;
 	int ret;
 
 	ret = OPTS_CHECK(opts, pagescan_watch_get_opts);
