@@ -348,14 +348,22 @@ int target_open(pid_t pid, struct pagescan **out)
 	ret = pagescan_open(pid, NULL, out);
 	if (!ret)
 		return EX_OK;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 	switch (-ret) {
 	case ESRCH:
 	case ENOENT:
-		err_msg("no process with pid %d", (int)pid);
+		if (!stat(path, &st)) {
+			char comm[64];
+
+			err_msg("pid %d (%s) has no user memory (a kernel "
+				"thread, or a process that has exited)",
+				(int)pid, proc_comm(pid, comm, sizeof(comm)));
+		} else {
+			err_msg("no process with pid %d", (int)pid);
+		}
 		break;
 	case EACCES:
 	case EPERM:
-		snprintf(path, sizeof(path), "/proc/%d", (int)pid);
 		if (!stat(path, &st))
 			err_msg("may not read the memory of pid %d (uid %u): "
 				"that needs ptrace read access; run as uid %u "
