@@ -134,6 +134,7 @@ static void limits(void)
 	struct pm_scan_arg a;
 	int i;
 
+	madvise(p, 64 * psz, MADV_NOHUGEPAGE);
 	for (i = 0; i < 64; i += 2)
 		p[i * psz] = 1;
 	/* Sparse: 32 one-page regions. */
@@ -226,6 +227,8 @@ static void many_regions(void)
 			MAP_PRIVATE | MAP_ANONYMOUS);
 	struct pm_scan_arg a;
 
+	/* THP "always" (Debian's 6.1) would fill whole 2 MiB blocks. */
+	madvise(p, n * psz, MADV_NOHUGEPAGE);
 	for (i = 0; i < n; i += 2)
 		p[i * psz] = 1;
 	a = arg(p, p + n * psz, 2048, 0, 0, PAGE_IS_PRESENT, 0,
