@@ -177,8 +177,17 @@ static void draw_text(struct obuf *o, const struct space *s,
 			ob_printf(o, "%12s ~~ %s unmapped ~~\n", "",
 				  human(m->start - rows[i - 1].m->end, b,
 					sizeof(b)));
-		ob_printf(o, "%012" PRIx64 " %-22.22s %s %6s ", m->start,
-			  base_name(mapping_label(m)), perms(m->flags, p),
+		{
+			const char *n = base_name(mapping_label(m));
+
+			/* Cut long names, visibly. */
+			if (strlen(n) > 22)
+				ob_printf(o, "%012" PRIx64 " %-21.21s~", m->start,
+					  n);
+			else
+				ob_printf(o, "%012" PRIx64 " %-22s", m->start, n);
+		}
+		ob_printf(o, " %s %6s ", perms(m->flags, p),
 			  human(m->end - m->start, b, sizeof(b)));
 		for (j = 0; j < r->ncells; j++) {
 			uint64_t a = cell_start(r, j, s->page_size);

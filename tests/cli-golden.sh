@@ -172,6 +172,9 @@ for i, l in enumerate(lines):
                                           w["seq"]))
     if "soft_dirty" in nulls and w["total"]["written"] is not None:
         fail("watch: written must be null without soft-dirty")
+    if "soft_dirty" not in nulls and i > 0 and \
+            not isinstance(w["total"]["written"], int):
+        fail("watch: written must be counted on a soft-dirty kernel")
     a = [m for m in w["mappings"] if m["start"] == fr["start"]]
     if not a or a[0]["present"] != fr["expect"]["present"]:
         fail("watch: file mapping present %r" % a)
