@@ -21,7 +21,7 @@
 enum {
 	EX_OK = 0,
 	EX_USAGE = 1,		/* bad option, range, category or pid */
-	EX_NOPROC = 2,		/* no such process, or it exited mid-scan */
+	EX_NOPROC = 2,		/* no such process, or exited mid-scan */
 	EX_PERM = 3,		/* no ptrace read access to the target */
 	EX_UNSUPP = 4,		/* this kernel lacks what was asked for */
 	EX_FAIL = 5,		/* anything else (I/O, memory) */

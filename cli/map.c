@@ -181,11 +181,11 @@ static void draw_text(struct obuf *o, const struct space *s,
 			const char *n = base_name(mapping_label(m));
 
 			/* Cut long names, visibly. */
+			ob_printf(o, "%012" PRIx64 " ", m->start);
 			if (strlen(n) > 22)
-				ob_printf(o, "%012" PRIx64 " %-21.21s~", m->start,
-					  n);
+				ob_printf(o, "%-21.21s~", n);
 			else
-				ob_printf(o, "%012" PRIx64 " %-22s", m->start, n);
+				ob_printf(o, "%-22s", n);
 		}
 		ob_printf(o, " %s %6s ", perms(m->flags, p),
 			  human(m->end - m->start, b, sizeof(b)));

@@ -34,7 +34,8 @@ static void help(FILE *f)
 "\n%s", exit_help);
 }
 
-static int sort_col;		/* -3 name, -2 size, -1 address, else cols[] */
+/* -3 name, -2 size, -1 address, else an index in cols[] */
+static int sort_col;
 
 static int cmp_rows(const void *a, const void *b)
 {
@@ -253,7 +254,8 @@ int cmd_summary(int argc, char **argv)
 		int k;
 
 		ob_printf(&o, "pid %d (%s), backend %s, page size %s, kernel "
-			  "%s%s\n", (int)pid, proc_comm(pid, comm, sizeof(comm)),
+			  "%s%s\n", (int)pid,
+			  proc_comm(pid, comm, sizeof(comm)),
 			  pagescan_backend_name(pagescan_backend(s.ps)),
 			  human(s.page_size, b, sizeof(b)), kernel_release(),
 			  in_pages ? ", counts in pages" : "");
@@ -278,8 +280,9 @@ int cmd_summary(int argc, char **argv)
 				  perms(m->flags, p),
 				  human(m->end - m->start, b, sizeof(b)));
 			for (k = 0; k < NCOLS; k++)
-				value(&o, &s, &cols[k], col_get(&m->c, &cols[k]),
-				      in_pages, k == 5 ? 10 : 7);
+				value(&o, &s, &cols[k],
+				      col_get(&m->c, &cols[k]), in_pages,
+				      k == 5 ? 10 : 7);
 			ob_printf(&o, "  %s\n", mapping_label(m));
 		}
 		if (s.other.present || s.other.swapped || s.other.guard) {

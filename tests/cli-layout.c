@@ -319,7 +319,8 @@ static void count_all(void)
 
 		memset(r->seen, 0, sizeof(r->seen));
 		pagemap_count(r);
-		r->seen[E_ZERO] = r->want[E_ZERO];	/* pagemap cannot tell */
+		/* pagemap cannot tell the zero page. */
+		r->seen[E_ZERO] = r->want[E_ZERO];
 		/* Before 6.15 pagemap has no guard bit (58). */
 		if (pagescan_probe(PAGESCAN_FEAT_PAGEMAP_GUARD_BIT) != 1)
 			r->seen[E_GUARD] = r->want[E_GUARD];
