@@ -143,7 +143,16 @@ static inline void w_state_check(const struct w_state *a, const void *p,
 				 size_t len, const char *what)
 {
 	struct w_state b;
+	int i;
 
+	/*
+	 * A joined thread can stay listed in /proc/self/task for a moment
+	 * (pthread_join returns when the kernel clears its tid, before the
+	 * task is reaped): give it up to a second.
+	 */
+	for (i = 0; i < 100 && w_count_dir("/proc/self/task") != a->threads;
+	     i++)
+		usleep(10000);
 	w_state_get(&b, p, len);
 	t_check(a->fds == b.fds, "%s: %d fds before, %d after", what, a->fds,
 		b.fds);
