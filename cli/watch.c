@@ -58,6 +58,7 @@ static void help(FILE *f)
 struct prev {
 	uint64_t start, end, present, swapped;
 	char *name;
+	bool gone;		/* not in the next sample */
 };
 
 struct snap {
@@ -149,7 +150,7 @@ static void sdelta(char buf[32], size_t len, int64_t pages, uint64_t psz)
 }
 
 static void report(struct obuf *o, const struct space *s,
-		   const struct snap *old, unsigned long seq, double interval,
+		   struct snap *old, unsigned long seq, double interval,
 		   bool written, bool json, bool all)
 {
 	int64_t dp_tot = 0, ds_tot = 0;
@@ -170,18 +171,17 @@ static void report(struct obuf *o, const struct space *s,
 		dp_tot += (int64_t)m->c.present - (p ? (int64_t)p->present : 0);
 		ds_tot += (int64_t)m->c.swapped - (p ? (int64_t)p->swapped : 0);
 	}
-	/* Mappings that went away. */
-	for (i = 0; i < old->n; i++) {
-		bool found = false;
-		size_t j;
+	/* Mappings that went away (both lists are in address order). */
+	for (i = 0, cur = 0; i < old->n; i++) {
+		struct prev *p = &old->p[i];
 
-		for (j = 0; j < s->n && !found; j++)
-			found = s->m[j].start == old->p[i].start &&
-				!strcmp(mapping_label(&s->m[j]),
-					old->p[i].name);
-		if (!found) {
-			dp_tot -= (int64_t)old->p[i].present;
-			ds_tot -= (int64_t)old->p[i].swapped;
+		while (cur < s->n && s->m[cur].start < p->start)
+			cur++;
+		p->gone = !(cur < s->n && s->m[cur].start == p->start &&
+			    !strcmp(mapping_label(&s->m[cur]), p->name));
+		if (p->gone) {
+			dp_tot -= (int64_t)p->present;
+			ds_tot -= (int64_t)p->swapped;
 		}
 	}
 	if (!seq)
@@ -269,6 +269,31 @@ static void report(struct obuf *o, const struct space *s,
 			  written ? human(m->c.sdirty * s->page_size, b5,
 					  sizeof(b5)) : "n/a",
 			  mapping_label(m), p ? "" : " (new)");
+	}
+	if (json)
+		ob_puts(o, "],\"gone\":[");
+	for (i = 0, cur = 0; i < old->n; i++) {
+		const struct prev *p = &old->p[i];
+
+		if (!p->gone)
+			continue;
+		if (json) {
+			ob_printf(o, "%s{\"start\":\"%#" PRIx64 "\",\"end\":"
+				  "\"%#" PRIx64 "\",\"name\":", cur++ ? "," : "",
+				  p->start, p->end);
+			ob_json_str(o, p->name);
+			ob_printf(o, ",\"present\":%" PRIu64 ",\"swapped\":%"
+				  PRIu64 "}", p->present, p->swapped);
+			continue;
+		}
+		if (!shown++)
+			ob_printf(o, "  %-16s %8s %8s %8s %8s %8s  %s\n",
+				  "ADDRESS", "RESIDENT", "CHANGE", "SWAPPED",
+				  "CHANGE", "WRITTEN", "MAPPING");
+		sdelta(b2, sizeof(b2), -(int64_t)p->present, s->page_size);
+		sdelta(b4, sizeof(b4), -(int64_t)p->swapped, s->page_size);
+		ob_printf(o, "  %016" PRIx64 " %8s %8s %8s %8s %8s  %s (gone)\n",
+			  p->start, "0", b2, "0", b4, "-", p->name);
 	}
 	if (json)
 		ob_puts(o, "]}\n");
