@@ -17,7 +17,7 @@
 
 static char *p;
 static uintptr_t P;
-static struct pagescan_region got[NPG + 8];
+static struct pagescan_region got[NPG + 1024];
 static struct page_region want[NPG + 8];
 
 #define PG(n) (P + (uint64_t)(n) * t_psz)
@@ -63,6 +63,33 @@ static int iterate(uint64_t s, uint64_t e, struct pagescan_scan_opts *o,
 	*pos = pagescan_iter_pos(it);
 	*pages = pagescan_iter_pages(it);
 	pagescan_iter_free(it);
+	return total;
+}
+
+/*
+ * Resume a fresh iterator at pagescan_iter_pos() after every call: the
+ * pieces must add up to the full answer, nothing lost or repeated.
+ */
+static int resumed(uint64_t s, uint64_t e, struct pagescan_scan_opts *o,
+		   size_t chunk)
+{
+	uint64_t pos = s;
+	int total = 0, n;
+
+	do {
+		struct pagescan_iter *it;
+
+		if (pagescan_iter_new(sc_handle(), pos, e, o, &it)) {
+			t_fail("iter_new at %#" PRIx64, pos);
+			return -1;
+		}
+		n = pagescan_iter_next(it, &got[total], chunk);
+		if (n > 0)
+			total += n;
+		pos = pagescan_iter_pos(it);
+		pagescan_iter_free(it);
+	} while (n > 0 && total + chunk <= ARRAY_SIZE(got));
+	t_check(n == 0 && pos == e, "resumed: last %d pos %#" PRIx64, n, pos);
 	return total;
 }
 
@@ -153,6 +180,14 @@ int main(void)
 		compare(n, nw, what);
 		t_eq(pos, PG(NPG));
 		t_eq(pages, (uint64_t)NPG);
+	}
+	{
+		PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = SC_ALL);
+
+		n = resumed(PG(0), PG(NPG), &o, 7);
+		compare(n, nw, "all, resumed at pos after each call");
+		n = resumed(PG(0), PG(NPG), &o, 600);
+		compare(n, nw, "all, resumed, chunk 600");
 	}
 	/* 3. Against one native scan of a <= 512-region stretch. */
 	{
