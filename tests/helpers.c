@@ -1,7 +1,9 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
 #include "helpers.h"
 
+#include <dirent.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -144,11 +146,29 @@ struct pm_scan_arg t_arg(const void *start, const void *end,
 	return a;
 }
 
+uint64_t t_avail_cats(void)
+{
+	static uint64_t cats = UINT64_MAX;
+	unsigned int b;
+
+	if (cats != UINT64_MAX)
+		return cats;
+	cats = 0;
+	for (b = 0; b < PAGESCAN_CAT_COUNT; b++) {
+		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+
+		if (!pagescan_feature_info(PAGESCAN_FEAT_CAT_WPALLOWED + b, &fi)
+		    && fi.support != PAGESCAN_UNAVAILABLE)
+			cats |= UINT64_C(1) << b;
+	}
+	return cats;
+}
+
 int64_t t_page_cats(const void *p)
 {
 	struct page_region r;
 	struct pm_scan_arg a = t_arg(p, (const char *)p + t_psz, &r, 1, 0, 0,
-				     0, 0, 0, PAGESCAN_CAT_ALL);
+				     0, 0, 0, t_avail_cats());
 	int err, n = pagescan_ioctl(t_pagemap_fd(), &a);
 
 	if (n < 0) {
@@ -247,6 +267,33 @@ static void swap_off(void)
 	}
 }
 
+/*
+ * A test killed by the runner's timeout never runs its atexit handlers:
+ * take down swap files whose owner is gone before adding one.
+ */
+static void reap_stale_swap(void)
+{
+	DIR *d = opendir("/var/tmp");
+	struct dirent *e;
+	char path[300];
+
+	if (!d)
+		return;
+	while ((e = readdir(d))) {
+		long pid;
+
+		if (strncmp(e->d_name, "pagescan-swap.", 14))
+			continue;
+		pid = strtol(e->d_name + 14, NULL, 10);
+		if (pid <= 0 || !kill((pid_t)pid, 0) || errno != ESRCH)
+			continue;
+		snprintf(path, sizeof(path), "/var/tmp/%s", e->d_name);
+		swapoff(path);
+		unlink(path);
+	}
+	closedir(d);
+}
+
 int t_swap_on(unsigned int mib)
 {
 	char cmd[256];
@@ -254,6 +301,7 @@ int t_swap_on(unsigned int mib)
 
 	if (!t_root())
 		return -EPERM;
+	reap_stale_swap();
 	snprintf(swap_path, sizeof(swap_path), "/var/tmp/pagescan-swap.%d",
 		 (int)getpid());
 	fd = open(swap_path, O_CREAT | O_EXCL | O_WRONLY, 0600);

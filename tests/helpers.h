@@ -87,9 +87,12 @@ struct pm_scan_arg t_arg(const void *start, const void *end,
 			 uint64_t flags, uint64_t max_pages, uint64_t inv,
 			 uint64_t mask, uint64_t anyof, uint64_t ret);
 
+/* The category bits this kernel (or the emulation) serves. */
+uint64_t t_avail_cats(void);
+
 /*
- * The categories of one page by a scan with mask 0 and return ALL,
- * or -errno.
+ * The categories of one page by a scan with mask 0 and every available
+ * category returned, or -errno.
  */
 int64_t t_page_cats(const void *p);
 

@@ -83,6 +83,14 @@ done
 if [ ${#failed[@]} -gt 0 ]; then
 	echo "failed: ${failed[*]}"
 fi
+# A test killed by its timeout leaves its temporary swap file on.
+if [ "$(id -u)" = 0 ]; then
+	for f in /var/tmp/pagescan-swap.*; do
+		[ -e "$f" ] || continue
+		kill -0 "${f##*.}" 2>/dev/null && continue
+		swapoff "$f" 2>/dev/null; rm -f "$f"
+	done
+fi
 if [ "$(id -u)" = 0 ] && command -v dmesg >/dev/null; then
 	if dmesg 2>/dev/null | tail -n 200 | grep -qE 'BUG:|WARNING:|Oops'; then
 		echo "note: the kernel log has a BUG/WARNING/Oops line (dmesg)"

@@ -23,7 +23,7 @@ int main(void)
 	t_touch(p + 2 * t_psz, t_psz);
 
 	a1 = t_arg(p, p + 4 * t_psz, r1, 8, 0, 0, 0, PAGE_IS_PRESENT, 0,
-		   PAGESCAN_CAT_ALL);
+		   t_avail_cats());
 	a2 = a1;
 	a2.vec = (uintptr_t)r2;
 	n1 = t_ioctl(t_pagemap_fd(), &a1, &e1);
