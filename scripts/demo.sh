@@ -60,7 +60,7 @@ step "2. The regions of the demonstration's own mappings that are populated"
 show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --any present,swapped
 
 step "   Only resident anonymous memory (present, not file)"
-show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --require 'present,!file' --show present,huge,pfnzero
+show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --require 'present,!file'
 
 svg=$BUILD/demo-map.svg
 if ! : 2>/dev/null >>"$svg"; then

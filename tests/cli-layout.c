@@ -361,13 +361,21 @@ static void print_json(void)
 /* What the library's scan says: it must agree with pagemap. */
 static void check_library(struct region *r)
 {
-	PAGESCAN_OPTS(pagescan_scan_opts, o, .return_mask = PAGESCAN_CAT_ALL);
+	PAGESCAN_OPTS(pagescan_scan_opts, o);
 	struct pagescan_region v[64];
 	struct pagescan_iter *it;
 	struct pagescan *ps;
 	uint64_t got[E__N] = { 0 };
 	int n, i;
 
+	for (i = 0; i < PAGESCAN_CAT_COUNT; i++) {
+		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+
+		if (!pagescan_feature_info(PAGESCAN_FEAT_CAT_WPALLOWED + i,
+					   &fi) &&
+		    fi.support != PAGESCAN_UNAVAILABLE)
+			o.return_mask |= UINT64_C(1) << i;
+	}
 	if (pagescan_open(0, NULL, &ps))
 		t_error("pagescan_open");
 	if (pagescan_iter_new(ps, (uintptr_t)r->p,
@@ -400,6 +408,17 @@ static void check_library(struct region *r)
 	pagescan_iter_free(it);
 	pagescan_close(ps);
 	for (i = 0; i < E__N; i++) {
+		static const enum pagescan_feature feat[E__N] = {
+			PAGESCAN_FEAT_CAT_PRESENT, PAGESCAN_FEAT_CAT_SWAPPED,
+			PAGESCAN_FEAT_CAT_FILE, PAGESCAN_FEAT_CAT_PFNZERO,
+			PAGESCAN_FEAT_CAT_HUGE, PAGESCAN_FEAT_CAT_GUARD,
+		};
+		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+
+		/* What this kernel or the emulation cannot report. */
+		if (pagescan_feature_info(feat[i], &fi) ||
+		    fi.support == PAGESCAN_UNAVAILABLE)
+			continue;
 		if (i == E_GUARD &&
 		    pagescan_probe(PAGESCAN_FEAT_CAT_GUARD) != 1)
 			continue;
