@@ -92,6 +92,7 @@ struct emu_caps {
 	bool native_wp;			/* WP_ASYNC + pagemap bit 57 */
 	bool pfn;			/* PFNs and kpageflags readable */
 	bool huge_zero_possible;
+	bool huge_zero_file;		/* pagemap shows it with bit 61 */
 	bool have_zero_pfn;
 	uint64_t zero_pfn;
 	uint64_t user_limit;		/* highest valid end (access_ok) */
@@ -180,6 +181,48 @@ static bool find_zero_pfn(uint64_t *pfn)
 	return ok;
 }
 
+/*
+ * Does pagemap show the huge zero page with bit 61 (FILE)?  It does where
+ * the PMD path looks at the PMD's page instead of vm_normal_page (6.18
+ * and older): a private anonymous VMA can hold no file page, so there a
+ * fully present, bit-61 block is the huge zero page, PFNs or not.  Asked
+ * by read-faulting an aligned MADV_HUGEPAGE block.
+ */
+static bool probe_huge_zero_file(uint64_t psz)
+{
+	size_t pmd = psz << 9, len = 2 * pmd, k;
+	uint64_t *e = malloc(512 * 8);
+	bool ok = false;
+	char *p, *a;
+	int fd;
+
+	if (!e)
+		return false;
+	p = mmap(NULL, len, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED) {
+		free(e);
+		return false;
+	}
+	a = (char *)(((uintptr_t)p + pmd - 1) & ~(uintptr_t)(pmd - 1));
+	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (fd >= 0 && !madvise(a, pmd, MADV_HUGEPAGE)) {
+		(void)*(volatile char *)a;
+		if (sys_pread_full(fd, e, 512 * 8,
+				   (off_t)((uintptr_t)a / psz * 8)) == 512 * 8) {
+			ok = true;
+			for (k = 0; k < 512 && ok; k++)
+				ok = (e[k] & (PM_ENTRY_PRESENT |
+					      PM_ENTRY_FILE)) ==
+				     (PM_ENTRY_PRESENT | PM_ENTRY_FILE);
+		}
+	}
+	if (fd >= 0)
+		close(fd);
+	munmap(p, len);
+	free(e);
+	return ok;
+}
+
 static void init_caps(void)
 {
 	struct emu_caps *c = &caps;
@@ -197,6 +240,8 @@ static void init_caps(void)
 			    buf, sizeof(buf)) || buf[0] != '0');
 	if (c->pfn)
 		c->have_zero_pfn = find_zero_pfn(&c->zero_pfn);
+	else if (c->huge_zero_possible)
+		c->huge_zero_file = probe_huge_zero_file(ps_pagesz());
 
 	for (i = 0; i < PAGESCAN_CAT_COUNT; i++)
 		c->why[i] = "";
@@ -241,11 +286,15 @@ static void init_caps(void)
 		c->why[6] = "hugetlb from smaps; THP from aligned PFN-"
 			    "contiguous blocks, kpageflags THP/zero and smaps "
 			    "PMD-mapped counts";
-	} else if (!c->huge_zero_possible) {
+	} else if (!c->huge_zero_possible || c->huge_zero_file) {
 		c->cats |= PAGE_IS_HUGE;
-		c->why[6] = "hugetlb from smaps; THP from fully present "
-			    "aligned blocks checked against smaps "
-			    "AnonHugePages/ShmemPmdMapped/FilePmdMapped";
+		c->why[6] = c->huge_zero_file ?
+			"hugetlb from smaps; THP from fully present aligned "
+			"blocks checked against smaps PMD-mapped counts; the "
+			"huge zero page by pagemap bit 61 in anonymous VMAs" :
+			"hugetlb from smaps; THP from fully present aligned "
+			"blocks checked against smaps "
+			"AnonHugePages/ShmemPmdMapped/FilePmdMapped";
 	} else {
 		c->why[6] = "a PMD-mapped huge zero page cannot be told from "
 			    "small pages without PFNs (CAP_SYS_ADMIN)";
@@ -645,7 +694,8 @@ static int thp_blocks(struct emu *s, const struct ps_vma *v, uint64_t lo,
 		return 0;
 	/* PFNZERO alone needs only the huge zero pages. */
 	nthp = s->want_huge ? v->thp_bytes / pmd : 0;
-	if (!nthp && !(s->caps->pfn && s->caps->huge_zero_possible))
+	if (!nthp && !(s->caps->huge_zero_possible &&
+		       (s->caps->pfn || s->caps->huge_zero_file)))
 		return 0;
 	words = (size_t)(((b1 - b0) / pmd + 63) / 64);
 	free(s->huge);
@@ -702,6 +752,12 @@ static int thp_blocks(struct emu *s, const struct ps_vma *v, uint64_t lo,
 			}
 			if (!(kf & KPF_THP))
 				continue;
+		} else if (s->caps->huge_zero_file && (first & PM_ENTRY_FILE) &&
+			   s->keep != ~(uint64_t)0) {
+			/* Bit 61 in a private anonymous VMA. */
+			s->huge[i2 / 64] |= UINT64_C(1) << (i2 % 64);
+			s->hzero[i2 / 64] |= UINT64_C(1) << (i2 % 64);
+			continue;
 		}
 		cand[i2 / 64] |= UINT64_C(1) << (i2 % 64);
 		ncand++;
