@@ -22,7 +22,9 @@ static void help(FILE *f)
 "usage: pagescan regions PID [options]\n"
 "\n"
 "The regions of process PID that match, in address order, each with its\n"
-"categories.  Category names: %s.\n"
+"categories.  Category names:\n"
+"  wpallowed, written, file, present, swapped, pfnzero (or zero),\n"
+"  huge (or thp), soft-dirty, guard\n"
 "\n"
 "Options:\n"
 "  --require LIST    pages must have all of LIST; !NAME: must not have it\n"
@@ -38,7 +40,7 @@ static void help(FILE *f)
 "\n"
 "Without --require or --any every page of every mapping is reported,\n"
 "including pages that were never touched (categories \"-\").\n"
-"\n%s", cat_list(), exit_help);
+"\n%s", exit_help);
 }
 
 struct ranges {

@@ -50,8 +50,24 @@ step "pagescan on $(uname -sr): what this kernel can report"
 show "$PS" features
 
 step "A demonstration process, pid $pid: anonymous, file, shmem, zero-page, THP and guard memory, $swapnote"
-echo "Its layout, as it describes itself:"
-sed 's/},{/},\n  {/g; s/"regions":\[/"regions":[\n  /' <<<"$desc" | sed 's/^/  /'
+echo "Its memory, as it describes itself (find these addresses below):"
+grep -o '"name":"[a-z]*","start":"0x[0-9a-f]*","end":"0x[0-9a-f]*","pages":[0-9]*' \
+	<<<"$desc" | sed 's/"name":"\([a-z]*\)","start":"0x\([0-9a-f]*\)","end":"0x\([0-9a-f]*\)","pages":\([0-9]*\)/\1 \2 \3 \4/' |
+while read -r name start end pages; do
+	case $name in
+	anon) what="anonymous, 40 pages written" ;;
+	file) what="a file mapping, all 32 pages read" ;;
+	shmem) what="shared memory (memfd), 10 pages written" ;;
+	zero) what="anonymous, 16 pages only read: the shared zero page" ;;
+	guard) what="anonymous, written, then 4 guard pages installed (6.13+)" ;;
+	thp) what="4 MiB with MADV_HUGEPAGE, written: transparent huge pages" ;;
+	swapped) what="anonymous, written, then paged out to swap" ;;
+	grow) what="anonymous, written a little more every 0.2 s" ;;
+	*) what= ;;
+	esac
+	printf '  %-8s %016x-%016x %5d pages  %s\n' "$name" "0x$start" "0x$end" \
+		"$pages" "$what"
+done
 
 step "1. The summary: one row per mapping (sizes in K/M/G; n/a: this kernel cannot say)"
 show "$PS" "$pid"
