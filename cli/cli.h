@@ -98,7 +98,8 @@ struct mapping {
 	uint32_t flags;		/* PAGESCAN_VMA_* */
 	char *name;		/* path, [heap], [anon] ... (owned) */
 	struct counts c;
-	unsigned int first_cell, ncells;	/* map only */
+	uint64_t size;		/* bytes: end - start, or a group's sum */
+	unsigned int nmaps;	/* 1, or the mappings of a group */
 };
 
 struct space {

@@ -43,6 +43,8 @@ static int add_vma(const struct pagescan_vma *v, void *ctx)
 	memset(m, 0, sizeof(*m));
 	m->start = v->start;
 	m->end = v->end;
+	m->size = v->end - v->start;
+	m->nmaps = 1;
 	m->flags = v->flags;
 	m->name = strdup(v->name ? v->name : "");
 	if (!m->name)

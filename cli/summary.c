@@ -3,6 +3,7 @@
  * pagescan PID: one row per mapping with its page counts.
  */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -29,6 +30,8 @@ static void help(FILE *f)
 "                  --sort is given)\n"
 "  --filter TEXT   only mappings whose name contains TEXT\n"
 "  --pages         counts in pages instead of bytes\n"
+"  --group         one row per name (all of libc, all [anon], ...): the\n"
+"                  PERM column then holds the number of mappings\n"
 "  --json          one JSON object (schema \"" JSON_SCHEMA "\")\n"
 "  -h, --help      this text\n"
 "\n%s", exit_help);
@@ -47,8 +50,8 @@ static int cmp_rows(const void *a, const void *b)
 	case -1:
 		return x->start < y->start ? -1 : x->start > y->start;
 	case -2:
-		vx = x->end - x->start;
-		vy = y->end - y->start;
+		vx = x->size;
+		vy = y->size;
 		break;
 	case -3:
 		return strcmp(mapping_label(x), mapping_label(y));
@@ -59,6 +62,55 @@ static int cmp_rows(const void *a, const void *b)
 	if (vx != vy)
 		return vx > vy ? -1 : 1;
 	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+static int cmp_label(const void *a, const void *b)
+{
+	const struct mapping *x = *(const struct mapping *const *)a;
+	const struct mapping *y = *(const struct mapping *const *)b;
+	int c = strcmp(mapping_label(x), mapping_label(y));
+
+	if (c)
+		return c;
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/*
+ * --group: one row per name.  The rows point into *@out afterwards; the
+ * names still belong to the mappings.
+ */
+static int make_groups(struct mapping **rows, size_t *nrows,
+		       struct mapping **out)
+{
+	struct mapping *g;
+	size_t i, n = 0;
+
+	qsort(rows, *nrows, sizeof(*rows), cmp_label);
+	g = calloc(*nrows, sizeof(*g));
+	if (!g)
+		return -ENOMEM;
+	for (i = 0; i < *nrows; i++) {
+		const struct mapping *m = rows[i];
+
+		if (n && !strcmp(mapping_label(&g[n - 1]), mapping_label(m))) {
+			struct mapping *last = &g[n - 1];
+
+			if (m->start < last->start)
+				last->start = m->start;
+			if (m->end > last->end)
+				last->end = m->end;
+			last->size += m->size;
+			last->nmaps++;
+			counts_add(&last->c, &m->c);
+			continue;
+		}
+		g[n++] = *m;
+	}
+	for (i = 0; i < n; i++)
+		rows[i] = &g[i];
+	*nrows = n;
+	*out = g;
+	return 0;
 }
 
 static int parse_sort(const char *s)
@@ -144,18 +196,20 @@ int cmd_summary(int argc, char **argv)
 		{ "top", required_argument, NULL, 't' },
 		{ "filter", required_argument, NULL, 'f' },
 		{ "pages", no_argument, NULL, 'p' },
+		{ "group", no_argument, NULL, 'g' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
 	};
 	const char *filter = NULL;
-	bool json = false, in_pages = false, sorted = false;
+	bool json = false, in_pages = false, sorted = false, group = false;
+	struct mapping *groups = NULL;
 	uint64_t top = 0;
 	struct mapping **rows = NULL;
 	struct counts tot = { 0 };
 	struct obuf o = { 0 };
 	struct space s;
-	size_t i, nrows = 0;
+	size_t i, nrows = 0, nmaps = 0;
 	pid_t pid;
 	int c, ret;
 
@@ -181,6 +235,9 @@ int cmd_summary(int argc, char **argv)
 			break;
 		case 'p':
 			in_pages = true;
+			break;
+		case 'g':
+			group = true;
 			break;
 		case 'j':
 			json = true;
@@ -216,11 +273,22 @@ int cmd_summary(int argc, char **argv)
 			continue;
 		rows[nrows++] = &s.m[i];
 	}
+	if (group && nrows) {
+		ret = make_groups(rows, &nrows, &groups);
+		if (ret) {
+			err_msg("out of memory");
+			free(rows);
+			space_end(&s);
+			return EX_FAIL;
+		}
+	}
 	qsort(rows, nrows, sizeof(*rows), cmp_rows);
 	if (top && top < nrows)
 		nrows = top;
-	for (i = 0; i < nrows; i++)
+	for (i = 0; i < nrows; i++) {
 		counts_add(&tot, &rows[i]->c);
+		nmaps += rows[i]->nmaps;
+	}
 
 	if (json) {
 		uint64_t size = 0;
@@ -229,21 +297,23 @@ int cmd_summary(int argc, char **argv)
 		ob_puts(&o, ",\"mappings\":[");
 		for (i = 0; i < nrows; i++) {
 			const struct mapping *m = rows[i];
-			char p[5];
+			char p[12];
 
-			size += m->end - m->start;
+			size += m->size;
 			ob_printf(&o, "%s{\"start\":\"%#" PRIx64 "\",\"end\":\"%#"
 				  PRIx64 "\",\"perms\":\"%s\",\"name\":",
 				  i ? "," : "", m->start, m->end,
-				  perms(m->flags, p));
+				  group ? "" : perms(m->flags, p));
 			ob_json_str(&o, mapping_label(m));
 			ob_printf(&o, ",\"pages\":%" PRIu64,
-				  (m->end - m->start) / s.page_size);
+				  m->size / s.page_size);
+			if (group)
+				ob_printf(&o, ",\"mappings\":%u", m->nmaps);
 			json_counts(&o, &s, &m->c, false);
 			ob_puts(&o, "}");
 		}
 		ob_printf(&o, "],\"total\":{\"mappings\":%zu,\"pages\":%"
-			  PRIu64, nrows, size / s.page_size);
+			  PRIu64, nmaps, size / s.page_size);
 		json_counts(&o, &s, &tot, false);
 		ob_puts(&o, "},\"unattributed\":{");
 		json_counts(&o, &s, &s.other, true);
@@ -259,7 +329,8 @@ int cmd_summary(int argc, char **argv)
 			  pagescan_backend_name(pagescan_backend(s.ps)),
 			  human(s.page_size, b, sizeof(b)), kernel_release(),
 			  in_pages ? ", counts in pages" : "");
-		ob_printf(&o, "%-16s %-4s %6s", "ADDRESS", "PERM", "SIZE");
+		ob_printf(&o, "%-16s %-4s %6s", "ADDRESS",
+			  group ? "MAPS" : "PERM", "SIZE");
 		for (k = 0; k < NCOLS; k++) {
 			char head[16];
 			int j;
@@ -273,12 +344,14 @@ int cmd_summary(int argc, char **argv)
 		ob_puts(&o, "  MAPPING\n");
 		for (i = 0; i < nrows; i++) {
 			const struct mapping *m = rows[i];
-			char p[5];
+			char p[12];
 
-			size += m->end - m->start;
+			size += m->size;
+			if (group)
+				snprintf(p, sizeof(p), "%u", m->nmaps);
 			ob_printf(&o, "%016" PRIx64 " %-4s %6s", m->start,
-				  perms(m->flags, p),
-				  human(m->end - m->start, b, sizeof(b)));
+				  group ? p : perms(m->flags, p),
+				  human(m->size, b, sizeof(b)));
 			for (k = 0; k < NCOLS; k++)
 				value(&o, &s, &cols[k],
 				      col_get(&m->c, &cols[k]), in_pages,
@@ -299,11 +372,11 @@ int cmd_summary(int argc, char **argv)
 		for (k = 0; k < NCOLS; k++)
 			value(&o, &s, &cols[k], col_get(&tot, &cols[k]),
 			      in_pages, k == 5 ? 10 : 7);
-		ob_printf(&o, "  %zu mapping%s%s\n", nrows,
-			  nrows == 1 ? "" : "s",
-			  nrows < s.n ? " shown" : "");
+		ob_printf(&o, "  %zu mapping%s%s\n", nmaps,
+			  nmaps == 1 ? "" : "s", nmaps < s.n ? " shown" : "");
 	}
 	free(rows);
+	free(groups);
 	space_end(&s);
 	ret = ob_flush(&o, stdout);
 	ob_free(&o);

@@ -244,6 +244,17 @@ grep -q "^1 region, $E_ANON_PRESENT pages" "$T_TMP/r10.out" ||
 run f1 0 "$PS" "$TPID" --filter layout.dat --pages
 [ "$(grep -c layout.dat "$T_TMP/f1.out")" = 1 ] ||
 	t_fail "--filter layout.dat: $(cat "$T_TMP/f1.out")"
+run g1 0 "$PS" "$TPID" --group --json
+python3 -c 'import json,sys
+from collections import defaultdict
+a = json.load(open(sys.argv[1])); g = json.load(open(sys.argv[2]))
+want = defaultdict(lambda: [0, 0, 0])
+for m in a["mappings"]:
+    w = want[m["name"]]; w[0] += 1; w[1] += m["pages"]; w[2] += m["present"]
+got = {m["name"]: [m["mappings"], m["pages"], m["present"]] for m in g["mappings"]}
+assert got == dict(want), (got, dict(want))
+assert g["total"]["mappings"] == len(a["mappings"])' \
+	"$T_TMP/summary.out" "$T_TMP/g1.out" || t_fail "--group does not add up"
 run f2 0 "$PS" "$TPID" --top 1 --sort size --json
 python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
 assert len(d["mappings"]) == 1' "$T_TMP/f2.out" || t_fail "--top 1"
