@@ -307,6 +307,41 @@ static void categories(void)
 	close(fd);
 }
 
+/*
+ * SOFT_DIRTY: with CONFIG_MEM_SOFT_DIRTY a new VMA is soft-dirty as a
+ * whole until clear_refs 4, then only written pages are; without it the
+ * bit is accepted and never set (contract 5.1).
+ */
+static void soft_dirty(void)
+{
+	char *p = t_map(4 * psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	struct pm_scan_arg a;
+
+	if (!(cats & PAGE_IS_SOFT_DIRTY))
+		t_error("SOFT_DIRTY is always emulated");
+	p[0] = 1;
+	a = arg(p, p + 4 * psz, 4, 0, 0, PAGE_IS_SOFT_DIRTY, 0,
+		PAGE_IS_SOFT_DIRTY);
+	if (pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) != 1) {
+		t_eq(scan(&a), 0);
+		a.category_inverted = PAGE_IS_SOFT_DIRTY;
+		t_eq(scan(&a), 1);
+		t_eq(vec[0].end, PG(p, 4));
+	} else {
+		/* VM_SOFTDIRTY: every page, holes included. */
+		t_eq(scan(&a), 1);
+		t_eq(vec[0].end, PG(p, 4));
+		if (t_write_file("/proc/self/clear_refs", "4") == 0) {
+			p[psz] = 1;
+			t_eq(scan(&a), 1);
+			t_eq(vec[0].start, PG(p, 1));
+			t_eq(vec[0].end, PG(p, 2));
+		}
+	}
+	munmap(p, 4 * psz);
+}
+
 /* VM_PFNMAP VMAs ([vvar]) are skipped; [vdso] is walked. */
 static void special_vmas(void)
 {
@@ -534,6 +569,7 @@ int main(void)
 	many_regions();
 	categories();
 	special_vmas();
+	soft_dirty();
 	check_wpasync();
 	reaped();
 	provider();
