@@ -178,7 +178,8 @@ const char *human(uint64_t bytes, char *buf, size_t len)
 		snprintf(buf, len, "%" PRIu64, bytes);
 		return buf;
 	}
-	while (v >= 1024 && u < 5) {
+	/* 1023.7K would print as "1024K": that is 1.0M. */
+	while (v >= 1023.5 && u < 5) {
 		v /= 1024;
 		u++;
 	}

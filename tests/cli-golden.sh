@@ -37,7 +37,7 @@ def human(b):
     if b < 1024:
         return str(b)
     v, u = float(b), -1
-    while v >= 1024 and u < 5:
+    while v >= 1023.5 and u < 5:
         v /= 1024; u += 1
     return ("%.1f%s" if v < 10 else "%.0f%s") % (v, "KMGTPE"[u])
 
