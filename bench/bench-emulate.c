@@ -3,7 +3,8 @@
  * What the PAGEMAP_SCAN emulation costs next to merely reading the same
  * pagemap entries, and next to the native ioctl.  Private anonymous
  * mappings of 64 MiB, 256 MiB and 1 GiB, sparse (every 16th page
- * written) and dense (every page), scanned for PRESENT pages with
+ * written) and dense (every page), and dense shared anonymous (shmem,
+ * which makes the emulation read smaps instead of maps), scanned for PRESENT pages with
  * return_mask PRESENT|WRITTEN (where available), looping on walk_end with
  * a 4096-entry vec:
  *   emulate   emu_scan()
@@ -105,11 +106,12 @@ int main(void)
 	printf("%-22s %-8s %8s %-6s %9s %8s %7s\n", "kernel", "backend",
 	       "size", "layout", "ms", "regions", "x pread");
 	for (s = 0; s < ARRAY_SIZE(sizes); s++) {
-		for (step = 16; step >= 1; step -= 15) {
+		for (step = 16; step >= 0; step -= step == 16 ? 15 : 1) {
 			size_t size = sizes[s];
+			int kind = step ? MAP_PRIVATE : MAP_SHARED;
 			char *p = mmap(NULL, size, PROT_READ | PROT_WRITE,
-				       MAP_PRIVATE | MAP_ANONYMOUS |
-				       MAP_NORESERVE, -1, 0);
+				       kind | MAP_ANONYMOUS | MAP_NORESERVE,
+				       -1, 0);
 			double t[3][RUNS], med[3];
 			long found[3] = { 0, 0, 0 };
 			static const char *const names[3] = {
@@ -119,7 +121,7 @@ int main(void)
 			if (p == MAP_FAILED)
 				return 1;
 			madvise(p, size, MADV_NOHUGEPAGE);
-			for (i = 0; i < size; i += psz * (size_t)step)
+			for (i = 0; i < size; i += psz * (size_t)(step ? step : 1))
 				p[i] = 1;
 			for (r = 0; r < RUNS; r++) {
 				double t0 = now();
@@ -146,7 +148,8 @@ int main(void)
 				printf("%-22s %-8s %5zu MiB %-6s %9.2f %8ld "
 				       "%7.2f\n", u.release, names[i],
 				       size >> 20,
-				       step > 1 ? "sparse" : "dense",
+				       step > 1 ? "sparse" : step ? "dense" :
+				       "shmem",
 				       med[i] * 1e3, found[i],
 				       med[i] / med[0]);
 			}
