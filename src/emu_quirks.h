@@ -38,8 +38,9 @@ enum emu_quirk_id {
 	/*
 	 * Unrepresentable (all kernels): an empty hugetlb slot (HUGE) reads
 	 * like a hugetlb range without a page table (no category).  The
-	 * emulation says HUGE when another entry of the same PUD-aligned
-	 * (1 GiB) block in the VMA is populated, else nothing.
+	 * emulation says HUGE when any VMA in the same PUD-aligned (1 GiB)
+	 * block has a populated pagemap entry (then the PMD table holding
+	 * the slots exists), else nothing.
 	 */
 	EMU_QUIRK_HUGETLB_EMPTY_SLOT,
 	/*
