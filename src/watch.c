@@ -422,9 +422,26 @@ static int classify(struct pagescan_watch *w)
 	size_t i;
 	int ret;
 
-	ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, &m);
+	/*
+	 * /proc/self/maps first: smaps walks every page table of the
+	 * process.  Only a VMA with an inode can be hugetlb (MAP_HUGETLB
+	 * shows "/anon_hugepage"), and only then is smaps read.
+	 */
+	ret = ps_maps_read(getpid(), 0, &m);
 	if (ret)
 		return ret;
+	for (i = ps_maps_find(&m, w->start); i < m.n; i++) {
+		if (m.v[i].start >= w->end)
+			break;
+		if (m.v[i].inode) {
+			ps_maps_free(&m);
+			memset(&m, 0, sizeof(m));
+			ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, &m);
+			if (ret)
+				return ret;
+			break;
+		}
+	}
 	w->anon_private = true;
 	for (i = ps_maps_find(&m, w->start); i < m.n && pos < w->end; i++) {
 		const struct ps_vma *v = &m.v[i];
