@@ -33,11 +33,16 @@ else
 	tests=("$BUILD"/tests/*.t tests/cli-*.sh)
 fi
 
-must_pass=" "
+# A profile says what this kernel must give: "must-pass NAME" lines (a skip
+# of NAME fails), and, if it has any "may-skip NAME" lines, every skip of a
+# test not listed there fails too.
+must_pass=" " may_skip="" 
 if [ -n "${PAGESCAN_TEST_PROFILE:-}" ]; then
 	prof=tests/profiles/$PAGESCAN_TEST_PROFILE
 	[ -f "$prof" ] || { echo "runtests: no profile $prof" >&2; exit 2; }
 	must_pass=" $(grep -v '^#' "$prof" | awk '$1=="must-pass"{print $2}' | tr '\n' ' ') "
+	may_skip=" $(grep -v '^#' "$prof" | awk '$1=="may-skip"{print $2}' | tr '\n' ' ') "
+	[ "$may_skip" = "  " ] && may_skip=""
 fi
 
 run_as=()
@@ -71,6 +76,9 @@ for t in "${tests[@]}"; do
 		if [ "${must_pass#* $name }" != "$must_pass" ]; then
 			fail=$((fail + 1)); failed+=("$name")
 			echo "FAIL $name: skipped but profile $PAGESCAN_TEST_PROFILE requires it: $reason"
+		elif [ -n "$may_skip" ] && [ "${may_skip#* $name }" = "$may_skip" ]; then
+			fail=$((fail + 1)); failed+=("$name")
+			echo "FAIL $name: unexpected skip (not in profile $PAGESCAN_TEST_PROFILE): $reason"
 		else
 			skip=$((skip + 1)); echo "SKIP $name: ${reason#SKIP $name: }"
 		fi ;;
