@@ -555,9 +555,55 @@ static void provider(void)
 	munmap(p, 8 * psz);
 }
 
+/*
+ * Through the public API under PAGESCAN_BACKEND=emulate: pagescan_ioctl()
+ * answers like emu_scan(), with the ioctl convention, and the probe
+ * table reports each category as the emulation's capability says.
+ */
+static void public_api(void)
+{
+	char *p = t_map(4 * psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	struct pm_scan_arg a;
+	unsigned int bit;
+	int fd, ret;
+
+	p[psz] = 1;
+	a = arg(p, p + 4 * psz, 4, 0, 0, PAGE_IS_PRESENT, 0, PAGE_IS_PRESENT);
+	errno = 0;
+	t_eq(pagescan_ioctl(pm, &a), 1);
+	t_eq(vec[0].start, PG(p, 1));
+	a.size = 95;
+	t_eq(pagescan_ioctl(pm, &a), -1);
+	t_eq(errno, EINVAL);
+	/* Not a pagemap file: what the kernel says for it. */
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	a.size = sizeof(a);
+	ret = pagescan_ioctl(fd, &a);
+	t_check(ret == -1 && errno == ENOTTY, "maps fd: %d errno %d", ret,
+		errno);
+	close(fd);
+	for (bit = 0; bit < PAGESCAN_CAT_COUNT; bit++) {
+		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
+		const char *why;
+		int ok = emu_category_support(bit, &why);
+
+		t_eq(pagescan_feature_info(PAGESCAN_FEAT_CAT_WPALLOWED + bit,
+					   &fi), 0);
+		t_check(fi.support == (ok ? PAGESCAN_EMULATED :
+				       PAGESCAN_UNAVAILABLE),
+			"%s: support %d, emulation says %d", fi.name,
+			fi.support, ok);
+		t_check(!strcmp(fi.reason, why), "%s: reason '%s' vs '%s'",
+			fi.name, fi.reason, why);
+	}
+	munmap(p, 4 * psz);
+}
+
 int main(void)
 {
 	t_init("emu-contract");
+	setenv("PAGESCAN_BACKEND", "emulate", 1);
 	psz = t_psz;
 	pm = t_pagemap_fd();
 	cats = emu_categories();
@@ -573,5 +619,6 @@ int main(void)
 	check_wpasync();
 	reaped();
 	provider();
+	public_api();
 	t_done();
 }
