@@ -32,7 +32,6 @@
 #include <unistd.h>
 
 #define PM_KEY_MASK	(~(PM_ENTRY_PFN_MASK | PM_ENTRY_EXCLUSIVE))
-#define BOUNCE_MAX	512	/* PMD_SIZE / PAGE_SIZE with 4 KiB pages */
 #define CHUNK_ENTRIES	32768	/* 256 KiB of pagemap per pread */
 #define KPF_THP		(UINT64_C(1) << KPF_THP_BIT)
 #define KPF_ZERO	(UINT64_C(1) << KPF_ZERO_PAGE_BIT)
@@ -393,7 +392,7 @@ struct emu {
 
 	/* Output: the kernel's bounce buffer and its bookkeeping. */
 	bool have_vec;
-	struct page_region buf[BOUNCE_MAX];
+	struct page_region *buf;	/* PMD_SIZE / PAGE_SIZE entries */
 	size_t buf_len, buf_idx;
 	uint64_t vec_out, vec_left;
 	uint64_t found, max_pages;
@@ -1255,6 +1254,7 @@ int emu_scan(int fd, pid_t pid, struct pm_scan_arg *uarg)
 {
 	struct emu *s;
 	bool locked = false;
+	size_t bounce;
 	int ret, fret;
 
 	s = calloc(1, sizeof(*s));
@@ -1286,8 +1286,19 @@ int emu_scan(int fd, pid_t pid, struct pm_scan_arg *uarg)
 	s->have_vec = s->a.vec_len > 0;
 	s->vec_out = s->a.vec;
 	s->vec_left = s->a.vec_len;
-	s->buf_len = s->a.vec_len < BOUNCE_MAX ? (size_t)s->a.vec_len :
-						 BOUNCE_MAX;
+	/*
+	 * The kernel's bounce buffer: min(vec_len, PMD_SIZE / PAGE_SIZE)
+	 * entries, i.e. 512 with 4 KiB pages (a PTE table's entries).
+	 */
+	bounce = s->psz / 8;
+	s->buf_len = s->a.vec_len < bounce ? (size_t)s->a.vec_len : bounce;
+	if (s->buf_len) {
+		s->buf = calloc(s->buf_len, sizeof(*s->buf));
+		if (!s->buf) {
+			ret = -ENOMEM;	/* the kernel's row 12: no walk_end */
+			goto out;
+		}
+	}
 	if (s->a.start < s->a.end) {
 		ret = scan(s);
 		/*
@@ -1320,6 +1331,7 @@ out:
 	free(s->huge);
 	free(s->hzero);
 	free(s->wbits);
+	free(s->buf);
 	free(s);
 	return ret;
 }
