@@ -125,7 +125,7 @@ static void register_uffd(char *p, size_t len)
 static void make_segment(char *p, size_t pages)
 {
 	size_t len = pages * psz;
-	int kind = (int)rn(11), prot = PROT_READ | PROT_WRITE;
+	int kind = (int)rn(13), prot = PROT_READ | PROT_WRITE;
 	off_t off = (off_t)(rn(16) * psz);
 
 	switch (kind) {
@@ -181,6 +181,22 @@ static void make_segment(char *p, size_t pages)
 			size_t a = rn(pages), n = 1 + rn(pages - a);
 
 			madvise(p + a * psz, n * psz, MADV_PAGEOUT);
+		}
+		break;
+	case 11:	/* uffd WP_ASYNC on shmem: markers are SWAPPED */
+		map_fixed(p, len, prot, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		touch_pages(p, pages, prot);
+		if (can_uffd) {
+			register_uffd(p, len);
+			touch_pages(p, pages, prot);
+		}
+		break;
+	case 12:	/* uffd WP_ASYNC on a private file mapping */
+		map_fixed(p, len, prot, MAP_PRIVATE, file_fd, off);
+		touch_pages(p, pages, prot);
+		if (can_uffd) {
+			register_uffd(p, len);
+			touch_pages(p, pages, prot);
 		}
 		break;
 	case 10:	/* shmem, then part swapped or dropped */
@@ -248,6 +264,12 @@ static void make_hugetlb_block(char *p)
 	hugetlb_block[(p - arena) / len] = true;
 	if (chance(70))
 		*(volatile char *)p = chance(50) ? 1 : *(volatile char *)p;
+	if (can_uffd && chance(40)) {
+		/* Markers in hugetlb read as bit 57 alone. */
+		register_uffd(p, len);
+		if (chance(50))
+			*(volatile char *)p = 2;
+	}
 }
 
 static void build_layout(void)
