@@ -158,7 +158,13 @@ check-abi: $(LIB_SO)
 bench: $(BENCHES)
 	$(Q)for b in $(BENCHES); do echo "== $$b"; $$b || exit 1; done
 
-install: $(LIB_A) $(LIB_SO) $(CLI) $(BUILD)/libpagescan.pc
+# The installed command carries the library inside: no rpath to a build tree.
+$(BUILD)/install/pagescan: $(CLI_OBJS) $(LIB_A)
+	@mkdir -p $(@D)
+	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) -o $@ $(CLI_OBJS) $(LIB_A) \
+		$(LDLIBS_ALL) -lm
+
+install: $(LIB_A) $(LIB_SO) $(BUILD)/install/pagescan $(BUILD)/libpagescan.pc
 	install -d $(DESTDIR)$(LIBDIR) $(DESTDIR)$(INCLUDEDIR) \
 		$(DESTDIR)$(BINDIR) $(DESTDIR)$(PKGCONFIGDIR) \
 		$(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man3 \
@@ -168,8 +174,7 @@ install: $(LIB_A) $(LIB_SO) $(CLI) $(BUILD)/libpagescan.pc
 	install -m 755 $(LIB_SO) $(DESTDIR)$(LIBDIR)/
 	ln -sf libpagescan.so.$(VERSION) $(DESTDIR)$(LIBDIR)/$(SONAME)
 	ln -sf $(SONAME) $(DESTDIR)$(LIBDIR)/libpagescan.so
-	$(CC) $(CFLAGS) $(BASEFLAGS) -o $(DESTDIR)$(BINDIR)/pagescan \
-		$(CLI_SRCS) -Icli $(LIB_A) $(LDLIBS_ALL) -lm
+	install -m 755 $(BUILD)/install/pagescan $(DESTDIR)$(BINDIR)/
 	install -m 644 $(BUILD)/libpagescan.pc $(DESTDIR)$(PKGCONFIGDIR)/
 	for m in man/*.1; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man1/; done; true
 	for m in man/*.3; do [ -e "$$m" ] && install -m 644 $$m $(DESTDIR)$(MANDIR)/man3/; done; true

@@ -13,6 +13,8 @@ for f in include/pagescan.h lib/libpagescan.a lib/libpagescan.so lib/libpagescan
 	 share/man/man7/pagescan.7; do
 	[ -e "$root/$f" ] || { echo "FAIL install: missing $f"; exit 1; }
 done
+stray=$(find "$tmp/root" -name '*.d' -o -name '*.o')
+[ -z "$stray" ] || { echo "FAIL install: stray files: $stray"; exit 1; }
 grep -q '^prefix=/opt/ps$' "$root/lib/pkgconfig/libpagescan.pc" ||
 	{ echo "FAIL pkg-config prefix"; exit 1; }
 flags=$(PKG_CONFIG_SYSROOT_DIR="$tmp/root" PKG_CONFIG_LIBDIR="$root/lib/pkgconfig" \

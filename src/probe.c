@@ -719,6 +719,19 @@ int pagescan_feature_info(enum pagescan_feature feat,
 
 		out.support = support_of(present, ok, why, &out.reason,
 					 f->reason);
+		/*
+		 * A kernel accepts SOFT_DIRTY without CONFIG_MEM_SOFT_DIRTY
+		 * and PFNZERO where read faults never map the zero page; it
+		 * serves the bit, which is simply never set.  Say so.
+		 */
+		if (out.support == PAGESCAN_NATIVE &&
+		    bit == 7 && pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) == 0)
+			out.reason = "accepted, never set: kernel without "
+				     "CONFIG_MEM_SOFT_DIRTY";
+		else if (out.support == PAGESCAN_NATIVE && bit == 5 &&
+			 pagescan_probe(PAGESCAN_FEAT_ZERO_PAGE) == 0)
+			out.reason = "accepted, never set: read faults do not "
+				     "map the zero page here";
 	} else if (feat == PAGESCAN_FEAT_WP_MATCHING ||
 		   feat == PAGESCAN_FEAT_CHECK_WPASYNC) {
 		uint64_t flag = feat == PAGESCAN_FEAT_WP_MATCHING ?

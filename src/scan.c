@@ -31,6 +31,13 @@
 #include <stdlib.h>
 
 #define PS_ITER_CHUNK 512
+/*
+ * The emulation has no such walk_end bug (it is one of its named
+ * divergences), but each of its calls reads /proc/PID/smaps, which walks
+ * every mapping's page tables: ask it for far more regions per call, or a
+ * scan of N regions costs N/512 whole-process walks.
+ */
+#define PS_ITER_CHUNK_EMU 16384
 
 int pagescan_scan(struct pagescan *ps, uint64_t start, uint64_t end,
 		  struct pagescan_region *vec, size_t vec_len,
@@ -87,7 +94,8 @@ struct pagescan_iter {
 	bool nowp_once;			/* redo a backed-out huge page */
 	bool done;
 	int err;
-	struct pagescan_region buf[PS_ITER_CHUNK];
+	size_t chunk;			/* regions asked for per call */
+	struct pagescan_region buf[];
 };
 
 static int add_seg(struct pagescan_iter *it, size_t *cap, uint64_t start,
@@ -227,6 +235,7 @@ int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
 {
 	struct pagescan_iter *it;
 	uint64_t psz = ps_pagesz();
+	size_t chunk;
 	int ret;
 
 	if (!ps || !out)
@@ -234,10 +243,13 @@ int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
 	ret = OPTS_CHECK(opts, pagescan_scan_opts);
 	if (ret)
 		return ps_err(-ret);
-	it = calloc(1, sizeof(*it));
+	chunk = pagescan_backend(ps) == PAGESCAN_BACKEND_EMULATE ?
+		PS_ITER_CHUNK_EMU : PS_ITER_CHUNK;
+	it = calloc(1, sizeof(*it) + chunk * sizeof(it->buf[0]));
 	if (!it)
 		return ps_err(ENOMEM);
 	it->ps = ps;
+	it->chunk = chunk;
 	it->base.size = sizeof(it->base);
 	it->base.flags = OPTS_GET(opts, flags, 0);
 	it->base.category_inverted = OPTS_GET(opts, category_inverted, 0);
@@ -329,7 +341,7 @@ static int refill(struct pagescan_iter *it)
 				a.end = a.start + hps;
 		}
 		a.vec = (uintptr_t)it->buf;
-		a.vec_len = PS_ITER_CHUNK;
+		a.vec_len = it->chunk;
 		a.max_pages = budget;
 		n = ps_handle_scan(it->ps, &a);
 		if (n < 0)
@@ -351,7 +363,7 @@ static int refill(struct pagescan_iter *it)
 		    !(budget && got == budget)) {
 			/* The one huge page is done: the next one. */
 			it->seg_pos = a.end;
-		} else if (n == PS_ITER_CHUNK || (budget && got == budget)) {
+		} else if ((size_t)n == it->chunk || (budget && got == budget)) {
 			/* Stopped by the buffer or the budget: resume there. */
 			it->seg_pos = a.walk_end;
 			if (it->seg_pos >= s->end && ++it->iseg < it->nsegs)
