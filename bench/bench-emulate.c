@@ -4,9 +4,10 @@
  * pagemap entries, and next to the native ioctl.  Private anonymous
  * mappings of 64 MiB, 256 MiB and 1 GiB, sparse (every 16th page
  * written) and dense (every page), and dense shared anonymous (shmem,
- * which makes the emulation read smaps instead of maps), scanned for PRESENT pages with
- * return_mask PRESENT|WRITTEN (where available), looping on walk_end with
- * a 4096-entry vec:
+ * which makes the emulation read smaps instead of maps), scanned for
+ * PRESENT pages with return_mask PRESENT|WRITTEN (where available),
+ * looping on walk_end with a 4096-entry vec (512 for the native ioctl,
+ * whose walk_end is stale after its internal flushes):
  *   emulate   emu_scan()
  *   pread     pread() of the range's pagemap entries, 256 KiB at a time
  *   native    ioctl(PAGEMAP_SCAN), where the kernel has it
@@ -121,7 +122,8 @@ int main(void)
 			if (p == MAP_FAILED)
 				return 1;
 			madvise(p, size, MADV_NOHUGEPAGE);
-			for (i = 0; i < size; i += psz * (size_t)(step ? step : 1))
+			for (i = 0; i < size;
+			     i += psz * (size_t)(step ? step : 1))
 				p[i] = 1;
 			for (r = 0; r < RUNS; r++) {
 				double t0 = now();

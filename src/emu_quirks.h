@@ -69,9 +69,11 @@ static const struct emu_quirk emu_quirks[EMU_QUIRK__COUNT] = {
 		"512-entry flush as walk_end; emulation reports the real one",
 	},
 	[EMU_QUIRK_HOLE_WRITTEN] = {
-		"hole-written", "all (pagemap cannot tell pte_none from no table)",
+		"hole-written",
+		"all (pagemap cannot tell pte_none from no table)",
 		"unpopulated pages of non-hugetlb VMAs are WRITTEN, also in "
-		"table-less holes of VMAs without uffd-wp (kernel: not written)",
+		"table-less holes of VMAs without uffd-wp (kernel: not "
+		"written)",
 	},
 	[EMU_QUIRK_HUGETLB_EMPTY_SLOT] = {
 		"hugetlb-empty-slot", "all",

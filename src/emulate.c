@@ -206,8 +206,9 @@ static bool probe_huge_zero_file(uint64_t psz)
 	fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (fd >= 0 && !madvise(a, pmd, MADV_HUGEPAGE)) {
 		(void)*(volatile char *)a;
-		if (sys_pread_full(fd, e, 512 * 8,
-				   (off_t)((uintptr_t)a / psz * 8)) == 512 * 8) {
+		off_t off = (off_t)((uintptr_t)a / psz * 8);
+
+		if (sys_pread_full(fd, e, 512 * 8, off) == 512 * 8) {
 			ok = true;
 			for (k = 0; k < 512 && ok; k++)
 				ok = (e[k] & (PM_ENTRY_PRESENT |
@@ -273,7 +274,8 @@ static void init_caps(void)
 	if (c->pfn) {
 		c->cats |= PAGE_IS_PFNZERO;
 		c->why[5] = c->have_zero_pfn ?
-			"PFN from pagemap is the zero page (kpageflags bit 24)" :
+			"PFN from pagemap is the zero page (kpageflags "
+			"bit 24)" :
 			"PFN and kpageflags readable; read faults map no zero "
 			"page here, so never set";
 	} else {
@@ -404,7 +406,7 @@ struct emu {
 
 	/* Per-VMA state. */
 	uint64_t vma_cats;
-	uint64_t keep;			/* raw categories the VMA can have */
+	uint64_t keep;			/* raw categories the VMA has */
 	const struct ps_maps *maps;
 	int wp_async;			/* 1 all, 0 none, -1 undecidable */
 
@@ -654,7 +656,7 @@ static int read_pm(struct emu *s, uint64_t addr, size_t n, uint64_t *buf)
 	if (got < 0)
 		return (int)got;
 	if ((size_t)got != n * 8)
-		return -ESRCH;	/* pagemap reads return 0 once mm is gone */
+		return -ESRCH;	/* pagemap reads stop once mm is gone */
 	return 0;
 }
 
@@ -1099,8 +1101,8 @@ static int walk_vma(struct emu *s, const struct ps_vma *v, uint64_t a,
 		 * the PMD's page, not vm_normal_page), the scan does not.  A
 		 * private anonymous VMA holds no file pages at all.
 		 */
-		s->keep = vma_anon_private(s->maps, v) ? ~(uint64_t)PAGE_IS_FILE :
-						  ~(uint64_t)0;
+		s->keep = vma_anon_private(s->maps, v) ?
+			  ~(uint64_t)PAGE_IS_FILE : ~(uint64_t)0;
 		if ((s->a.category_mask & PAGE_IS_WPALLOWED) &&
 		    !((s->vma_cats ^ s->a.category_inverted) &
 		      PAGE_IS_WPALLOWED))
@@ -1295,7 +1297,7 @@ int emu_scan(int fd, pid_t pid, struct pm_scan_arg *uarg)
 	if (s->buf_len) {
 		s->buf = calloc(s->buf_len, sizeof(*s->buf));
 		if (!s->buf) {
-			ret = -ENOMEM;	/* the kernel's row 12: no walk_end */
+			ret = -ENOMEM;	/* the kernel's row 12 */
 			goto out;
 		}
 	}

@@ -219,7 +219,7 @@ static void limits(void)
 	munmap(p, 64 * psz);
 }
 
-/* More than 512 regions: all of them, and (unlike the kernel) walk_end = end. */
+/* Over 512 regions: all of them, and (unlike the kernel) walk_end = end. */
 static void many_regions(void)
 {
 	size_t n = 1400, i;

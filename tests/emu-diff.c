@@ -30,7 +30,7 @@
 #include <unistd.h>
 
 #define PMD_PAGES	512
-#define BLOCKS		8			/* 2 MiB blocks per arena */
+#define BLOCKS		8		/* 2 MiB blocks per arena */
 #define ARENA_PAGES	(BLOCKS * PMD_PAGES)
 #define VEC_CAP		4096
 #define SENTINEL	UINT64_C(0xdeadbeef000)
@@ -75,7 +75,7 @@ static uint64_t lib_lo, lib_hi;	/* from the first library to [vdso] */
 static uint64_t claimed;
 static int pm_fd;
 static struct page_region *vec_n, *vec_e;
-static char *bad_vec;		/* a PROT_NONE page: in range, unwritable */
+static char *bad_vec;		/* PROT_NONE: in range, unwritable */
 static char *ro_vec;		/* a read-only page */
 static bool anchored;
 static unsigned long n_cases, n_tolerated[EMU_QUIRK__COUNT], n_errcases;
@@ -734,8 +734,8 @@ int main(void)
 	can_thp = pagescan_probe(PAGESCAN_FEAT_THP) == 1;
 	can_guard = pagescan_probe(PAGESCAN_FEAT_GUARD_REGIONS) == 1;
 	if (pagescan_probe(PAGESCAN_FEAT_UFFD_WP_ASYNC) == 1) {
-		uffd = (int)syscall(SYS_userfaultfd,
-				    O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
+		uffd = (int)syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK |
+				    UFFD_USER_MODE_ONLY);
 		can_uffd = uffd >= 0 && !ioctl(uffd, UFFDIO_API, &api);
 	}
 	if (t_root() && t_swap_on(64) == 0)
