@@ -12,6 +12,8 @@
 #   VM_CACHE     package cache, kept between runs (default tests/vm/cache)
 #   VM_TIMEOUT   seconds per VM, boot to power-off (default 900)
 #   VM_TESTS     test names to run inside (default: all)
+#   VM_TEST_TIMEOUT  seconds per test inside (default 300; TCG is slow)
+#   VM_HOST_TOOLS    host programs copied in with their libraries
 #   VM_MEM, VM_SMP   guest memory and CPUs (default 2G, 2)
 #   VM_REFRESH=1 look for a newer kernel package even if one is cached
 #   VM_APT_URI   archive URI (default: the one in this machine's apt sources)
@@ -213,6 +215,64 @@ add_module()
 	echo "$m.ko" >>"$dest/order"
 }
 
+# Host programs copied into the guest with their shared libraries (glibc
+# runs on any of these kernels), in /usr/local/bin ahead of busybox: the
+# CLI tests need python3, "date +%N", setpriv --reuid and a timeout that
+# behaves like the host's.
+VM_HOST_TOOLS=${VM_HOST_TOOLS:-python3 date timeout setpriv}
+
+# copy_elf DIR FILE: FILE at its real path in DIR, with its libraries.
+copy_elf()
+{
+	local dir=$1 f lib
+
+	f=$(readlink -f "$2")
+	[ -e "$dir$f" ] && return 0
+	mkdir -p "$dir$(dirname "$f")"
+	cp -L "$f" "$dir$f"
+	for lib in $(ldd "$f" 2>/dev/null |
+		     awk '$2 == "=>" && $3 ~ /^\// { print $3 }
+			  $1 ~ /^\// { print $1 }'); do
+		[ -e "$dir$lib" ] && continue
+		mkdir -p "$dir$(dirname "$lib")"
+		cp -L "$lib" "$dir$lib"
+	done
+}
+
+add_host_tools()
+{
+	local dir=$1 t p f stdlib
+
+	mkdir -p "$dir/usr/local/bin"
+	for t in $VM_HOST_TOOLS; do
+		# The distribution's program, not a wrapper earlier in PATH.
+		if [ -x "/usr/bin/$t" ]; then
+			p=/usr/bin/$t
+		else
+			p=$(command -v "$t") || p=
+		fi
+		if [ -z "$p" ] || ! ldd "$p" >/dev/null 2>&1; then
+			say "no usable $t on this host: not in the VM"
+			continue
+		fi
+		copy_elf "$dir" "$p"
+		ln -sf "$(readlink -f "$p")" "$dir/usr/local/bin/$t"
+		if [ "$t" = python3 ]; then
+			stdlib=$("$p" -c 'import sysconfig; print(sysconfig.get_paths()["stdlib"])')
+			mkdir -p "$dir$stdlib"
+			tar -C "$stdlib" -cf - --exclude=__pycache__ --exclude=./test \
+				--exclude=./idlelib --exclude=./tkinter \
+				--exclude=./turtledemo --exclude=./lib2to3 \
+				--exclude=./ensurepip --exclude=./pydoc_data \
+				--exclude='./config-*' --exclude=./site-packages \
+				--exclude=./dist-packages . | tar -C "$dir$stdlib" -xf -
+			for f in "$stdlib"/lib-dynload/*.so; do
+				copy_elf "$dir" "$f"
+			done
+		fi
+	done
+}
+
 # make_initramfs NAME: $WORK/NAME/initrd.gz
 make_initramfs()
 {
@@ -233,9 +293,11 @@ make_initramfs()
 	for m in $VM_MODULES; do
 		add_module "$root" "$dir/lib/vm-modules" "$m"
 	done
+	add_host_tools "$dir"
 	cp "$VMDIR/init" "$dir/init"
 	chmod 755 "$dir/init"
-	printf 'VM_NAME=%s\nVM_TESTS="%s"\n' "$name" "${VM_TESTS:-}" >"$dir/vm.conf"
+	printf 'VM_NAME=%s\nVM_TESTS="%s"\nVM_TEST_TIMEOUT=%s\n' "$name" \
+		"${VM_TESTS:-}" "${VM_TEST_TIMEOUT:-300}" >"$dir/vm.conf"
 	cp "$BUILD/pagescan" "$dir/work/build/"
 	# Only tests whose source still exists (no stale binaries).
 	for t in tests/*.c; do
@@ -243,7 +305,7 @@ make_initramfs()
 		[ -f "$BUILD/tests/$t.t" ] && cp "$BUILD/tests/$t.t" "$dir/work/build/tests/"
 	done
 	cp tests/runtests.sh "$dir/work/tests/"
-	cp tests/cli-*.sh "$dir/work/tests/" 2>/dev/null
+	cp tests/cli-*.sh tests/*.bash "$dir/work/tests/" 2>/dev/null
 	cp -r tests/profiles "$dir/work/tests/"
 	(cd "$dir" && find . | cpio -o -H newc --quiet) | gzip -1 >"$WORK/$name/initrd.gz"
 }
