@@ -77,6 +77,7 @@ static int pm_fd;
 static struct page_region *vec_n, *vec_e;
 static char *bad_vec;		/* PROT_NONE: in range, unwritable */
 static char *ro_vec;		/* a read-only page */
+static char *ro_arg_n, *ro_arg_e;	/* read-only pm_scan_args */
 static bool anchored;
 static unsigned long n_cases, n_tolerated[EMU_QUIRK__COUNT], n_errcases;
 
@@ -477,6 +478,15 @@ static void one_case(unsigned int round, unsigned int idx)
 	case 14: an.category_mask = an.category_anyof_mask = 0; break;
 	case 15: an.start = base - 4 * psz;	/* before the arena */
 		 an.end = base + 8 * psz; break;
+	case 18:	/* the argument itself unreadable */
+		un = ue = (struct pm_scan_arg *)(uintptr_t)(chance(50) ? 0x10 :
+							    (uintptr_t)bad_vec);
+		cmp_vec = false;
+		break;
+	case 19:	/* readable but not writable: walk_end write-back */
+		un = (struct pm_scan_arg *)ro_arg_n;
+		ue = (struct pm_scan_arg *)ro_arg_e;
+		break;
 	case 16: case 17:
 		/* Libraries, [vvar] (PFNMAP, skipped) and [vdso]. */
 		if (lib_lo && !remote) {
@@ -497,6 +507,14 @@ static void one_case(unsigned int round, unsigned int idx)
 	cmp_len = an.vec_len < VEC_CAP ? an.vec_len : VEC_CAP;
 	memset(vec_n, 0xa5, VEC_CAP * sizeof(*vec_n));
 	memset(vec_e, 0xa5, VEC_CAP * sizeof(*vec_e));
+	if (un == (struct pm_scan_arg *)ro_arg_n) {
+		mprotect(ro_arg_n, psz, PROT_READ | PROT_WRITE);
+		mprotect(ro_arg_e, psz, PROT_READ | PROT_WRITE);
+		*un = an;
+		*ue = ae;
+		mprotect(ro_arg_n, psz, PROT_READ);
+		mprotect(ro_arg_e, psz, PROT_READ);
+	}
 
 	rn_ = ioctl(fd, PAGEMAP_SCAN, un);
 	if (rn_ < 0)
@@ -725,6 +743,8 @@ int main(void)
 	vec_e = calloc(VEC_CAP, sizeof(*vec_e));
 	bad_vec = t_map(psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
 	ro_vec = t_map(psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	ro_arg_n = t_map(psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	ro_arg_e = t_map(psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
 	if (!vec_n || !vec_e)
 		t_error("calloc");
 	file_fd = t_tmpfile(64 * psz + 128 * psz, 'f');
