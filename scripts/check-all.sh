@@ -48,7 +48,10 @@ lane() {
 # Scripted checks count as one test each.
 checks() {
 	local p=0 f=0 c
-	for c in "scripts/check-headers.sh" "scripts/check-abi.sh build/libpagescan.so.$(sed -n 's/^VERSION := //p' Makefile.common 2>/dev/null || true)" \
+	local v
+	v=$(awk -F' := ' '/^VERSION_(MAJOR|MINOR|PATCH)/ { printf "%s%s", sep, $2; sep = "." }' Makefile.common)
+	for c in "scripts/check-headers.sh" \
+		 "scripts/check-abi.sh ${BUILD:-build}/libpagescan.so.$v" \
 		 "scripts/check-install.sh"; do
 		echo "-- $c"
 		if $c; then p=$((p + 1)); else f=$((f + 1)); echo "FAIL $c"; fi
@@ -72,15 +75,18 @@ make -s -j2 WERROR=1 >/dev/null || { echo "build failed"; make -j2 WERROR=1; ech
 
 for l in $LANES; do
 	case $l in
-	host)	 lane host env LANE=host: make -s WERROR=1 check ;;
-	nobody)	 lane nobody env LANE=nobody: PAGESCAN_TEST_USER=nobody tests/runtests.sh ;;
+	host)	 lane host env LANE=host: PAGESCAN_TEST_PROFILE=host make -s WERROR=1 check ;;
+	nobody)	 lane nobody env LANE=nobody: PAGESCAN_TEST_USER=nobody \
+			PAGESCAN_TEST_PROFILE=host-nobody tests/runtests.sh ;;
 	emulate) # The contract tests built on scan-common.h compare the raw
 		 # ioctl with the library's answer; under emulate that is the
 		 # differential test's job (emu-diff, with the divergences it
 		 # names), so this lane runs the rest on the emulation.
 		 lane emulate env LANE=emulate: PAGESCAN_BACKEND=emulate \
-			tests/runtests.sh $(emulate_tests) ;;
-	asan)	 lane asan env LANE=asan: make -s -j2 BUILD=build-san SANITIZE=1 WERROR=1 check ;;
+			PAGESCAN_TEST_PROFILE=host tests/runtests.sh \
+			$(emulate_tests) ;;
+	asan)	 lane asan env LANE=asan: PAGESCAN_TEST_PROFILE=host make -s -j2 \
+			BUILD=build-san SANITIZE=1 WERROR=1 check ;;
 	static)	 lane static checks ;;
 	vm)	 lane vm make -s check-vm ;;
 	*)	 echo "unknown lane $l"; F=$((F + 1)) ;;
