@@ -28,7 +28,6 @@
 #include <fcntl.h>
 #include <pthread.h>
 #include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #define PM_KEY_MASK	(~(PM_ENTRY_PFN_MASK | PM_ENTRY_EXCLUSIVE))
@@ -99,21 +98,6 @@ struct emu_caps {
 
 static struct emu_caps caps;
 static pthread_once_t caps_once = PTHREAD_ONCE_INIT;
-
-static int read_small(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
 
 /*
  * The largest address access_ok() accepts as the end of a range:
@@ -236,7 +220,7 @@ static void init_caps(void)
 		       pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) == 1;
 	/* A PMD-mapped huge zero page needs THP and use_zero_page. */
 	c->huge_zero_possible = pagescan_probe(PAGESCAN_FEAT_THP) == 1 &&
-		(read_small("/sys/kernel/mm/transparent_hugepage/use_zero_page",
+		(sys_read_small("/sys/kernel/mm/transparent_hugepage/use_zero_page",
 			    buf, sizeof(buf)) || buf[0] != '0');
 	if (c->pfn)
 		c->have_zero_pfn = find_zero_pfn(&c->zero_pfn);
@@ -448,15 +432,7 @@ static bool push_range(struct emu *s, uint64_t cats, uint64_t addr,
 
 static int write_user(uint64_t uaddr, const void *src, size_t len)
 {
-	struct iovec local = { (void *)src, len };
-	struct iovec remote = { (void *)(uintptr_t)uaddr, len };
-
-	if (!len)
-		return 0;
-	if (process_vm_writev(getpid(), &local, 1, &remote, 1, 0) !=
-	    (ssize_t)len)
-		return -EFAULT;
-	return 0;
+	return sys_copy_to_self((void *)(uintptr_t)uaddr, src, len);
 }
 
 /* pagemap_scan_flush_buffer(): only non-empty entries are copied. */
@@ -976,7 +952,7 @@ static int uffd_async_state(pid_t pid)
 			continue;
 		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid,
 			 d->d_name);
-		if (read_small(path, buf, sizeof(buf)))
+		if (sys_read_small(path, buf, sizeof(buf)))
 			continue;
 		api = strstr(buf, "API:\t");
 		if (!api)
@@ -1128,18 +1104,6 @@ next:
 	return 0;
 }
 
-/* Copy the 96-byte argument without trusting the pointer. */
-static int copy_arg(const struct pm_scan_arg *uarg, struct pm_scan_arg *arg)
-{
-	struct iovec local = { arg, sizeof(*arg) };
-	struct iovec remote = { (void *)uarg, sizeof(*arg) };
-
-	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-	    (ssize_t)sizeof(*arg))
-		return -EFAULT;
-	return 0;
-}
-
 /* access_ok(): the range must end at or below the user address limit. */
 static bool range_ok(uint64_t addr, uint64_t size, uint64_t limit)
 {
@@ -1153,7 +1117,7 @@ static int validate(struct emu *s, const struct pm_scan_arg *uarg)
 	struct pm_scan_arg *a = &s->a;
 	uint64_t cats = emu_categories(), size;
 
-	if (copy_arg(uarg, a))				/* 1 */
+	if (sys_copy_from_self(a, uarg, sizeof(*a)))				/* 1 */
 		return -EFAULT;
 	if (a->size != sizeof(*a))			/* 2 */
 		return -EINVAL;

@@ -96,6 +96,9 @@ int sys_userfaultfd(int flags);
 int sys_pidfd_open(pid_t pid);
 pid_t sys_pid_of_procfd(int fd, pid_t *tid);
 bool sys_pidfd_exited(int pidfd);
+int sys_read_small(const char *path, char *buf, size_t len);
+int sys_copy_from_self(void *dst, const void *src, size_t len);
+int sys_copy_to_self(void *dst, const void *src, size_t len);
 
 /* ---- maps.c ---- */
 struct ps_vma {

@@ -8,7 +8,6 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <strings.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 unsigned long ps_page_size;
@@ -116,21 +115,6 @@ static enum pagescan_backend resolve(enum pagescan_backend b)
 	return b;
 }
 
-/*
- * Copy the caller's argument without trusting the pointer: a bad pointer
- * must give EFAULT, as the kernel's copy_from_user would, not a crash.
- */
-static int peek_arg(const struct pm_scan_arg *uarg, struct pm_scan_arg *arg)
-{
-	struct iovec local = { arg, sizeof(*arg) };
-	struct iovec remote = { (void *)uarg, sizeof(*arg) };
-
-	if (process_vm_readv(getpid(), &local, 1, &remote, 1, 0) !=
-	    (ssize_t)sizeof(*arg))
-		return -EFAULT;
-	return 0;
-}
-
 int ps_dispatch(enum pagescan_backend backend, int fd, pid_t pid,
 		struct pm_scan_arg *arg)
 {
@@ -149,7 +133,7 @@ int ps_dispatch(enum pagescan_backend backend, int fd, pid_t pid,
 		uint64_t extra = emu_categories() & ~ps_native_categories();
 		struct pm_scan_arg a;
 
-		if (extra && !peek_arg(arg, &a) &&
+		if (extra && !sys_copy_from_self(&a, arg, sizeof(a)) &&
 		    ((a.category_inverted | a.category_mask |
 		      a.category_anyof_mask | a.return_mask) & extra))
 			backend = PAGESCAN_BACKEND_EMULATE;

@@ -421,27 +421,12 @@ static int probe_zero_page(char *reason, size_t len)
 	return ret;
 }
 
-static int read_sys_line(const char *path, char *buf, size_t len)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, len - 1);
-	close(fd);
-	if (n < 0)
-		return -errno;
-	buf[n] = '\0';
-	return 0;
-}
-
 static int probe_thp(char *reason, size_t len)
 {
 	char buf[128];
 	int ret;
 
-	ret = read_sys_line("/sys/kernel/mm/transparent_hugepage/enabled",
+	ret = sys_read_small("/sys/kernel/mm/transparent_hugepage/enabled",
 			    buf, sizeof(buf));
 	if (ret == -ENOENT) {
 		REASON("kernel without CONFIG_TRANSPARENT_HUGEPAGE");
