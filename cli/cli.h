@@ -58,6 +58,8 @@ void ob_free(struct obuf *o);
 const char *human(uint64_t bytes, char *buf, size_t len);
 
 int parse_pid(const char *s, pid_t *pid);
+/* The one PID operand after getopt: 0, or -1 after saying what is wrong. */
+int pid_operand(int argc, char **argv, pid_t *pid);
 int parse_u64(const char *s, uint64_t *v);
 int parse_hex(const char *s, uint64_t *v);
 /* "present,!file": mask and inverted; -1 after an error message. */

@@ -425,12 +425,7 @@ int cmd_map(int argc, char **argv)
 			return bad_option(argv, "map");
 		}
 	}
-	if (optind != argc - 1) {
-		err_msg(optind == argc ? "which process? (a PID is needed)" :
-			"too many arguments (one PID expected)");
-		return EX_USAGE;
-	}
-	if (parse_pid(argv[optind], &pid))
+	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
 	if (color < 0)
 		color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR");

@@ -244,12 +244,7 @@ int cmd_regions(int argc, char **argv)
 			return bad_option(argv, "regions");
 		}
 	}
-	if (optind != argc - 1) {
-		err_msg(optind == argc ? "which process? (a PID is needed)" :
-			"too many arguments (one PID expected)");
-		return EX_USAGE;
-	}
-	if (parse_pid(argv[optind], &pid))
+	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
 	avail = cats_meaningful();
 	if (check_avail(mask, avail, "--require") ||

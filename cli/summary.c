@@ -249,12 +249,7 @@ int cmd_summary(int argc, char **argv)
 			return bad_option(argv, "summary");
 		}
 	}
-	if (optind != argc - 1) {
-		err_msg(optind == argc ? "which process? (a PID is needed)" :
-			"too many arguments (one PID expected)");
-		return EX_USAGE;
-	}
-	if (parse_pid(argv[optind], &pid))
+	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
 	if (top && !sorted)
 		sort_col = 0;

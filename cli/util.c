@@ -224,6 +224,16 @@ int parse_pid(const char *s, pid_t *pid)
 	return 0;
 }
 
+int pid_operand(int argc, char **argv, pid_t *pid)
+{
+	if (optind != argc - 1) {
+		err_msg(optind == argc ? "which process? (a PID is needed)" :
+			"too many arguments (one PID expected)");
+		return -1;
+	}
+	return parse_pid(argv[optind], pid) ? -1 : 0;
+}
+
 const char *cat_list(void)
 {
 	static char buf[256];

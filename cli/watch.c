@@ -358,12 +358,7 @@ int cmd_watch(int argc, char **argv)
 			return bad_option(argv, "watch");
 		}
 	}
-	if (optind != argc - 1) {
-		err_msg(optind == argc ? "which process? (a PID is needed)" :
-			"too many arguments (one PID expected)");
-		return EX_USAGE;
-	}
-	if (parse_pid(argv[optind], &pid))
+	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
 
 	ret = space_begin(&s, pid, true);
