@@ -311,40 +311,53 @@ make_initramfs()
 }
 
 # --- expectations -----------------------------------------------------------
-# Profile lines "feature NAME SUPPORT[|SUPPORT...]": the probe table row NAME
-# must say one of these.  A row the table calls "unavailable" that the
-# profile does not expect so fails too.  "emulate-feature" lines do the
-# same for the table under PAGESCAN_BACKEND=emulate (checked only when the
-# profile has such lines).
+# "pagescan features" prints the probe table (header FEATURE, the support
+# in column 3) and, after a blank line, the write-watch backends (header
+# WRITE-WATCH, "yes"/"no" in column 2).  Profile lines:
+#   feature NAME SUPPORT[|SUPPORT...]    the probe table row NAME
+#   emulate-feature NAME SUPPORT[|...]   the same under
+#                                        PAGESCAN_BACKEND=emulate (checked
+#                                        only if the profile has such lines)
+#   watch-backend NAME yes|no            the write-watch backend row NAME
+# A row saying "unavailable" (or "no") that the profile does not expect so
+# fails too: a new feature must be available unless a profile says not.
 # check_features NAME KEYWORD TABLE
 check_features()
 {
 	local name=$1 key=$2 table=$3 prof=tests/profiles/vm-$1
+	local hdr=FEATURE col=3 bad=unavailable
 
-	awk -v key="$key" '
+	if [ "$key" = watch-backend ]; then
+		hdr=WRITE-WATCH col=2 bad=no
+	fi
+	awk -v key="$key" -v hdr="$hdr" -v col="$col" -v badval="$bad" '
 	FNR == NR { if ($1 == key) want[$2] = $3; next }
-	$1 == "FEATURE" { table = 1; next }
-	table && NF >= 3 {
+	$1 == hdr { table = 1; next }
+	/^[ \t]*$/ { table = 0; next }
+	table && NF >= col {
 		seen[$1] = 1
-		r = $0; sub(/^[^ ]+ +[^ ]+ +[^ ]+ +/, "", r)
+		r = $0
+		for (i = 0; i < col; i++)
+			sub(/^[^ ]+ +/, "", r)
+		v = $col
 		if ($1 in want) {
-			if (("|" want[$1] "|") !~ ("[|]" $3 "[|]")) {
-				print "FAIL " key " " $1 ": " $3 \
+			if (("|" want[$1] "|") !~ ("[|]" v "[|]")) {
+				print "FAIL " key " " $1 ": " v \
 				      ", profile expects " want[$1] " (" r ")"
-				bad++
+				nbad++
 			}
-		} else if ($3 == "unavailable") {
-			print "FAIL " key " " $1 \
-			      ": unexpectedly unavailable (" r ")"
-			bad++
+		} else if (v == badval) {
+			print "FAIL " key " " $1 ": unexpectedly " v \
+			      " (" r ")"
+			nbad++
 		}
 	}
 	END {
 		for (f in want) if (!(f in seen)) {
-			print "FAIL " key " " f ": not in the probe table"
-			bad++
+			print "FAIL " key " " f ": not in the table"
+			nbad++
 		}
-		exit bad > 0
+		exit nbad > 0
 	}' "$prof" "$table"
 }
 
@@ -428,6 +441,16 @@ run_kernel()
 	fi
 	kver=$(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")
 	show_and_check "$name" feature VM-FEATURES "probe table ($kver)"
+	if grep -q '^watch-backend ' "tests/profiles/vm-$name"; then
+		if check_features "$name" watch-backend "$w/feature.txt" \
+		   >"$w/watch-backend.check"; then
+			echo "PASS watch-backend (the write-watch backends match tests/profiles/vm-$name)"
+			total_pass=$((total_pass + 1))
+		else
+			cat "$w/watch-backend.check"
+			total_fail=$((total_fail + 1))
+		fi
+	fi
 	if grep -q '^emulate-feature ' "tests/profiles/vm-$name"; then
 		show_and_check "$name" emulate-feature VM-EMU-FEATURES \
 			"probe table with PAGESCAN_BACKEND=emulate ($kver)"
