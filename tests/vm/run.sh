@@ -307,6 +307,7 @@ make_initramfs()
 	cp tests/runtests.sh "$dir/work/tests/"
 	cp tests/cli-*.sh tests/*.bash "$dir/work/tests/" 2>/dev/null
 	cp -r tests/profiles "$dir/work/tests/"
+	cp -r scripts "$dir/work/"		# tests/cli-demo.sh runs demo.sh
 	(cd "$dir" && find . | cpio -o -H newc --quiet) | gzip -1 >"$WORK/$name/initrd.gz"
 }
 
