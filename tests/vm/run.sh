@@ -440,6 +440,9 @@ run_kernel()
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
+	rm -rf "$w/output"
+	sed -n '/^@@VM-LOGS-BEGIN@@/,/^@@VM-LOGS-END/{/^@@/d;p}' "$res" |
+		tr -d '\r' | base64 -d 2>/dev/null | tar -C "$w" -xzf - 2>/dev/null
 	kver=$(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")
 	show_and_check "$name" feature VM-FEATURES "probe table ($kver)"
 	if grep -q '^watch-backend ' "tests/profiles/vm-$name"; then
