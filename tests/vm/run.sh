@@ -390,7 +390,7 @@ total_pass=0 total_fail=0 total_skip=0
 run_kernel()
 {
 	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
-	local res summary np nf ns kver
+	local res summary np nf ns kver t
 
 	echo "== vm-$name: Debian $suite linux-image-$flavour"
 	if [ ! -f "tests/profiles/vm-$name" ]; then
@@ -464,6 +464,17 @@ run_kernel()
 		echo "note: the guest kernel logged a BUG/WARNING/Oops:"
 		sed -n '/^@@VM-DMESG-WARN@@/,/^@@VM-END/{/^@@/d;p}' "$res" | tail -n 30 | sed 's/^/    /'
 	fi
+	# A must-pass test that did not run at all (no source, not built,
+	# renamed) fails too; the runner only sees the ones it runs.
+	for t in $(awk '$1 == "must-pass" { print $2 }' "tests/profiles/vm-$name"); do
+		if [ -n "${VM_TESTS:-}" ] && [[ " $VM_TESTS " != *" $t "* ]]; then
+			continue
+		fi
+		if ! tr -d '\r' <"$res" | grep -qE "^(PASS|FAIL|SKIP) $t( |:|$)"; then
+			echo "FAIL $t: in tests/profiles/vm-$name but did not run"
+			total_fail=$((total_fail + 1))
+		fi
+	done
 	summary=$(tr -d '\r' <"$res" | grep -E "^vm-$name: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" | tail -n 1)
 	if [ -z "$summary" ]; then
 		echo "vm-$name: FAIL: no summary from the runner"
