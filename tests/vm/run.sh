@@ -171,6 +171,10 @@ fetch_kernel()
 		deb=$(cd "$CACHE/debs" && ls -- "$pkg"_*.deb 2>/dev/null | tail -n 1)
 		[ -n "$deb" ] || { say "vm-$name: $pkg vanished"; return 1; }
 	fi
+	# Drop the package this one replaces.
+	if [ -n "$cached" ] && [ "$cached" != "$deb" ]; then
+		rm -f "$CACHE/debs/$cached"
+	fi
 	echo "$deb" >"$CACHE/debs/$name.current"
 	echo "$CACHE/debs/$deb"
 }
@@ -483,7 +487,7 @@ run_kernel()
 	read -r np nf ns <<<"$(echo "$summary" | awk '{ print $2, $4, $6 }')"
 	total_pass=$((total_pass + np)) total_fail=$((total_fail + nf))
 	total_skip=$((total_skip + ns))
-	echo "vm-$name: booted and ran in $((t1 - t0))s"
+	echo "vm-$name: $(basename "$kimg"): $(sed -n 's/^@@VM-BEGIN.* uptime=\([0-9.]*\)@@.*/\1/p' "$res" | tr -d '\r')s to boot (guest clock), $((t1 - t0))s from qemu start to power-off"
 }
 
 # --- main -----------------------------------------------------------------
