@@ -441,6 +441,8 @@ run_kernel()
 	fi
 	if ! grep -q '^@@VM-END@@' "$res"; then
 		echo "vm-$name: FAIL: the VM did not finish (qemu exit $rc; console: $w/console.log)"
+		grep -m 3 -E 'Kernel panic|BUG:|Oops|Out of memory' \
+			"$w/console.log" | sed 's/^/    /'
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
