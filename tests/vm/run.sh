@@ -461,6 +461,10 @@ run_kernel()
 			total_fail=$((total_fail + 1))
 		fi
 	fi
+	if grep -q '^nobody-feature ' "tests/profiles/vm-$name"; then
+		show_and_check "$name" nobody-feature VM-NOBODY-FEATURES \
+			"probe table as user nobody ($kver)"
+	fi
 	if grep -q '^emulate-feature ' "tests/profiles/vm-$name"; then
 		show_and_check "$name" emulate-feature VM-EMU-FEATURES \
 			"probe table with PAGESCAN_BACKEND=emulate ($kver)"
