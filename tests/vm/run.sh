@@ -222,8 +222,10 @@ add_module()
 # Host programs copied into the guest with their shared libraries (glibc
 # runs on any of these kernels), in /usr/local/bin ahead of busybox: the
 # CLI tests need python3, "date +%N", setpriv --reuid and a timeout that
-# behaves like the host's.
-VM_HOST_TOOLS=${VM_HOST_TOOLS:-python3 date timeout setpriv}
+# behaves like the host's.  env too: busybox's applets exec other applets
+# by name before PATH, so busybox env would run busybox timeout and
+# setpriv.
+VM_HOST_TOOLS=${VM_HOST_TOOLS:-python3 date env timeout setpriv}
 
 # copy_elf DIR FILE: FILE at its real path in DIR, with its libraries.
 copy_elf()
@@ -388,13 +390,44 @@ show_and_check()
 	fi
 }
 
+# runner_result NAME MARKER LANE PROFILE: print one run of the runner in the
+# guest, check that every must-pass test of PROFILE ran, add its counts.
+runner_result()
+{
+	local name=$1 mark=$2 lane=$3 prof=$4 res=$WORK/$1/results.log
+	local out=$WORK/$1/$3.out t summary np nf ns
+
+	sed -n "/^@@$mark-BEGIN@@/,/^@@$mark-END/{/^@@/d;p}" "$res" |
+		tr -d '\r' >"$out"
+	cat "$out"
+	# A must-pass test that did not run at all (no source, not built,
+	# renamed) fails too; the runner only sees the ones it runs.
+	for t in $(awk '$1 == "must-pass" { print $2 }' "$prof"); do
+		if [ -n "${VM_TESTS:-}" ] && [[ " $VM_TESTS " != *" $t "* ]]; then
+			continue
+		fi
+		if ! grep -qE "^(PASS|FAIL|SKIP) $t( |:|$)" "$out"; then
+			echo "FAIL $t: in $prof but did not run"
+			total_fail=$((total_fail + 1))
+		fi
+	done
+	summary=$(grep -E "^$lane: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" "$out" | tail -n 1)
+	if [ -z "$summary" ]; then
+		echo "$lane: FAIL: no summary from the runner"
+		total_fail=$((total_fail + 1)); return
+	fi
+	read -r np nf ns <<<"$(echo "$summary" | awk '{ print $2, $4, $6 }')"
+	total_pass=$((total_pass + np)) total_fail=$((total_fail + nf))
+	total_skip=$((total_skip + ns))
+}
+
 # --- one kernel -----------------------------------------------------------
 total_pass=0 total_fail=0 total_skip=0
 
 run_kernel()
 {
 	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
-	local res summary np nf ns kver t
+	local res kver
 
 	echo "== vm-$name: Debian $suite linux-image-$flavour"
 	if [ ! -f "tests/profiles/vm-$name" ]; then
@@ -446,7 +479,7 @@ run_kernel()
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
-	rm -rf "$w/output"
+	rm -rf "$w/output" "$w/output-nobody"
 	sed -n '/^@@VM-LOGS-BEGIN@@/,/^@@VM-LOGS-END/{/^@@/d;p}' "$res" |
 		tr -d '\r' | base64 -d 2>/dev/null | tar -C "$w" -xzf - 2>/dev/null
 	kver=$(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")
@@ -469,30 +502,15 @@ run_kernel()
 		show_and_check "$name" emulate-feature VM-EMU-FEATURES \
 			"probe table with PAGESCAN_BACKEND=emulate ($kver)"
 	fi
-	sed -n '/^@@VM-TESTS-BEGIN@@/,/^@@VM-TESTS-END/{/^@@/d;p}' "$res" | tr -d '\r'
+	runner_result "$name" VM-TESTS "vm-$name" "tests/profiles/vm-$name"
+	if [ -f "tests/profiles/vm-$name-nobody" ]; then
+		runner_result "$name" VM-NOBODY-TESTS "vm-$name-nobody" \
+			"tests/profiles/vm-$name-nobody"
+	fi
 	if grep -q '^@@VM-DMESG-WARN@@' "$res"; then
 		echo "note: the guest kernel logged a BUG/WARNING/Oops:"
 		sed -n '/^@@VM-DMESG-WARN@@/,/^@@VM-END/{/^@@/d;p}' "$res" | tail -n 30 | sed 's/^/    /'
 	fi
-	# A must-pass test that did not run at all (no source, not built,
-	# renamed) fails too; the runner only sees the ones it runs.
-	for t in $(awk '$1 == "must-pass" { print $2 }' "tests/profiles/vm-$name"); do
-		if [ -n "${VM_TESTS:-}" ] && [[ " $VM_TESTS " != *" $t "* ]]; then
-			continue
-		fi
-		if ! tr -d '\r' <"$res" | grep -qE "^(PASS|FAIL|SKIP) $t( |:|$)"; then
-			echo "FAIL $t: in tests/profiles/vm-$name but did not run"
-			total_fail=$((total_fail + 1))
-		fi
-	done
-	summary=$(tr -d '\r' <"$res" | grep -E "^vm-$name: [0-9]+ passed, [0-9]+ failed, [0-9]+ skipped" | tail -n 1)
-	if [ -z "$summary" ]; then
-		echo "vm-$name: FAIL: no summary from the runner"
-		total_fail=$((total_fail + 1)); return
-	fi
-	read -r np nf ns <<<"$(echo "$summary" | awk '{ print $2, $4, $6 }')"
-	total_pass=$((total_pass + np)) total_fail=$((total_fail + nf))
-	total_skip=$((total_skip + ns))
 	echo "vm-$name: $(basename "$kimg"): $(sed -n 's/^@@VM-BEGIN.* uptime=\([0-9.]*\)@@.*/\1/p' "$res" | tr -d '\r')s to boot (guest clock), $((t1 - t0))s from qemu start to power-off"
 }
 
