@@ -11,6 +11,8 @@
 #   VM_BUILD     build directory of the static binaries (default build-vm)
 #   VM_CACHE     package cache, kept between runs (default tests/vm/cache)
 #   VM_TIMEOUT   seconds per VM, boot to power-off (default 900)
+#   VM_BUDGET    seconds for all VMs together (default 1500): a VM gets
+#                at most what is left, so the lane ends inside CI's time
 #   VM_TESTS     test names to run inside (default: all)
 #   VM_TEST_TIMEOUT  seconds per test inside (default 300; TCG is slow)
 #   VM_HOST_TOOLS    host programs copied in with their libraries
@@ -427,7 +429,7 @@ total_pass=0 total_fail=0 total_skip=0
 run_kernel()
 {
 	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
-	local res kver
+	local res kver vmto
 
 	echo "== vm-$name: Debian $suite linux-image-$flavour"
 	if [ ! -f "tests/profiles/vm-$name" ]; then
@@ -451,8 +453,14 @@ run_kernel()
 		total_fail=$((total_fail + 1)); return; }
 	rm -f "$w/console.log" "$w/results.log"
 	t0=$(date +%s)
+	vmto=$((BUDGET_END - t0))
+	[ "$vmto" -gt "$TIMEOUT" ] && vmto=$TIMEOUT
+	if [ "$vmto" -lt 30 ]; then
+		echo "vm-$name: FAIL: the lane's time budget (VM_BUDGET=${VM_BUDGET:-1500}s) is used up"
+		total_fail=$((total_fail + 1)); return
+	fi
 	# Two serial ports: the console (kernel messages) and the results.
-	timeout -k 10 "$TIMEOUT" qemu-system-x86_64 -accel tcg,thread=multi \
+	timeout -k 10 "$vmto" qemu-system-x86_64 -accel tcg,thread=multi \
 		-m "$MEM" -smp "$SMP" -nodefaults -display none -no-reboot \
 		-kernel "$kimg" -initrd "$w/initrd.gz" \
 		-append "console=ttyS0 panic=-1 hugepages=16 loglevel=4" \
@@ -468,7 +476,7 @@ run_kernel()
 			"$res" | tr -d '\r'
 	fi
 	if [ $rc = 124 ] || [ $rc = 137 ]; then
-		echo "vm-$name: FAIL: timed out after ${TIMEOUT}s (console: $w/console.log)"
+		echo "vm-$name: FAIL: timed out after ${vmto}s (console: $w/console.log)"
 		tail -n 15 "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
@@ -539,6 +547,7 @@ file "$BUILD/pagescan" 2>/dev/null | grep -q 'dynamically linked' &&
 	die "$BUILD/pagescan is not static (build with STATIC=1)"
 
 start=$(date +%s)
+BUDGET_END=$((start + ${VM_BUDGET:-1500}))
 for k in "${KERNELS[@]}"; do
 	run_kernel $k
 done
