@@ -36,7 +36,8 @@ MEM=${VM_MEM:-2G}
 SMP=${VM_SMP:-2}
 
 say() { echo "vm: $*" >&2; }
-die() { echo "vm: error: $*" >&2; exit 2; }
+# A lane that cannot start still ends with a summary line for CI's tally.
+die() { echo "vm: error: $*" >&2; echo "0 passed, 1 failed, 0 skipped"; exit 2; }
 
 # --- host tools -----------------------------------------------------------
 # CI starts from a fresh machine: install what is missing.
@@ -50,6 +51,7 @@ ensure_tools()
 	command -v cpio >/dev/null || need+=(cpio)
 	command -v xz >/dev/null || need+=(xz-utils)
 	command -v timeout >/dev/null || need+=(coreutils)
+	[ -x /usr/bin/python3 ] || need+=(python3)	# the CLI tests
 	[ ${#need[@]} -eq 0 ] && return 0
 	[ "$(id -u)" = 0 ] || die "missing ${need[*]}; install them (needs root)"
 	say "installing ${need[*]}"
@@ -429,7 +431,7 @@ total_pass=0 total_fail=0 total_skip=0
 run_kernel()
 {
 	local name=$1 suite=$2 flavour=$3 deb root kimg w=$WORK/$1 t0 t1 rc
-	local res kver vmto
+	local res kver vmto up
 
 	echo "== vm-$name: Debian $suite linux-image-$flavour"
 	if [ ! -f "tests/profiles/vm-$name" ]; then
@@ -519,7 +521,10 @@ run_kernel()
 		echo "note: the guest kernel logged a BUG/WARNING/Oops:"
 		sed -n '/^@@VM-DMESG-WARN@@/,/^@@VM-END/{/^@@/d;p}' "$res" | tail -n 30 | sed 's/^/    /'
 	fi
-	echo "vm-$name: $(basename "$kimg"): $(sed -n 's/^@@VM-BEGIN.* uptime=\([0-9.]*\)@@.*/\1/p' "$res" | tr -d '\r')s to boot (guest clock), $((t1 - t0))s from qemu start to power-off"
+	up=$(tr -d '\r' <"$res" |
+	     sed -n 's/^@@VM-BEGIN.* uptime=\([0-9.]*\)@@.*/\1/p')
+	echo "vm-$name: $(basename "$kimg"): ${up:-?}s to boot (guest clock)," \
+	     "$((t1 - t0))s from qemu start to power-off"
 }
 
 # --- main -----------------------------------------------------------------
