@@ -24,7 +24,7 @@
 # "vm-NAME:", and at the end "N passed, N failed, N skipped".  Exits
 # non-zero on any failure, a kernel that does not boot or a timeout.
 set -u -o pipefail
-cd "$(dirname "$0")/../.."
+cd "$(dirname "$0")/../.." || exit 2
 TOP=$PWD
 VMDIR=tests/vm
 BUILD=${VM_BUILD:-build-vm}
