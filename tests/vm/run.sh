@@ -283,6 +283,24 @@ add_host_tools()
 	done
 }
 
+# The tests of the emulate run: as the host's emulate lane, all but those
+# built on scan-common.h, which compare the raw ioctl with the library
+# (under emulate that is emu-diff's job).  Within VM_TESTS if set.
+emulate_tests()
+{
+	local c n
+
+	for c in tests/*.c tests/cli-*.sh; do
+		n=$(basename "$c"); n=${n%.c}; n=${n%.sh}
+		[ "$n" = helpers ] && continue
+		grep -q '"scan-common.h"' "$c" && continue
+		if [ -n "${VM_TESTS:-}" ] && [[ " $VM_TESTS " != *" $n "* ]]; then
+			continue
+		fi
+		printf '%s ' "$n"
+	done
+}
+
 # make_initramfs NAME: $WORK/NAME/initrd.gz
 make_initramfs()
 {
@@ -306,8 +324,9 @@ make_initramfs()
 	add_host_tools "$dir"
 	cp "$VMDIR/init" "$dir/init"
 	chmod 755 "$dir/init"
-	printf 'VM_NAME=%s\nVM_TESTS="%s"\nVM_TEST_TIMEOUT=%s\n' "$name" \
-		"${VM_TESTS:-}" "${VM_TEST_TIMEOUT:-300}" >"$dir/vm.conf"
+	printf 'VM_NAME=%s\nVM_TESTS="%s"\nVM_TEST_TIMEOUT=%s\nVM_EMU_TESTS="%s"\n' \
+		"$name" "${VM_TESTS:-}" "${VM_TEST_TIMEOUT:-300}" \
+		"$(emulate_tests)" >"$dir/vm.conf"
 	cp "$BUILD/pagescan" "$dir/work/build/"
 	# Only tests whose source still exists (no stale binaries).
 	for t in tests/*.c; do
@@ -489,7 +508,7 @@ run_kernel()
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
 	fi
-	rm -rf "$w/output" "$w/output-nobody"
+	rm -rf "$w/output" "$w/output-nobody" "$w/output-emulate"
 	sed -n '/^@@VM-LOGS-BEGIN@@/,/^@@VM-LOGS-END/{/^@@/d;p}' "$res" |
 		tr -d '\r' | base64 -d 2>/dev/null | tar -C "$w" -xzf - 2>/dev/null
 	kver=$(sed -n 's/^@@VM-BEGIN [^ ]* \([^ ]*\).*/\1/p' "$res")
@@ -516,6 +535,10 @@ run_kernel()
 	if [ -f "tests/profiles/vm-$name-nobody" ]; then
 		runner_result "$name" VM-NOBODY-TESTS "vm-$name-nobody" \
 			"tests/profiles/vm-$name-nobody"
+	fi
+	if [ -f "tests/profiles/vm-$name-emulate" ]; then
+		runner_result "$name" VM-EMU-TESTS "vm-$name-emulate" \
+			"tests/profiles/vm-$name-emulate"
 	fi
 	if grep -q '^@@VM-DMESG-WARN@@' "$res"; then
 		echo "note: the guest kernel logged a BUG/WARNING/Oops:"
