@@ -13,6 +13,8 @@
  * (reported now) or faults afterwards (reported next time)).
  */
 #include "watch.h"
+
+#include <signal.h>
 #include "emu_wp.h"
 
 #include <fcntl.h>
@@ -168,6 +170,27 @@ uint64_t watch_sink_add(struct watch_sink *s, uint64_t start, uint64_t end)
 
 /* ---- the bitmap walk shared by uffd-sync, soft-dirty and mprotect ---- */
 
+int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      int (*rearm)(struct pagescan_watch *w, uint64_t s,
+				   uint64_t e))
+{
+	sigset_t all, old;
+	int ret;
+
+	/* Faults stay deliverable: they are how other writes are seen. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	watch_arm_lock(w);
+	ret = rearm(w, start, end);
+	if (!ret)
+		watch_bits_clear(w, start, end);
+	watch_arm_unlock(w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return ret;
+}
+
 int watch_bitmap_collect(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end, bool reset, struct watch_sink *s,
 			 int (*rearm)(struct pagescan_watch *w, uint64_t s,
@@ -194,40 +217,33 @@ int watch_bitmap_collect(struct pagescan_watch *w, uint64_t start,
 			uint64_t rs = w->start + ((wi * 64 + b) << ps_page_shift);
 			uint64_t re = rs + ((uint64_t)len << ps_page_shift);
 			uint64_t acc = watch_sink_add(s, rs, re);
-			unsigned int took = (unsigned int)
-				((acc - rs) >> ps_page_shift);
-			uint64_t tmask = took == 64 ? ~UINT64_C(0) :
-				((UINT64_C(1) << took) - 1) << b;
 
 			m &= ~(len == 64 ? ~UINT64_C(0) :
 			       ((UINT64_C(1) << len) - 1) << b);
-			if (!reset || !took)
+			if (!reset || acc == rs)
 				continue;
-			atomic_fetch_and(&w->bits[wi], ~tmask);
+			/* Re-arm what was reported, in as few runs as can be. */
 			if (run_e == rs) {
 				run_e = acc;
 				continue;
 			}
-			if (run_s < run_e)
-				ret = rearm(w, run_s, run_e);
-			if (ret)
-				goto fail;
+			if (run_s < run_e) {
+				ret = watch_rearm_clear(w, run_s, run_e, rearm);
+				if (ret)
+					return ret;
+			}
 			run_s = rs;
 			run_e = acc;
 		}
 	}
-	if (run_s < run_e)
-		ret = rearm(w, run_s, run_e);
-	if (ret)
-		goto fail;
+	if (run_s < run_e) {
+		ret = watch_rearm_clear(w, run_s, run_e, rearm);
+		if (ret)
+			return ret;
+	}
 	if (!s->full)
 		s->next = end;
 	return 0;
-fail:
-	/* Not re-armed: put the marks back, a write is never hidden. */
-	for (; run_s < run_e; run_s += ps_pagesz())
-		watch_bit_set(w, run_s);
-	return ret;
 }
 
 /* ---- verify mode ---- */

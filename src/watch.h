@@ -9,11 +9,17 @@
  *   "written" state is already recorded, or a write to it is being
  *   recorded before the writer is allowed to proceed.
  *
- * The bitmap backends (uffd-sync, soft-dirty freeze, mprotect) record in
- * this order: un-protect the page, set its bit, then let the writer go.
- * A reset takes the bits first (atomic fetch-and) and write-protects only
- * the pages it took.  Any interleaving of the two leaves the page either
- * protected or marked, never writable and unmarked (see watch.c).
+ * The bitmap backends (uffd-sync, soft-dirty freeze, mprotect) record a
+ * write under the watch's arm lock: set the page's bit, un-protect it,
+ * then let the writer go.  A get-and-reset reads the bits, reports them,
+ * and then, under the same lock, write-protects exactly the reported runs
+ * and clears their bits.  So a page is never writable with its bit clear
+ * outside the lock: a writer that finds it writable finds it marked (a
+ * concurrent get sees the mark, and verify mode sees no unmarked change),
+ * and a write that lands after the bits were read but before the
+ * re-protection is in this call's answer.  Taking the bits before the
+ * re-protection without the lock let a writer race the re-protection:
+ * verify mode then saw a changed, unmarked page (tests/watch-stress).
  */
 #ifndef PAGESCAN_WATCH_H
 #define PAGESCAN_WATCH_H
@@ -21,6 +27,7 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <sched.h>
 #include <stdatomic.h>
 
 struct pagescan_watch;
@@ -92,6 +99,11 @@ struct pagescan_watch {
 
 	/* Bitmap backends: bit set = written since last reset. */
 	_Atomic uint64_t *bits;
+	/*
+	 * Orders "mark and un-protect" (fault handlers, also in signal
+	 * context: a spin lock, no mutex) against "re-protect and clear".
+	 */
+	_Atomic int arm_lock;
 
 	/* uffd backends */
 	int uffd;
@@ -132,8 +144,33 @@ static inline void watch_bit_set(struct pagescan_watch *w, uint64_t addr)
 				 memory_order_seq_cst);
 }
 
-/* Clear the bits of [start, end) (before re-protecting them). */
+/* Clear the bits of [start, end). */
 void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
+
+/* The arm lock: async-signal-safe (atomics and sched_yield only). */
+static inline void watch_arm_lock(struct pagescan_watch *w)
+{
+	while (atomic_exchange_explicit(&w->arm_lock, 1,
+					memory_order_acquire))
+		while (atomic_load_explicit(&w->arm_lock,
+					    memory_order_relaxed))
+			sched_yield();
+}
+
+static inline void watch_arm_unlock(struct pagescan_watch *w)
+{
+	atomic_store_explicit(&w->arm_lock, 0, memory_order_release);
+}
+
+/*
+ * Re-protect [start, end) with @rearm and clear its bits, atomically for
+ * the fault handlers.  If @rearm fails the bits stay: an over-report,
+ * never a hidden write.  Async signals are blocked meanwhile, so that a
+ * handler of ours cannot fault on this thread while it holds the lock.
+ */
+int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      int (*rearm)(struct pagescan_watch *w, uint64_t s,
+				   uint64_t e));
 
 /* Append a formatted line to w->reason. */
 void watch_reason(struct pagescan_watch *w, const char *fmt, ...)

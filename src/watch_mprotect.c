@@ -91,11 +91,16 @@ static bool mp_mark(uint64_t a)
 		}
 		w = atomic_load(&s->w);
 		page = a & ~(uint64_t)(ps_page_size - 1);
-		/* Un-protect, then mark; the write happens after we return. */
+		/*
+		 * Mark, then un-protect, under the arm lock (watch.h); the
+		 * write happens after we return.  If the page cannot be made
+		 * writable the mark stays: an over-report at worst.
+		 */
+		watch_arm_lock(w);
+		watch_bit_set(w, page);
 		ok = !mprotect((void *)(uintptr_t)page, ps_page_size,
 			       atomic_load(&s->prot));
-		if (ok)
-			watch_bit_set(w, page);
+		watch_arm_unlock(w);
 		atomic_fetch_sub(&s->busy, 1);
 		return ok;
 	}
@@ -288,15 +293,7 @@ static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 
 static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	uint64_t a;
-	int ret;
-
-	watch_bits_clear(w, start, end);
-	ret = mp_rearm(w, start, end);
-	if (ret)
-		for (a = start; a < end; a += ps_page_size)
-			watch_bit_set(w, a);
-	return ret;
+	return watch_rearm_clear(w, start, end, mp_rearm);
 }
 
 const struct watch_ops watch_mprotect_ops = {

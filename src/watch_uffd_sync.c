@@ -80,9 +80,12 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 		return;
 	}
 	if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+		/* Mark, then un-protect, under the arm lock (watch.h). */
+		watch_arm_lock(w);
+		watch_bit_set(w, addr);
 		watch_uffd_wp(w->uffd, addr, addr + ps_page_size,
 			      UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
-		watch_bit_set(w, addr);
+		watch_arm_unlock(w);
 	} else {
 		static const char zero[65536] __attribute__((aligned(4096)));
 		struct uffdio_copy c = {
@@ -109,9 +112,11 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 				goto out;
 			c.mode &= ~(uint64_t)UFFDIO_COPY_MODE_WP;
 		}
+		watch_arm_lock(w);
+		watch_bit_set(w, addr);
 		if (ioctl(w->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST)
 			ioctl(w->uffd, UFFDIO_COPY, &c);
-		watch_bit_set(w, addr);
+		watch_arm_unlock(w);
 	}
 out:
 	wake(w->uffd, addr);
@@ -259,7 +264,7 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	return watch_bitmap_collect(w, start, end, reset, s, us_rearm);
 }
 
-/* Take the bits of [start, end) (fetch-and), then protect: C before D. */
+/* Clear the bits of [start, end) (watch_rearm_clear() orders it). */
 void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	uint64_t i;
@@ -271,15 +276,7 @@ void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
 
 static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	uint64_t a;
-	int ret;
-
-	watch_bits_clear(w, start, end);
-	ret = us_rearm(w, start, end);
-	if (ret)	/* not protected: mark again, never hide a write */
-		for (a = start; a < end; a += ps_page_size)
-			watch_bit_set(w, a);
-	return ret;
+	return watch_rearm_clear(w, start, end, us_rearm);
 }
 
 const struct watch_ops watch_uffd_sync_ops = {
