@@ -191,7 +191,12 @@ unpack_kernel()
 	if [ "$(cat "$root.stamp" 2>/dev/null)" != "$(basename "$deb")" ]; then
 		rm -rf "$root" "$root.stamp"
 		mkdir -p "$root"
-		dpkg-deb -x "$deb" "$root" || { rm -rf "$root"; return 1; }
+		if ! dpkg-deb -x "$deb" "$root"; then
+			# A truncated download: fetch it again next time.
+			say "vm-$name: $(basename "$deb") is damaged; removed"
+			rm -rf "$root" "$deb" "$CACHE/debs/$name.current"
+			return 1
+		fi
 		basename "$deb" >"$root.stamp"
 	fi
 }
@@ -457,8 +462,11 @@ run_kernel()
 		echo "vm-$name: FAIL: no profile tests/profiles/vm-$name"
 		total_fail=$((total_fail + 1)); return
 	fi
-	if ! deb=$(fetch_kernel "$name" "$suite" "$flavour") ||
-	   ! unpack_kernel "$name" "$deb"; then
+	# Twice: a damaged cached package is removed and fetched again.
+	if ! { deb=$(fetch_kernel "$name" "$suite" "$flavour") &&
+	       unpack_kernel "$name" "$deb"; } &&
+	   ! { deb=$(fetch_kernel "$name" "$suite" "$flavour") &&
+	       unpack_kernel "$name" "$deb"; }; then
 		echo "vm-$name: FAIL: could not get the kernel package (see above)"
 		total_fail=$((total_fail + 1)); return
 	fi
