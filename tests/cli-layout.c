@@ -178,8 +178,9 @@ static void build(bool swap, bool sparse)
 
 	if (many) {
 		area_len = 2 * many * t_psz;
+		/* 8 GiB for a million: a 2 GiB VM must not refuse it. */
 		area = t_map(area_len, PROT_READ | PROT_WRITE,
-			     MAP_PRIVATE | MAP_ANONYMOUS);
+			     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE);
 		madvise(area, area_len, MADV_NOHUGEPAGE);
 		r = add("many", 0, 2 * many);
 		for (i = 0; i < many; i++)
