@@ -301,10 +301,10 @@ static int self_entry(const void *p, uint64_t *e)
  * CONFIG_MEM_SOFT_DIRTY.  This asks without writing clear_refs, which
  * would reset the whole process's soft-dirty state under the caller.
  */
-static int probe_soft_dirty(char *reason, size_t len)
+/* The pagemap entry of a page written in a fresh private mapping. */
+static int fresh_written_entry(uint64_t *e)
 {
 	size_t psz = ps_pagesz();
-	uint64_t e;
 	char *p;
 	int ret;
 
@@ -313,8 +313,16 @@ static int probe_soft_dirty(char *reason, size_t len)
 	if (p == MAP_FAILED)
 		return -errno;
 	p[0] = 1;
-	ret = self_entry(p, &e);
+	ret = self_entry(p, e);
 	munmap(p, psz);
+	return ret;
+}
+
+static int probe_soft_dirty(char *reason, size_t len)
+{
+	uint64_t e;
+	int ret = fresh_written_entry(&e);
+
 	if (ret)
 		return ret;
 	ret = !!(e & PM_ENTRY_SOFT_DIRTY);
@@ -325,18 +333,9 @@ static int probe_soft_dirty(char *reason, size_t len)
 
 static int probe_pfn(char *reason, size_t len)
 {
-	size_t psz = ps_pagesz();
 	uint64_t e;
-	char *p;
-	int ret;
+	int ret = fresh_written_entry(&e);
 
-	p = mmap(NULL, psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED)
-		return -errno;
-	p[0] = 1;
-	ret = self_entry(p, &e);
-	munmap(p, psz);
 	if (ret)
 		return ret;
 	ret = (e & PM_ENTRY_PFN_MASK) != 0;
