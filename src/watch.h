@@ -184,6 +184,11 @@ int watch_mp_add(struct pagescan_watch *w);
 void watch_mp_del(struct pagescan_watch *w);
 /* The protection of [start,end) if uniform and writable, else -errno. */
 int watch_range_prot(uint64_t start, uint64_t end, int *prot);
+/*
+ * For the protection-based backends (mprotect, soft-dirty): refuse
+ * hugetlb, record the range's protection in w->prot, allocate w->bits.
+ */
+int watch_protect_prepare(struct pagescan_watch *w);
 
 /*
  * A userfaultfd with UFFDIO_API done for @features.  @user_only: may use

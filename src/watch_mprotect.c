@@ -208,6 +208,19 @@ void watch_mp_del(struct pagescan_watch *w)
 	pthread_mutex_unlock(&mp_lock);
 }
 
+int watch_protect_prepare(struct pagescan_watch *w)
+{
+	int ret;
+
+	if (w->hugetlb)
+		return -EOPNOTSUPP;
+	ret = watch_range_prot(w->start, w->end, &w->prot);
+	if (ret)
+		return ret;
+	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
+	return w->bits ? 0 : -ENOMEM;
+}
+
 int watch_range_prot(uint64_t start, uint64_t end, int *prot)
 {
 	struct ps_maps m = { 0 };
@@ -260,14 +273,9 @@ static int mp_attach(struct pagescan_watch *w)
 {
 	int ret;
 
-	if (w->hugetlb)
-		return -EOPNOTSUPP;
-	ret = watch_range_prot(w->start, w->end, &w->prot);
+	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
-	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
-	if (!w->bits)
-		return -ENOMEM;
 	ret = watch_mp_add(w);
 	if (!ret && mprotect((void *)(uintptr_t)w->start, w->end - w->start,
 			     w->prot & ~PROT_WRITE))

@@ -135,14 +135,9 @@ static int sd_attach(struct pagescan_watch *w)
 {
 	int ret;
 
-	if (w->hugetlb)
-		return -EOPNOTSUPP;
-	ret = watch_range_prot(w->start, w->end, &w->prot);
+	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
-	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
-	if (!w->bits)
-		return -ENOMEM;
 	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (w->pagemap_fd < 0) {
 		ret = -errno;
