@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
 /*
- * Stand-in for a system <linux/fs.h> from Linux 6.16 or later, which
+ * Stand-in for a system <linux/fs.h> from Linux 6.16 or later (and, less
+ * SOFT_DIRTY and GUARD, from 6.7: scripts/check-headers.sh), which
  * defines the PAGEMAP_SCAN UAPI itself.  Written from the documented ABI
  * (PAGEMAP_SCAN(2const)); used only by scripts/check-headers.sh to prove
  * that <pagescan.h> steps aside instead of clashing.
