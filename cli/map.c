@@ -96,6 +96,16 @@ static enum page_class dominant(const struct counts *c, uint64_t pages,
 	return best;
 }
 
+/* Cell @j of a row: its range [*a, *e), dominant class and sparseness. */
+static enum page_class cell_info(const struct row *r, unsigned int j,
+				 uint64_t psz, uint64_t *a, uint64_t *e,
+				 bool *sparse)
+{
+	*a = cell_start(r, j, psz);
+	*e = j + 1 < r->ncells ? cell_start(r, j + 1, psz) : r->m->end;
+	return dominant(&r->cells[j], (*e - *a) / psz, sparse);
+}
+
 static const char *base_name(const char *s)
 {
 	const char *b = strrchr(s, '/');
@@ -190,13 +200,10 @@ static void draw_text(struct obuf *o, const struct space *s,
 		ob_printf(o, " %s %6s ", perms(m->flags, p),
 			  human(m->end - m->start, b, sizeof(b)));
 		for (j = 0; j < r->ncells; j++) {
-			uint64_t a = cell_start(r, j, s->page_size);
-			uint64_t e = j + 1 < r->ncells ?
-				cell_start(r, j + 1, s->page_size) : m->end;
+			uint64_t a, e;
 			bool sparse;
-			enum page_class d = dominant(&r->cells[j],
-						     (e - a) / s->page_size,
-						     &sparse);
+			enum page_class d = cell_info(r, j, s->page_size,
+						      &a, &e, &sparse);
 
 			if (!color)
 				ob_printf(o, "%c", d && sparse ?
@@ -303,13 +310,10 @@ static void draw_svg(struct obuf *o, const struct space *s,
 			  left + lab - 8, y + 13,
 			  human(m->end - m->start, b, sizeof(b)));
 		for (j = 0; j < r->ncells; j++) {
-			uint64_t a = cell_start(r, j, s->page_size);
-			uint64_t e = j + 1 < r->ncells ?
-				cell_start(r, j + 1, s->page_size) : m->end;
+			uint64_t a, e;
 			bool sparse;
-			enum page_class d = dominant(&r->cells[j],
-						     (e - a) / s->page_size,
-						     &sparse);
+			enum page_class d = cell_info(r, j, s->page_size,
+						      &a, &e, &sparse);
 
 			ob_printf(o, "<rect x=\"%d\" y=\"%d\" width=\"%d\" "
 				  "height=\"%d\" fill=\"%s\"%s stroke=\"#fff\""
@@ -346,13 +350,10 @@ static void draw_json(struct obuf *o, const struct space *s,
 		ob_json_str(o, mapping_label(r->m));
 		ob_puts(o, ",\"cells\":[");
 		for (j = 0; j < r->ncells; j++) {
-			uint64_t a = cell_start(r, j, s->page_size);
-			uint64_t e = j + 1 < r->ncells ?
-				cell_start(r, j + 1, s->page_size) : r->m->end;
+			uint64_t a, e;
 			bool sparse;
-			enum page_class d = dominant(&r->cells[j],
-						     (e - a) / s->page_size,
-						     &sparse);
+			enum page_class d = cell_info(r, j, s->page_size,
+						      &a, &e, &sparse);
 
 			ob_printf(o, "%s{\"start\":\"%#" PRIx64 "\",\"end\":\"%#"
 				  PRIx64 "\",\"class\":\"%s\",\"sparse\":%s,",
