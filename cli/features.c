@@ -2,8 +2,12 @@
 /*
  * pagescan features: the library's probe table, with reasons.
  */
+#include <errno.h>
 #include <getopt.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "cli.h"
 
@@ -31,6 +35,30 @@ static void help(FILE *f)
  * process's own memory, so what is listed is what a program using the
  * library on this machine would get, fastest first.
  */
+/*
+ * The last column, a sentence: wrapped under itself, or from the next
+ * line when the terminal leaves it less than 30 columns.
+ */
+static void reason_text(struct obuf *o, const char *reason, int col)
+{
+	bool narrow = term_width() - col < 30;
+
+	/* No blanks before a line's end. */
+	while ((narrow || !reason || !*reason) && o->len &&
+	       o->buf[o->len - 1] == ' ')
+		o->buf[--o->len] = '\0';
+	if (!reason || !*reason) {
+		ob_puts(o, "\n");
+		return;
+	}
+	if (narrow) {
+		ob_puts(o, "\n");
+		ob_wrap(o, reason, 4);
+	} else {
+		ob_wrap_from(o, reason, col, col);
+	}
+}
+
 static void write_watch_text(struct obuf *o)
 {
 	int b;
@@ -41,10 +69,10 @@ static void write_watch_text(struct obuf *o)
 		const char *reason = NULL;
 		int ret = pagescan_watch_available(b, &reason);
 
-		ob_printf(o, "%-22s %-7s %s\n",
+		ob_printf(o, "%-22s %-7s ",
 			  pagescan_watch_backend_name(b),
-			  ret == 1 ? "yes" : ret == 0 ? "no" : "unknown",
-			  reason ? reason : "");
+			  ret == 1 ? "yes" : ret == 0 ? "no" : "unknown");
+		reason_text(o, reason, 31);
 	}
 }
 
@@ -67,6 +95,59 @@ static void write_watch_json(struct obuf *o)
 	ob_puts(o, "]");
 }
 
+/*
+ * A bad PAGESCAN_BACKEND or PAGESCAN_WATCH_BACKEND makes every handle or
+ * watch fail: say so in one line naming the variable and the values it
+ * takes, as the library words it (or, where it says nothing, we do).
+ */
+static int check_env(void)
+{
+	const char *e = getenv("PAGESCAN_WATCH_BACKEND");
+	struct pagescan_watch *w;
+	struct pagescan *ps;
+	int ret;
+
+	ret = pagescan_open(0, NULL, &ps);
+	if (ret == -EINVAL) {
+		err_msg("%s", lib_error(EINVAL));
+		return EX_USAGE;
+	}
+	if (!ret)
+		pagescan_close(ps);
+	if (e && *e) {
+		long psz = sysconf(_SC_PAGESIZE);
+		void *p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+		if (p == MAP_FAILED)
+			return EX_OK;
+		ret = pagescan_watch_register(p, (size_t)psz, NULL, &w);
+		if (!ret)
+			pagescan_watch_unregister(w);
+		munmap(p, (size_t)psz);
+		if (ret == -EINVAL) {
+			const char *m = pagescan_last_error();
+			char vals[200] = "auto";
+			struct obuf o = { 0 };
+			int b;
+
+			for (b = 1; b < PAGESCAN_WATCH__COUNT; b++) {
+				strcat(vals, ", ");
+				strcat(vals, pagescan_watch_backend_name(b));
+			}
+			ob_text(&o, e);
+			if (m)
+				err_msg("%s", m);
+			else
+				err_msg("PAGESCAN_WATCH_BACKEND=%.40s: not one "
+					"of %s", o.buf, vals);
+			ob_free(&o);
+			return EX_USAGE;
+		}
+	}
+	return EX_OK;
+}
+
 int cmd_features(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -85,6 +166,8 @@ int cmd_features(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
+			if (help_alone(argc, argv, "features"))
+				return EX_USAGE;
 			help(stdout);
 			return EX_OK;
 		default:
@@ -95,15 +178,18 @@ int cmd_features(int argc, char **argv)
 		err_msg("features takes no arguments");
 		return EX_USAGE;
 	}
+	ret = check_env();
+	if (ret)
+		return ret;
 	if (json) {
-		json_head(&o, "features", NULL);
+		json_head(&o, "features");
 		ob_puts(&o, ",\"features\":[");
 	} else {
 		ob_printf(&o, "kernel %s, libpagescan %d.%d\n",
 			  kernel_release(), pagescan_version_major(),
 			  pagescan_version_minor());
-		ob_printf(&o, "%-22s %-7s %-11s %s\n", "FEATURE", "PRESENT",
-			  "SUPPORT", "REASON");
+		ob_printf(&o, "%-20s %-7s %-11s%s\n", "FEATURE", "PRESENT",
+			  "SUPPORT", term_width() - 41 < 30 ? "" : " REASON");
 	}
 	for (i = 0; i < PAGESCAN_FEAT__COUNT; i++) {
 		struct pagescan_feature_info fi = { .sz = sizeof(fi) };
@@ -123,10 +209,10 @@ int cmd_features(int argc, char **argv)
 			ob_json_str(&o, fi.reason ? fi.reason : "");
 			ob_puts(&o, "}");
 		} else {
-			ob_printf(&o, "%-22s %-7s %-11s %s\n", fi.name,
+			ob_printf(&o, "%-20s %-7s %-11s ", fi.name,
 				  fi.present == 1 ? "yes" : fi.present == 0 ?
-				  "no" : "unknown", sup,
-				  fi.reason ? fi.reason : "");
+				  "no" : "unknown", sup);
+			reason_text(&o, fi.reason, 41);
 		}
 	}
 	if (json) {

@@ -30,16 +30,25 @@ static void help(FILE *f)
 "  --require LIST    pages must have all of LIST; !NAME: must not have it\n"
 "                    (e.g. --require present,!file)\n"
 "  --any LIST        pages must have at least one of LIST\n"
-"  --show LIST       categories to report (default: all this kernel has);\n"
-"                    adjacent pages with the same shown set merge\n"
+"  --show LIST       categories to report; adjacent pages with the same\n"
+"                    shown set merge.  Default: every category this\n"
+"                    kernel has but written and wpallowed, which say\n"
+"                    something only in memory registered for userfaultfd\n"
+"                    write-protection: they are shown where the range\n"
+"                    holds such memory (or when named)\n"
 "  --range START-END hexadecimal addresses (END exclusive), or the name\n"
 "                    (or part of it) of a mapping: all its mappings\n"
 "  --max-pages N     stop after N pages\n"
+"  --raw             categories exactly as the kernel reports them (a\n"
+"                    guard page is also swapped and written there)\n"
 "  --json            one JSON object (schema \"" JSON_SCHEMA "\")\n"
 "  -h, --help        this text\n"
 "\n"
 "Without --require or --any every page of every mapping is reported,\n"
-"including pages that were never touched (categories \"-\").\n"
+"including pages that were never touched (categories \"-\").  A guard\n"
+"page is guard, not swapped: --require swapped leaves guard pages out\n"
+"unless guard is named too (as the summary's SWAP column does).\n"
+"Repeated --require, --any and --show combine.\n"
 "\n%s", exit_help);
 }
 
@@ -52,7 +61,9 @@ struct out {
 	struct obuf o;
 	struct space *s;
 	size_t vi;		/* mapping cursor */
-	bool json, flushed, failed;
+	bool json, flushed, failed, raw;
+	bool narrow;		/* no END column; categories unpadded */
+	int width, namew;
 	uint64_t nregions, npages;
 };
 
@@ -63,17 +74,43 @@ static const char *name_at(struct out *w, uint64_t a)
 	while (w->vi < s->n && s->m[w->vi].end <= a)
 		w->vi++;
 	if (w->vi < s->n && s->m[w->vi].start <= a)
-		return mapping_label(&s->m[w->vi]);
+		return row_label(&s->m[w->vi]);
 	return "?";
+}
+
+
+/* @cats on lines of their own, indented 4, broken after commas. */
+static void wrap_cats(struct obuf *o, const char *cats, int width)
+{
+	int col = width;	/* start a line first */
+	const char *p = cats;
+
+	while (*p) {
+		const char *e = strchr(p, ',');
+		int n = e ? (int)(e - p) + 1 : (int)strlen(p);
+
+		if (col + n > width) {
+			ob_puts(o, "\n    ");
+			col = 4;
+		}
+		ob_putn(o, p, (size_t)n);
+		col += n;
+		p += n;
+	}
 }
 
 static int emit(const struct pagescan_region *r, void *ctx)
 {
+	int catw, namew;
 	struct out *w = ctx;
 	uint64_t pages = (r->end - r->start) / w->s->page_size;
 	const char *name = name_at(w, r->start);
+	uint64_t c = r->categories;
 	char cats[128];
 
+	/* One rule with the summary: a guard marker is no swap entry. */
+	if (!w->raw && (c & PAGESCAN_CAT_GUARD))
+		c &= ~(PAGESCAN_CAT_SWAPPED | PAGESCAN_CAT_WRITTEN);
 	if (w->json) {
 		unsigned int b;
 		int n = 0;
@@ -82,16 +119,52 @@ static int emit(const struct pagescan_region *r, void *ctx)
 			  PRIx64 "\",\"pages\":%" PRIu64 ",\"categories\":[",
 			  w->nregions ? "," : "", r->start, r->end, pages);
 		for (b = 0; b < PAGESCAN_CAT_COUNT; b++)
-			if (r->categories & (UINT64_C(1) << b))
+			if (c & (UINT64_C(1) << b))
 				ob_printf(&w->o, "%s\"%s\"", n++ ? "," : "",
 					  pagescan_category_name(b));
 		ob_puts(&w->o, "],\"mapping\":");
 		ob_json_str(&w->o, name);
 		ob_puts(&w->o, "}");
 	} else {
-		cat_names(r->categories, cats, sizeof(cats));
-		ob_printf(&w->o, "%016" PRIx64 " %016" PRIx64 " %9" PRIu64
-			  " %-28s %s\n", r->start, r->end, pages, cats, name);
+		cat_names(c, cats, sizeof(cats));
+		/*
+		 * The categories may be wider than their 22 columns
+		 * ("file,present,soft-dirty" with soft-dirty): the name
+		 * gets what is left, or a line of its own.
+		 */
+		catw = (int)strlen(cats);
+		namew = w->namew - (catw > 22 ? catw - 22 : 0);
+		if (!w->narrow && namew >= 8) {
+			ob_printf(&w->o, "%012" PRIx64 " %012" PRIx64 " %8"
+				  PRIu64 " %-22s ", r->start, r->end, pages,
+				  cats);
+			ob_text_fit(&w->o, name, namew, false);
+		} else if (22 + catw > w->width) {
+			/* Not even the categories fit: wrapped at commas. */
+			ob_printf(&w->o, "%012" PRIx64 " %8" PRIu64, r->start,
+				  pages);
+			wrap_cats(&w->o, cats, w->width);
+			ob_puts(&w->o, "\n    ");
+			ob_text_fit(&w->o, name, w->width - 4, false);
+		} else {
+			/*
+			 * A narrow terminal: START PAGES CATEGORIES NAME,
+			 * the name on a line of its own when it would get
+			 * less than 12 columns.
+			 */
+			int left = w->width - 22 - (int)strlen(cats) - 1;
+
+			ob_printf(&w->o, "%012" PRIx64 " %8" PRIu64 " %s",
+				  r->start, pages, cats);
+			if (left >= 12) {
+				ob_puts(&w->o, " ");
+				ob_text_fit(&w->o, name, left, false);
+			} else {
+				ob_puts(&w->o, "\n    ");
+				ob_text_fit(&w->o, name, w->width - 4, false);
+			}
+		}
+		ob_puts(&w->o, "\n");
 	}
 	w->nregions++;
 	w->npages += pages;
@@ -103,6 +176,11 @@ static int emit(const struct pagescan_region *r, void *ctx)
 		w->flushed = true;
 	}
 	return 0;
+}
+
+static int stop_at_one(const struct pagescan_region *r, void *ctx)
+{
+	return 1;
 }
 
 /* Unavailable categories: a clear error naming the missing feature. */
@@ -122,6 +200,29 @@ static int check_avail(uint64_t asked, uint64_t avail, const char *opt)
 	err_msg("%s %s: this kernel cannot report it (%s)", opt,
 		pagescan_category_name(b), fi.reason ? fi.reason : "no reason");
 	return -1;
+}
+
+/*
+ * Does [the ranges] hold memory registered for uffd-wp async?  Only then
+ * do written and wpallowed carry information; one scan that matches only
+ * such mappings (the kernel skips the others whole) tells.
+ */
+static bool tracked(struct space *s, const struct ranges *rg)
+{
+	PAGESCAN_OPTS(pagescan_scan_opts, o,
+		.category_mask = PAGESCAN_CAT_WPALLOWED,
+		.return_mask = PAGESCAN_CAT_WPALLOWED,
+		.max_pages = 1);
+	struct pagescan_region v[1];
+	size_t i;
+
+	if (!(cats_meaningful() & PAGESCAN_CAT_WPALLOWED))
+		return false;
+	for (i = 0; i < rg->n; i++)
+		if (pagescan_foreach(s->ps, rg->r[i][0], rg->r[i][1], &o,
+				     stop_at_one, v) > 0)
+			return true;
+	return false;
 }
 
 static int parse_range(struct space *s, const char *arg, struct ranges *rg)
@@ -166,7 +267,7 @@ static int parse_range(struct space *s, const char *arg, struct ranges *rg)
 		}
 	}
 	for (i = 0; i < s->n; i++) {
-		if (!strstr(mapping_label(&s->m[i]), arg))
+		if (!strstr(row_label(&s->m[i]), arg))
 			continue;
 		if (rg->n && rg->r[rg->n - 1][1] == s->m[i].start) {
 			rg->r[rg->n - 1][1] = s->m[i].end;
@@ -177,8 +278,12 @@ static int parse_range(struct space *s, const char *arg, struct ranges *rg)
 		rg->n++;
 	}
 	if (!rg->n) {
+		struct obuf o = { 0 };
+
+		ob_text(&o, arg);
 		err_msg("bad range '%s': not START-END in hexadecimal, and no "
-			"mapping of pid %d is named so", arg, (int)s->pid);
+			"mapping of pid %d is named so", o.buf, (int)s->pid);
+		ob_free(&o);
 		return EX_USAGE;
 	}
 	return EX_OK;
@@ -192,6 +297,7 @@ int cmd_regions(int argc, char **argv)
 		{ "show", required_argument, NULL, 's' },
 		{ "range", required_argument, NULL, 'R' },
 		{ "max-pages", required_argument, NULL, 'm' },
+		{ "raw", no_argument, NULL, 'w' },
 		{ "json", no_argument, NULL, 'j' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 }
@@ -199,7 +305,7 @@ int cmd_regions(int argc, char **argv)
 	PAGESCAN_OPTS(pagescan_scan_opts, so);
 	uint64_t mask = 0, inv = 0, any = 0, show = 0, maxp = 0, avail;
 	const char *range = NULL;
-	bool show_set = false;
+	bool show_set = false, seen_range = false, seen_max = false;
 	struct ranges rg = { 0 };
 	struct out w = { 0 };
 	struct space s;
@@ -212,32 +318,45 @@ int cmd_regions(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
 		switch (c) {
 		case 'r':
-			if (parse_cats(optarg, &mask, &inv, true))
+			if (parse_cats(optarg, &mask, &inv, true, "--require"))
 				return EX_USAGE;
 			break;
 		case 'a':
-			if (parse_cats(optarg, &any, NULL, false))
+			if (parse_cats(optarg, &any, NULL, false, "--any"))
 				return EX_USAGE;
 			break;
 		case 's':
-			if (parse_cats(optarg, &show, NULL, false))
+			if (parse_cats(optarg, &show, NULL, false, "--show"))
 				return EX_USAGE;
 			show_set = true;
 			break;
 		case 'R':
+			if (once(&seen_range, "--range"))
+				return EX_USAGE;
 			range = optarg;
 			break;
 		case 'm':
+			if (once(&seen_max, "--max-pages"))
+				return EX_USAGE;
 			if (parse_u64(optarg, &maxp) || !maxp) {
-				err_msg("--max-pages wants a positive number, "
-					"not '%s'", optarg);
+				struct obuf o = { 0 };
+
+				ob_text(&o, optarg);
+				err_msg("--max-pages wants a positive decimal "
+					"number, not '%s'", o.buf);
+				ob_free(&o);
 				return EX_USAGE;
 			}
+			break;
+		case 'w':
+			w.raw = true;
 			break;
 		case 'j':
 			w.json = true;
 			break;
 		case 'h':
+			if (help_alone(argc, argv, "regions"))
+				return EX_USAGE;
 			help(stdout);
 			return EX_OK;
 		default:
@@ -246,13 +365,27 @@ int cmd_regions(int argc, char **argv)
 	}
 	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
+	if (any & mask & inv) {
+		err_msg("category '%s' is both in --any and excluded by "
+			"--require", pagescan_category_name((unsigned int)
+			__builtin_ctzll(any & mask & inv)));
+		return EX_USAGE;
+	}
 	avail = cats_meaningful();
 	if (check_avail(mask, avail, "--require") ||
 	    check_avail(any, avail, "--any") ||
 	    (show_set && check_avail(show, avail, "--show")))
 		return EX_UNSUPP;
-	if (!show_set)
-		show = avail;
+	/*
+	 * A guard page is guard, not swapped (the kernel marks it both):
+	 * asking for swapped pages leaves guards out unless guard is named.
+	 */
+	if (!w.raw && (avail & PAGESCAN_CAT_GUARD) &&
+	    ((mask & ~inv) | any) & PAGESCAN_CAT_SWAPPED &&
+	    !((mask | any | show) & PAGESCAN_CAT_GUARD)) {
+		mask |= PAGESCAN_CAT_GUARD;
+		inv |= PAGESCAN_CAT_GUARD;
+	}
 
 	ret = space_begin(&s, pid, false);
 	if (ret)
@@ -270,11 +403,23 @@ int cmd_regions(int argc, char **argv)
 	}
 	if (ret)
 		goto out;
+	if (!show_set) {
+		show = avail & ~(PAGESCAN_CAT_WRITTEN | PAGESCAN_CAT_WPALLOWED);
+		if (tracked(&s, &rg))
+			show = avail;
+	}
+	/* Asked for by name: shown, so that a match says why. */
+	if (!show_set)
+		show |= ((mask & ~inv) | any) & avail;
+	w.width = term_width();
+	w.namew = w.width - (12 + 1 + 12 + 1 + 8 + 1 + 22 + 1);
+	w.narrow = w.namew < 14;
 
 	if (w.json) {
 		char b[128];
 
-		json_head(&w.o, "regions", &s);
+		json_head(&w.o, "regions");
+		json_target(&w.o, &s);
 		ob_printf(&w.o, ",\"require\":\"%s\"",
 			  cat_names(mask & ~inv, b, sizeof(b)));
 		ob_printf(&w.o, ",\"require_not\":\"%s\"",
@@ -285,8 +430,17 @@ int cmd_regions(int argc, char **argv)
 							      sizeof(b)));
 		ob_puts(&w.o, ",\"regions\":[");
 	} else {
-		ob_printf(&w.o, "%-16s %-16s %9s %-28s %s\n", "START", "END",
-			  "PAGES", "CATEGORIES", "MAPPING");
+		if (show & PAGESCAN_CAT_WRITTEN)
+			ob_wrap(&w.o, "written: not write-protected by "
+				"userfaultfd; outside memory registered for "
+				"write-protection every page is written.", 0);
+		if (w.narrow)
+			ob_printf(&w.o, "%-12s %8s %s\n", "START", "PAGES",
+				  "CATEGORIES MAPPING");
+		else
+			ob_printf(&w.o, "%-12s %-12s %8s %-22s %s\n",
+				  "START", "END", "PAGES", "CATEGORIES",
+				  "MAPPING");
 	}
 	so.category_mask = mask;
 	so.category_inverted = inv;
@@ -312,7 +466,7 @@ int cmd_regions(int argc, char **argv)
 					  : "; nothing printed");
 		else
 			err_msg("scan of pid %d failed: %s%s", (int)pid,
-				strerror(-ret), w.flushed ?
+				lib_error(-ret), w.flushed ?
 				"; the output above is incomplete" : "");
 		ret = w.failed ? EX_FAIL : exit_code(-ret);
 		goto out;

@@ -1,35 +1,142 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
 /*
- * The target's mapping list and the counting pass: one iterator walk over
- * the whole space (not one per mapping), keeping only present, swapped and
- * guard pages, each region attributed to the bucket (mapping or picture
- * cell) that holds it.  Holes produce no regions, so a 64 GiB reservation
- * with a few MiB touched costs what the few MiB cost.
+ * The target: opening it (with a message that names the real obstacle),
+ * and its mappings with their counts, from pagescan_summary(3).
  */
 #include <errno.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
-#include <stddef.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <sys/utsname.h>
 #include <unistd.h>
 
 #include "cli.h"
 
-/*
- * Addresses at or above this are not user space ([vsyscall] on x86-64);
- * PAGEMAP_SCAN rejects them (access_ok), so they are not listed.
- */
-#define USER_TOP (UINT64_C(1) << 63)
+/* Uid: and CapEff: of /proc/PID/status; -1 where unreadable. */
+static void proc_ids(pid_t pid, long uid[4], unsigned long long *capprm)
+{
+	char path[64], line[256];
+	FILE *f;
 
-static int add_vma(const struct pagescan_vma *v, void *ctx)
+	uid[0] = uid[1] = uid[2] = uid[3] = -1;
+	*capprm = 0;
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "Uid: %ld %ld %ld %ld", &uid[0], &uid[1],
+			   &uid[2], &uid[3]) == 4)
+			continue;
+		if (sscanf(line, "CapPrm: %llx", capprm) == 1)
+			continue;
+	}
+	fclose(f);
+}
+
+/*
+ * Why ptrace read access was refused, as precisely as /proc tells: a
+ * process of another user, or one that is not dumpable (its /proc files
+ * then belong to root), or one with capabilities we lack.
+ */
+static void why_denied(pid_t pid, const char *comm)
+{
+	char path[64];
+	struct stat st;
+	long uid[4];
+	unsigned long long cap;
+	uid_t me = getuid();
+	struct obuf o = { 0 };
+
+	ob_text(&o, comm);
+	/*
+	 * /proc/PID/mem, not /proc/PID: a non-dumpable process's files
+	 * belong to root, its directory (6.x) to its user still.
+	 */
+	snprintf(path, sizeof(path), "/proc/%d/mem", (int)pid);
+	proc_ids(pid, uid, &cap);
+	if (stat(path, &st) || uid[0] < 0) {
+		err_msg("may not read the memory of pid %d: that needs ptrace "
+			"read access; run as its user or as root", (int)pid);
+	} else if (uid[0] != (long)me || uid[1] != (long)me ||
+		   uid[2] != (long)me) {
+		if (me == 0)
+			err_msg("may not read the memory of pid %d (%s, uid "
+				"%ld): refused even to root (a security "
+				"module, or a container boundary)", (int)pid,
+				o.buf, uid[1]);
+		else if (uid[1] == 0)
+			err_msg("may not read the memory of pid %d (%s, uid "
+				"0): that needs ptrace read access; run as "
+				"root", (int)pid, o.buf);
+		else
+			err_msg("may not read the memory of pid %d (%s, uid "
+				"%ld): that needs ptrace read access; run as "
+				"uid %ld or as root", (int)pid, o.buf, uid[1],
+				uid[1]);
+	} else if (st.st_uid == 0 && me != 0) {
+		err_msg("may not read the memory of pid %d (%s): it is not "
+			"dumpable (prctl PR_SET_DUMPABLE 0, or it ran a setuid "
+			"or file-capability program); only root can read it",
+			(int)pid, o.buf);
+	} else if (cap) {
+		err_msg("may not read the memory of pid %d (%s): it holds "
+			"capabilities (CapPrm %llx) that we lack; run as root",
+			(int)pid, o.buf, cap);
+	} else {
+		err_msg("may not read the memory of pid %d (%s): ptrace read "
+			"access refused (a security module, or "
+			"kernel.yama.ptrace_scope)", (int)pid, o.buf);
+	}
+	ob_free(&o);
+}
+
+int target_open(pid_t pid, struct pagescan **out, bool quiet)
+{
+	char path[64], comm[64];
+	struct stat st;
+	int ret;
+
+	ret = pagescan_open(pid, NULL, out);
+	if (!ret)
+		return EX_OK;
+	if (quiet)
+		return ret;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	proc_comm(pid, comm, sizeof(comm));
+	switch (-ret) {
+	case ESRCH:
+	case ENOENT:
+		if (!stat(path, &st)) {
+			struct obuf o = { 0 };
+
+			ob_text(&o, comm);
+			err_msg("pid %d (%s) has no user memory (a kernel "
+				"thread, or a process that has exited)",
+				(int)pid, o.buf);
+			ob_free(&o);
+		} else {
+			err_msg("no process with pid %d", (int)pid);
+		}
+		break;
+	case EACCES:
+	case EPERM:
+		why_denied(pid, comm);
+		break;
+	default:
+		/* PAGESCAN_BACKEND=bogus and such: the library says why. */
+		err_msg("cannot open pid %d: %s", (int)pid, lib_error(-ret));
+	}
+	return exit_code(-ret);
+}
+
+static int add_row(const struct pagescan_mapping *pm, void *ctx)
 {
 	struct space *s = ctx;
-	struct mapping *m;
+	struct row *m;
 
-	if (v->start >= USER_TOP)
-		return 0;
 	if (s->n == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 64;
 
@@ -41,29 +148,31 @@ static int add_vma(const struct pagescan_vma *v, void *ctx)
 	}
 	m = &s->m[s->n];
 	memset(m, 0, sizeof(*m));
-	m->start = v->start;
-	m->end = v->end;
-	m->size = v->end - v->start;
+	m->start = pm->start;
+	m->end = pm->end;
+	m->size = pm->end - pm->start;
 	m->nmaps = 1;
-	m->flags = v->flags;
-	m->name = strdup(v->name ? v->name : "");
+	m->flags = pm->flags;
+	memcpy(m->b, pm->bytes, sizeof(m->b));
+	m->name = strdup(pm->name ? pm->name : "");
 	if (!m->name)
 		return -ENOMEM;
 	s->n++;
 	return 0;
 }
 
-int space_load(struct space *s)
+/* The list alone (regions): no counting. */
+static int add_vma(const struct pagescan_vma *v, void *ctx)
 {
-	int ret;
+	struct pagescan_mapping pm = {
+		.sz = sizeof(pm), .start = v->start, .end = v->end,
+		.flags = v->flags, .name = v->name,
+	};
 
-	s->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
-	s->avail = cats_meaningful();
-	ret = pagescan_vmas(s->ps, 0, UINT64_MAX, 0, add_vma, s);
-	return ret < 0 ? ret : 0;
+	return add_row(&pm, ctx);
 }
 
-void space_free(struct space *s)
+static void rows_free(struct space *s)
 {
 	size_t i;
 
@@ -74,166 +183,95 @@ void space_free(struct space *s)
 	s->n = s->cap = 0;
 }
 
-const char *mapping_label(const struct mapping *m)
+static int load(struct space *s)
+{
+	int ret;
+
+	rows_free(s);
+	memset(&s->sum, 0, sizeof(s->sum));
+	s->sum.sz = sizeof(s->sum);
+	ret = pagescan_summary(s->ps, 0, UINT64_MAX, NULL, add_row, s,
+			       &s->sum);
+	return ret > 0 ? -ENOMEM : ret;
+}
+
+int scan_error(const struct space *s, int err)
+{
+	if (err == -ESRCH || err == -ENOENT)
+		err_msg("pid %d exited during the scan; nothing printed",
+			(int)s->pid);
+	else if (err == -EACCES || err == -EPERM)
+		err_msg("may not read pid %d (%s): that needs ptrace read "
+			"access; run as its user or as root", (int)s->pid,
+			lib_error(-err));
+	else
+		err_msg("scan of pid %d failed: %s", (int)s->pid,
+			lib_error(-err));
+	return exit_code(-err);
+}
+
+int space_begin(struct space *s, pid_t pid, bool count)
+{
+	int ret;
+
+	memset(s, 0, sizeof(*s));
+	s->pid = pid;
+	s->page_size = (uint64_t)sysconf(_SC_PAGESIZE);
+	ret = target_open(pid, &s->ps, false);
+	if (ret)
+		return ret;
+	proc_comm(pid, s->comm, sizeof(s->comm));
+	/*
+	 * For tests only: stop here, so that a test can make the target
+	 * exit between opening and the scan (tests/cli-errors.sh).
+	 */
+	if (getenv("PAGESCAN_CLI_STOP_BEFORE_SCAN"))
+		raise(SIGSTOP);
+	if (count) {
+		ret = load(s);
+	} else {
+		/* The list, and (from an empty summary) what is available. */
+		s->sum.sz = sizeof(s->sum);
+		ret = pagescan_summary(s->ps, 0, 0, NULL, NULL, NULL, &s->sum);
+		if (!ret)
+			ret = pagescan_vmas(s->ps, 0, UINT64_C(1) << 63, 0,
+					    add_vma, s);
+	}
+	if (ret) {
+		ret = scan_error(s, ret);
+		space_end(s);
+		return ret;
+	}
+	return EX_OK;
+}
+
+int space_recount(struct space *s)
+{
+	return load(s);
+}
+
+void space_end(struct space *s)
+{
+	rows_free(s);
+	if (s->ps)
+		pagescan_close(s->ps);
+	s->ps = NULL;
+}
+
+const char *row_label(const struct row *m)
 {
 	if (m->name[0])
 		return m->name;
 	return m->flags & PAGESCAN_VMA_SHARED ? "[anon shared]" : "[anon]";
 }
 
-void counts_add(struct counts *to, const struct counts *from)
+void stats_add(uint64_t *to, const uint64_t *from)
 {
 	int i;
 
-	to->present += from->present;
-	to->swapped += from->swapped;
-	to->file += from->file;
-	to->zero += from->zero;
-	to->huge += from->huge;
-	to->sdirty += from->sdirty;
-	to->guard += from->guard;
-	for (i = 0; i < CLS__COUNT; i++)
-		to->cls[i] += from->cls[i];
+	for (i = 0; i < PAGESCAN_STAT_SLOTS; i++)
+		to[i] += from[i];
 }
-
-static void account(struct counts *c, uint64_t cats, uint64_t pages)
-{
-	enum page_class k;
-
-	/*
-	 * A guard marker reads SWAPPED|WRITTEN|GUARD (6.16+); it is not a
-	 * swapped page.  (6.13-6.15 lack the GUARD bit: guards count as
-	 * swapped there, the kernel does not tell them apart.)
-	 */
-	if (cats & PAGESCAN_CAT_GUARD) {
-		c->guard += pages;
-		k = CLS_GUARD;
-	} else if (cats & PAGESCAN_CAT_SWAPPED) {
-		c->swapped += pages;
-		k = CLS_SWAP;
-	} else if (cats & PAGESCAN_CAT_PRESENT) {
-		c->present += pages;
-		if (cats & PAGESCAN_CAT_HUGE)
-			k = CLS_HUGE;
-		else if (cats & PAGESCAN_CAT_PFNZERO)
-			k = CLS_ZERO;
-		else if (cats & PAGESCAN_CAT_FILE)
-			k = CLS_FILE;
-		else
-			k = CLS_ANON;
-	} else {
-		k = CLS_EMPTY;
-	}
-	if (cats & PAGESCAN_CAT_FILE)
-		c->file += pages;
-	if (cats & PAGESCAN_CAT_PFNZERO)
-		c->zero += pages;
-	if ((cats & PAGESCAN_CAT_HUGE) &&
-	    (cats & (PAGESCAN_CAT_PRESENT | PAGESCAN_CAT_SWAPPED)))
-		c->huge += pages;
-	if (cats & PAGESCAN_CAT_SOFT_DIRTY)
-		c->sdirty += pages;
-	c->cls[k] += pages;
-}
-
-struct pass {
-	struct bucket *b;
-	size_t nb, i;
-	struct counts *other;
-	uint64_t page_size;
-};
-
-static int attribute(const struct pagescan_region *r, void *ctx)
-{
-	struct pass *p = ctx;
-	uint64_t a = r->start;
-
-	/* Regions merge across mapping boundaries: split them again. */
-	while (a < r->end) {
-		struct bucket *b;
-		uint64_t e;
-
-		while (p->i < p->nb && p->b[p->i].end <= a)
-			p->i++;
-		if (p->i == p->nb) {
-			account(p->other, r->categories,
-				(r->end - a) / p->page_size);
-			break;
-		}
-		b = &p->b[p->i];
-		if (b->start > a) {
-			/* A mapping created after we read the list. */
-			e = b->start < r->end ? b->start : r->end;
-			account(p->other, r->categories,
-				(e - a) / p->page_size);
-			a = e;
-			continue;
-		}
-		e = b->end < r->end ? b->end : r->end;
-		account(b->c, r->categories, (e - a) / p->page_size);
-		a = e;
-	}
-	return 0;
-}
-
-int count_pass(struct space *s, struct bucket *b, size_t nb,
-	       struct counts *other)
-{
-	uint64_t want = PAGESCAN_CAT_PRESENT | PAGESCAN_CAT_SWAPPED |
-			PAGESCAN_CAT_FILE | PAGESCAN_CAT_PFNZERO |
-			PAGESCAN_CAT_HUGE | PAGESCAN_CAT_SOFT_DIRTY |
-			PAGESCAN_CAT_GUARD;
-	PAGESCAN_OPTS(pagescan_scan_opts, o,
-		.return_mask = want & s->avail,
-		/* Guard markers are SWAPPED too, so this keeps them. */
-		.category_anyof_mask = (PAGESCAN_CAT_PRESENT |
-					PAGESCAN_CAT_SWAPPED) & s->avail);
-	struct pass p = {
-		.b = b, .nb = nb, .other = other, .page_size = s->page_size,
-	};
-	int ret;
-
-	if (!nb)
-		return 0;
-	ret = pagescan_foreach(s->ps, b[0].start, b[nb - 1].end, &o,
-			       attribute, &p);
-	return ret < 0 ? ret : 0;
-}
-
-int space_count(struct space *s)
-{
-	struct bucket *b;
-	size_t i;
-	int ret;
-
-	b = calloc(s->n ? s->n : 1, sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	for (i = 0; i < s->n; i++) {
-		memset(&s->m[i].c, 0, sizeof(s->m[i].c));
-		b[i].start = s->m[i].start;
-		b[i].end = s->m[i].end;
-		b[i].c = &s->m[i].c;
-	}
-	memset(&s->other, 0, sizeof(s->other));
-	ret = count_pass(s, b, s->n, &s->other);
-	free(b);
-	return ret;
-}
-
-const struct col cols[NCOLS] = {
-	{ "present", "present", PAGESCAN_CAT_PRESENT,
-	  offsetof(struct counts, present) },
-	{ "swapped", "swapped", PAGESCAN_CAT_SWAPPED,
-	  offsetof(struct counts, swapped) },
-	{ "file", "file", PAGESCAN_CAT_FILE, offsetof(struct counts, file) },
-	{ "zero", "zero", PAGESCAN_CAT_PFNZERO, offsetof(struct counts, zero) },
-	{ "huge", "huge", PAGESCAN_CAT_HUGE, offsetof(struct counts, huge) },
-	{ "soft-dirty", "soft_dirty", PAGESCAN_CAT_SOFT_DIRTY,
-	  offsetof(struct counts, sdirty) },
-	{ "guard", "guard", PAGESCAN_CAT_GUARD,
-	  offsetof(struct counts, guard) },
-};
 
 const char *perms(uint32_t flags, char buf[5])
 {
@@ -248,14 +286,18 @@ const char *perms(uint32_t flags, char buf[5])
 const char *proc_comm(pid_t pid, char *buf, size_t len)
 {
 	char path[64];
+	ssize_t n;
 	FILE *f;
 
 	snprintf(path, sizeof(path), "/proc/%d/comm", (int)pid);
 	f = fopen(path, "re");
-	if (!f || !fgets(buf, (int)len, f)) {
+	/* Raw bytes, up to the kernel's newline (a comm may hold others). */
+	if (!f || (n = (ssize_t)fread(buf, 1, len - 1, f)) <= 0) {
 		snprintf(buf, len, "?");
 	} else {
-		buf[strcspn(buf, "\n")] = '\0';
+		if (buf[n - 1] == '\n')
+			n--;
+		buf[n] = '\0';
 	}
 	if (f)
 		fclose(f);
@@ -269,70 +311,4 @@ const char *kernel_release(void)
 	if (!u.release[0] && uname(&u))
 		return "?";
 	return u.release;
-}
-
-static int scan_error(struct space *s, int err, const char *what)
-{
-	if (err == -ESRCH || err == -ENOENT)
-		err_msg("pid %d exited during the %s; nothing printed",
-			(int)s->pid, what);
-	else if (err == -EACCES || err == -EPERM)
-		err_msg("may not read pid %d (%s): that needs ptrace read "
-			"access; run as its user or as root", (int)s->pid,
-			strerror(-err));
-	else
-		err_msg("%s of pid %d failed: %s", what, (int)s->pid,
-			strerror(-err));
-	return exit_code(-err);
-}
-
-int space_begin(struct space *s, pid_t pid, bool count)
-{
-	int ret;
-
-	memset(s, 0, sizeof(*s));
-	s->pid = pid;
-	ret = target_open(pid, &s->ps);
-	if (ret)
-		return ret;
-	ret = space_load(s);
-	if (ret) {
-		ret = scan_error(s, ret, "reading of the mappings");
-		space_end(s);
-		return ret;
-	}
-	/*
-	 * For tests only: stop here, so that a test can make the target
-	 * exit between the mapping list and the scan (tests/cli-errors.sh).
-	 */
-	if (getenv("PAGESCAN_CLI_STOP_BEFORE_SCAN"))
-		raise(SIGSTOP);
-	if (count) {
-		ret = space_count(s);
-		if (ret) {
-			ret = scan_error(s, ret, "scan");
-			space_end(s);
-			return ret;
-		}
-	}
-	return EX_OK;
-}
-
-int space_recount(struct space *s)
-{
-	int ret;
-
-	space_free(s);
-	ret = space_load(s);
-	if (!ret)
-		ret = space_count(s);
-	return ret;
-}
-
-void space_end(struct space *s)
-{
-	space_free(s);
-	if (s->ps)
-		pagescan_close(s->ps);
-	s->ps = NULL;
 }

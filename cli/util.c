@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
 /*
- * Small helpers of the pagescan command: messages, exit codes, the output
- * buffer, number and category parsing.
+ * Small helpers of the pagescan command: messages, exit codes, strict
+ * number parsing, categories, usage checks.
  */
 #include <errno.h>
 #include <getopt.h>
@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
+#include <strings.h>
 
 #include "cli.h"
 
@@ -18,7 +18,7 @@ const char *prog = "pagescan";
 const char exit_help[] =
 "Exit status:\n"
 "  0  success\n"
-"  1  usage error: bad option, pid, range or category name\n"
+"  1  usage error: bad option, pid, number, range or category name\n"
 "  2  no such process, or the process exited during the scan\n"
 "  3  permission denied: no ptrace read access to the process\n"
 "  4  this kernel cannot give what was asked for (e.g. soft-dirty)\n"
@@ -39,13 +39,28 @@ void err_msg(const char *fmt, ...)
 int bad_option(char **argv, const char *sub)
 {
 	const char *arg = argv[optind - 1];
+	struct obuf o = { 0 };
 
-	if (optopt && optopt != '?' && !(arg[0] == '-' && arg[1] == '-'))
+	/*
+	 * In a cluster ("-29") getopt has not moved past the argument yet:
+	 * optind still points at it.
+	 */
+	if (optopt && argv[optind] && argv[optind][0] == '-' &&
+	    argv[optind][1] == optopt)
+		arg = argv[optind];
+	/* The argument is the user's: show it escaped. */
+	ob_text(&o, arg);
+	if (arg[0] == '-' && arg[1] >= '0' && arg[1] <= '9')
+		err_msg("'%s' is no option, and no number either: numbers "
+			"here are positive decimals", o.buf);
+	else if (optopt && optopt != '?' &&
+		 !(arg[0] == '-' && arg[1] == '-'))
 		err_msg("unknown option '-%c' (see pagescan %s --help)",
 			optopt, sub);
 	else
 		err_msg("option '%s' is unknown or lacks its argument (see "
-			"pagescan %s --help)", arg, sub);
+			"pagescan %s --help)", o.buf ? o.buf : "", sub);
+	ob_free(&o);
 	return EX_USAGE;
 }
 
@@ -69,147 +84,107 @@ int exit_code(int err)
 	}
 }
 
-static int ob_grow(struct obuf *o, size_t need)
+const char *lib_error(int err)
 {
-	size_t cap;
-	char *n;
+	const char *m = pagescan_last_error();
 
-	if (o->oom)
-		return -1;
-	if (o->len + need + 1 <= o->cap)
-		return 0;
-	cap = o->cap ? o->cap : 4096;
-	while (cap < o->len + need + 1)
-		cap *= 2;
-	n = realloc(o->buf, cap);
-	if (!n) {
-		o->oom = true;
+	return m ? m : strerror(err);
+}
+
+int once(bool *seen, const char *opt)
+{
+	if (*seen) {
+		err_msg("%s given twice (it takes one value; see --help)", opt);
 		return -1;
 	}
-	o->buf = n;
-	o->cap = cap;
+	*seen = true;
 	return 0;
 }
 
-void ob_printf(struct obuf *o, const char *fmt, ...)
+int help_alone(int argc, char **argv, const char *sub)
 {
-	va_list ap;
-	int n;
+	int i;
 
-	/* Mostly it fits: format once, straight into the buffer. */
-	if (o->oom || (o->cap - o->len < 256 && ob_grow(o, 256)))
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= o->cap - o->len) {
-		if (ob_grow(o, (size_t)n))
-			return;
-		va_start(ap, fmt);
-		vsnprintf(o->buf + o->len, o->cap - o->len, fmt, ap);
-		va_end(ap);
-	}
-	o->len += (size_t)n;
-}
+	for (i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			continue;
+		{
+			struct obuf o = { 0 };
 
-void ob_puts(struct obuf *o, const char *s)
-{
-	size_t n = strlen(s);
-
-	if (ob_grow(o, n))
-		return;
-	memcpy(o->buf + o->len, s, n + 1);
-	o->len += n;
-}
-
-/* A JSON string, quoted; bytes that are not printable ASCII escaped. */
-void ob_json_str(struct obuf *o, const char *s)
-{
-	const unsigned char *p = (const unsigned char *)s, *run;
-
-	ob_puts(o, "\"");
-	while (*p) {
-		run = p;
-		while (*p >= 0x20 && *p < 0x7f && *p != '"' && *p != '\\')
-			p++;
-		if (p > run && !ob_grow(o, (size_t)(p - run))) {
-			memcpy(o->buf + o->len, run, (size_t)(p - run));
-			o->len += (size_t)(p - run);
-			o->buf[o->len] = '\0';
+			ob_text(&o, argv[i]);
+			err_msg("--help takes nothing else, not '%s' (pagescan "
+				"%s%s--help)", o.buf ? o.buf : "", sub,
+				*sub ? " " : "");
+			ob_free(&o);
 		}
-		if (!*p)
-			break;
-		if (*p == '"' || *p == '\\')
-			ob_printf(o, "\\%c", *p);
-		else
-			ob_printf(o, "\\u%04x", *p);
-		p++;
+		return -1;
 	}
-	ob_puts(o, "\"");
-}
-
-int ob_flush(struct obuf *o, FILE *f)
-{
-	if (o->oom)
-		return -ENOMEM;
-	if (o->len && fwrite(o->buf, 1, o->len, f) != o->len)
-		return -EIO;
-	o->len = 0;
-	if (fflush(f))
-		return -EIO;
 	return 0;
 }
 
-void ob_free(struct obuf *o)
-{
-	free(o->buf);
-	memset(o, 0, sizeof(*o));
-}
-
-const char *human(uint64_t bytes, char *buf, size_t len)
-{
-	static const char units[] = "KMGTPE";
-	double v = (double)bytes;
-	int u = -1;
-
-	if (bytes < 1024) {
-		snprintf(buf, len, "%" PRIu64, bytes);
-		return buf;
-	}
-	/* 1023.7K would print as "1024K": that is 1.0M. */
-	while (v >= 1023.5 && u < 5) {
-		v /= 1024;
-		u++;
-	}
-	if (v < 10)
-		snprintf(buf, len, "%.1f%c", v, units[u]);
-	else
-		snprintf(buf, len, "%.0f%c", v, units[u]);
-	return buf;
-}
-
+/* Decimal digits only: no blank, sign, 0x or octal; 020 is twenty. */
 int parse_u64(const char *s, uint64_t *v)
 {
-	char *end;
+	uint64_t x = 0;
 
-	if (!*s || *s == '-')
+	if (!*s)
 		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 0);
-	return errno || end == s || *end ? -1 : 0;
+	for (; *s; s++) {
+		unsigned int d = (unsigned char)*s - '0';
+
+		if (d > 9 || x > (UINT64_MAX - d) / 10)
+			return -1;
+		x = x * 10 + d;
+	}
+	*v = x;
+	return 0;
 }
 
+/* Hexadecimal digits, with or without 0x, nothing else. */
 int parse_hex(const char *s, uint64_t *v)
 {
-	char *end;
+	uint64_t x = 0;
 
-	if (!*s || *s == '-')
+	if (s[0] == '0' && (s[1] == 'x' || s[1] == 'X'))
+		s += 2;
+	if (!*s)
 		return -1;
-	errno = 0;
-	*v = strtoull(s, &end, 16);
-	return errno || end == s || *end ? -1 : 0;
+	for (; *s; s++) {
+		int c = (unsigned char)*s, d;
+
+		if (c >= '0' && c <= '9')
+			d = c - '0';
+		else if (c >= 'a' && c <= 'f')
+			d = c - 'a' + 10;
+		else if (c >= 'A' && c <= 'F')
+			d = c - 'A' + 10;
+		else
+			return -1;
+		if (x >> 60)
+			return -1;
+		x = x << 4 | (uint64_t)d;
+	}
+	*v = x;
+	return 0;
+}
+
+/* "2", "0.5", "1.25": decimal seconds; no sign, exponent, inf or nan. */
+int parse_seconds(const char *s, double *v)
+{
+	const char *p = s;
+	bool digits = false;
+
+	while (*p >= '0' && *p <= '9')
+		p++, digits = true;
+	if (*p == '.') {
+		p++;
+		while (*p >= '0' && *p <= '9')
+			p++, digits = true;
+	}
+	if (*p || !digits || p - s > 20)
+		return -1;
+	*v = strtod(s, NULL);
+	return 0;
 }
 
 int parse_pid(const char *s, pid_t *pid)
@@ -217,7 +192,12 @@ int parse_pid(const char *s, pid_t *pid)
 	uint64_t v;
 
 	if (parse_u64(s, &v) || v == 0 || v > INT32_MAX) {
-		err_msg("'%s' is not a process id (a positive number)", s);
+		struct obuf o = { 0 };
+
+		ob_text(&o, s);
+		err_msg("'%s' is not a process id (a positive decimal number)",
+			o.buf ? o.buf : "");
+		ob_free(&o);
 		return -1;
 	}
 	*pid = (pid_t)v;
@@ -278,7 +258,7 @@ static int64_t cat_parse1(const char *name)
 }
 
 int parse_cats(const char *list, uint64_t *mask, uint64_t *inv,
-	       bool allow_not)
+	       bool allow_not, const char *opt)
 {
 	char *copy = strdup(list), *tok, *save = NULL;
 	int ret = 0;
@@ -287,13 +267,15 @@ int parse_cats(const char *list, uint64_t *mask, uint64_t *inv,
 		err_msg("out of memory");
 		return -1;
 	}
-	*mask = 0;
-	if (inv)
-		*inv = 0;
-	for (tok = strtok_r(copy, ",", &save); tok;
+	if (!*list) {
+		err_msg("%s needs a category name; valid: %s", opt, cat_list());
+		ret = -1;
+	}
+	for (tok = strtok_r(copy, ",", &save); tok && !ret;
 	     tok = strtok_r(NULL, ",", &save)) {
 		bool neg = false;
-		int64_t bit;
+		uint64_t bit;
+		int64_t b;
 
 		if (*tok == '!' || *tok == '^') {
 			neg = true;
@@ -305,19 +287,75 @@ int parse_cats(const char *list, uint64_t *mask, uint64_t *inv,
 			ret = -1;
 			break;
 		}
-		bit = cat_parse1(tok);
-		if (bit < 0) {
-			err_msg("unknown category '%s'; valid: %s", tok,
-				cat_list());
+		b = cat_parse1(tok);
+		if (b < 0) {
+			struct obuf o = { 0 };
+
+			ob_text(&o, tok);
+			err_msg("unknown category '%s'; valid: %s",
+				o.buf ? o.buf : "", cat_list());
+			ob_free(&o);
 			ret = -1;
 			break;
 		}
-		*mask |= (uint64_t)bit;
+		bit = (uint64_t)b;
+		/* Required and excluded at once: nothing could match. */
+		if (inv && (*mask & bit) && !(*inv & bit) == neg) {
+			err_msg("category '%s' is both required and excluded "
+				"in %s", pagescan_category_name(
+				(unsigned int)__builtin_ctzll(bit)), opt);
+			ret = -1;
+			break;
+		}
+		*mask |= bit;
 		if (neg)
-			*inv |= (uint64_t)bit;
+			*inv |= bit;
 	}
 	free(copy);
 	return ret;
+}
+
+static size_t edit_distance(const char *a, const char *b)
+{
+	size_t la = strlen(a), lb = strlen(b), i, j, d[32];
+
+	if (la > 30 || lb > 30)
+		return 99;
+	for (j = 0; j <= lb; j++)
+		d[j] = j;
+	for (i = 1; i <= la; i++) {
+		size_t prev = d[0], cur;
+
+		d[0] = i;
+		for (j = 1; j <= lb; j++) {
+			cur = d[j];
+			d[j] = prev + (a[i - 1] != b[j - 1]);
+			if (d[j - 1] + 1 < d[j])
+				d[j] = d[j - 1] + 1;
+			if (cur + 1 < d[j])
+				d[j] = cur + 1;
+			prev = cur;
+		}
+	}
+	return d[lb];
+}
+
+const char *nearest(const char *s, const char *const *words)
+{
+	const char *best = NULL;
+	size_t bd = 3, i;
+
+	for (i = 0; words[i]; i++) {
+		size_t d = edit_distance(s, words[i]);
+
+		if (strlen(s) >= 3 && !strncmp(words[i], s, strlen(s)))
+			d = 1;
+		if (d < bd) {
+			bd = d;
+			best = words[i];
+		}
+	}
+	return best;
 }
 
 uint64_t cats_available(void)
@@ -348,46 +386,4 @@ uint64_t cats_meaningful(void)
 	if (pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) != 1)
 		m &= ~PAGESCAN_CAT_SOFT_DIRTY;
 	return m;
-}
-
-int target_open(pid_t pid, struct pagescan **out)
-{
-	char path[64];
-	struct stat st;
-	int ret;
-
-	ret = pagescan_open(pid, NULL, out);
-	if (!ret)
-		return EX_OK;
-	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
-	switch (-ret) {
-	case ESRCH:
-	case ENOENT:
-		if (!stat(path, &st)) {
-			char comm[64];
-
-			err_msg("pid %d (%s) has no user memory (a kernel "
-				"thread, or a process that has exited)",
-				(int)pid, proc_comm(pid, comm, sizeof(comm)));
-		} else {
-			err_msg("no process with pid %d", (int)pid);
-		}
-		break;
-	case EACCES:
-	case EPERM:
-		if (!stat(path, &st))
-			err_msg("may not read the memory of pid %d (uid %u): "
-				"that needs ptrace read access; run as uid %u "
-				"or as root (see also kernel.yama.ptrace_scope)",
-				(int)pid, (unsigned int)st.st_uid,
-				(unsigned int)st.st_uid);
-		else
-			err_msg("may not read the memory of pid %d: that needs "
-				"ptrace read access; run as its user or as root",
-				(int)pid);
-		break;
-	default:
-		err_msg("cannot open pid %d: %s", (int)pid, strerror(-ret));
-	}
-	return exit_code(-ret);
 }

@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
 /*
- * pagescan watch PID: how each mapping's resident, swapped and (on
- * soft-dirty kernels) written pages change from interval to interval.
+ * pagescan watch PID: how each mapping's resident (RSS, as the summary and
+ * ps count it), swapped and (on soft-dirty kernels) written memory change
+ * from interval to interval, sampled on a fixed schedule: sample k is
+ * taken at start + k * interval on the monotonic clock, so the time a
+ * scan takes never accumulates into drift; a sample that falls behind
+ * skips the ticks it missed (and says so).
  *
  * "Written" comes from the soft-dirty bit: the target's bits are cleared
  * through /proc/PID/clear_refs ("4") at the start of every interval, and
@@ -15,7 +19,6 @@
 #include <fcntl.h>
 #include <getopt.h>
 #include <inttypes.h>
-#include <math.h>
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,27 +39,32 @@ static void help(FILE *f)
 	fprintf(f,
 "usage: pagescan watch PID [options]\n"
 "\n"
-"Every interval, for each mapping of process PID: resident (present) and\n"
-"swapped pages and their change since the previous interval, and on\n"
-"kernels with soft-dirty (CONFIG_MEM_SOFT_DIRTY) the pages written during\n"
-"the interval.  Measuring writes clears the target's soft-dirty bits\n"
-"through /proc/PID/clear_refs at every interval (a warning says so); this\n"
-"disturbs other users of soft-dirty on that process (e.g. CRIU).  Runs\n"
-"until Ctrl-C, --count N intervals, or the process exits (exit status 2).\n"
+"Every interval, for each mapping of process PID: resident memory (RSS,\n"
+"as pagescan PID and ps count it) and swapped memory, their change since\n"
+"the previous sample, and on kernels with soft-dirty\n"
+"(CONFIG_MEM_SOFT_DIRTY) the memory written during the interval.\n"
+"Samples are taken on a fixed schedule (start + k * interval), so they do\n"
+"not drift; a sample that falls behind skips the ticks it missed.\n"
+"Measuring writes clears the target's soft-dirty bits through\n"
+"/proc/PID/clear_refs at every interval (a note says so); this disturbs\n"
+"other users of soft-dirty on that process (e.g. CRIU).  Runs until\n"
+"Ctrl-C, --count N intervals, or the process exits (exit status 2).\n"
 "\n"
 "Options:\n"
-"  --interval S    seconds between samples (default 1; fractions allowed)\n"
+"  --interval S    seconds between samples (default 1; decimals allowed,\n"
+"                  0.01 to 86400)\n"
 "  --count N       stop after N intervals\n"
 "  --all           text: every mapping, not only those that changed\n"
 "  --no-written    do not clear soft-dirty bits; written is n/a\n"
-"  --json          one JSON object per interval, one per line (schema\n"
-"                  \"" JSON_SCHEMA "\")\n"
+"  --json          one JSON object per sample, one per line (schema\n"
+"                  \"" JSON_SCHEMA "\"), with the time in microseconds and\n"
+"                  the interval measured since the previous sample\n"
 "  -h, --help      this text\n"
 "\n%s", exit_help);
 }
 
 struct prev {
-	uint64_t start, end, present, swapped;
+	uint64_t start, end, present, swapped;	/* rss and swapped bytes */
 	char *name;
 	bool gone;		/* not in the next sample */
 };
@@ -87,9 +95,9 @@ static int snap_take(struct snap *sn, const struct space *s)
 	for (i = 0; i < s->n; i++) {
 		sn->p[i].start = s->m[i].start;
 		sn->p[i].end = s->m[i].end;
-		sn->p[i].present = s->m[i].c.present;
-		sn->p[i].swapped = s->m[i].c.swapped;
-		sn->p[i].name = strdup(mapping_label(&s->m[i]));
+		sn->p[i].present = s->m[i].b[PAGESCAN_STAT_RSS];
+		sn->p[i].swapped = s->m[i].b[PAGESCAN_STAT_SWAPPED];
+		sn->p[i].name = strdup(row_label(&s->m[i]));
 		if (!sn->p[i].name)
 			return -ENOMEM;
 		sn->n = i + 1;
@@ -125,51 +133,90 @@ static int clear_soft_dirty(pid_t pid)
 	return ret;
 }
 
-static void sleep_for(double secs)
+static void ts_add(struct timespec *t, double secs)
 {
-	struct timespec ts = {
-		.tv_sec = (time_t)secs,
-		.tv_nsec = (long)((secs - floor(secs)) * 1e9),
-	};
-
-	/* Interrupted by SIGINT/SIGTERM: the loop checks stop. */
-	while (!stop && nanosleep(&ts, &ts) && errno == EINTR)
-		;
+	t->tv_sec += (time_t)secs;
+	t->tv_nsec += (long)((secs - (double)(time_t)secs) * 1e9);
+	if (t->tv_nsec >= 1000000000L) {
+		t->tv_sec++;
+		t->tv_nsec -= 1000000000L;
+	}
 }
 
-static void sdelta(char buf[32], size_t len, int64_t pages, uint64_t psz)
+static double ts_diff(const struct timespec *a, const struct timespec *b)
+{
+	return (double)(a->tv_sec - b->tv_sec) +
+	       (double)(a->tv_nsec - b->tv_nsec) / 1e9;
+}
+
+/*
+ * Sleep until tick @seq of the schedule that began at @t0; when the scan
+ * took longer than an interval, the ticks already past are skipped (and
+ * counted in *@missed).  Returns the tick slept to.
+ */
+static unsigned long sleep_until(const struct timespec *t0, double interval,
+				 unsigned long seq, unsigned long *missed)
+{
+	struct timespec now, at;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	for (;;) {
+		at = *t0;
+		ts_add(&at, interval * (double)seq);
+		if (ts_diff(&at, &now) > 0)
+			break;
+		seq++;
+		(*missed)++;
+	}
+	/* Interrupted by SIGINT/SIGTERM: the loop checks stop. */
+	while (!stop && clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at,
+					NULL) == EINTR)
+		;
+	return seq;
+}
+
+static void sdelta(char buf[32], size_t len, int64_t bytes)
 {
 	char h[24];
 
-	if (!pages) {
+	if (!bytes) {
 		snprintf(buf, len, "0");
 		return;
 	}
-	human((uint64_t)(pages < 0 ? -pages : pages) * psz, h, sizeof(h));
-	snprintf(buf, len, "%c%s", pages < 0 ? '-' : '+', h);
+	human((uint64_t)(bytes < 0 ? -bytes : bytes), h, sizeof(h));
+	snprintf(buf, len, "%c%s", bytes < 0 ? '-' : '+', h);
 }
 
+#define RSS(m) ((m)->b[PAGESCAN_STAT_RSS])
+#define SWP(m) ((m)->b[PAGESCAN_STAT_SWAPPED])
+#define SD(m) ((m)->b[PAGESCAN_STAT_SOFT_DIRTY])
+
+/*
+ * @now is the time of the sample: when its scan began, the instant its
+ * measured interval ends at, so that the difference of two samples' times
+ * is the interval measured (not that plus the scan's own jitter).
+ */
 static void report(struct obuf *o, const struct space *s,
 		   struct snap *old, unsigned long seq, double interval,
-		   bool written, bool json, bool all)
+		   double measured, unsigned long missed, bool written,
+		   bool json, bool all, const struct timespec *now)
 {
 	int64_t dp_tot = 0, ds_tot = 0;
 	uint64_t p_tot = 0, s_tot = 0, w_tot = 0;
 	size_t i, cur = 0, shown = 0;
-	struct timespec now;
-	char b1[32], b2[32], b3[32], b4[32], b5[32];
+	char b1[32], b2[32], b3[32], b4[32], b5[32], line[300];
+	int namew = term_width() - (2 + 12 + 6 * 6 + 2);
 
-	clock_gettime(CLOCK_REALTIME, &now);
 	for (i = 0; i < s->n; i++) {
-		const struct mapping *m = &s->m[i];
+		const struct row *m = &s->m[i];
 		const struct prev *p = find_prev(old, &cur, m->start,
-						 mapping_label(m));
+						 row_label(m));
 
-		p_tot += m->c.present;
-		s_tot += m->c.swapped;
-		w_tot += m->c.sdirty;
-		dp_tot += (int64_t)m->c.present - (p ? (int64_t)p->present : 0);
-		ds_tot += (int64_t)m->c.swapped - (p ? (int64_t)p->swapped : 0);
+		p_tot += RSS(m);
+		s_tot += SWP(m);
+		w_tot += SD(m);
+		dp_tot += (int64_t)RSS(m) - (p ? (int64_t)p->present : 0);
+		ds_tot += (int64_t)SWP(m) - (p ? (int64_t)p->swapped : 0);
 	}
 	/* Mappings that went away (both lists are in address order). */
 	for (i = 0, cur = 0; i < old->n; i++) {
@@ -178,7 +225,7 @@ static void report(struct obuf *o, const struct space *s,
 		while (cur < s->n && s->m[cur].start < p->start)
 			cur++;
 		p->gone = !(cur < s->n && s->m[cur].start == p->start &&
-			    !strcmp(mapping_label(&s->m[cur]), p->name));
+			    !strcmp(row_label(&s->m[cur]), p->name));
 		if (p->gone) {
 			dp_tot -= (int64_t)p->present;
 			ds_tot -= (int64_t)p->swapped;
@@ -187,13 +234,15 @@ static void report(struct obuf *o, const struct space *s,
 	if (!seq)
 		dp_tot = ds_tot = 0;
 	if (json) {
-		json_head(o, "watch", s);
-		ob_printf(o, ",\"seq\":%lu,\"time\":%lld.%03ld,\"interval\":%g,"
-			  "\"total\":{\"present\":%" PRIu64 ",\"swapped\":%"
-			  PRIu64 ",\"d_present\":%" PRId64 ",\"d_swapped\":%"
-			  PRId64, seq, (long long)now.tv_sec,
-			  now.tv_nsec / 1000000, interval, p_tot, s_tot,
-			  dp_tot, ds_tot);
+		json_head(o, "watch");
+		json_target(o, s);
+		ob_printf(o, ",\"seq\":%lu,\"time\":%lld.%06ld,\"interval\":%g,"
+			  "\"measured\":%.6f,\"missed\":%lu,"
+			  "\"total\":{\"rss\":%" PRIu64 ",\"swapped\":%"
+			  PRIu64 ",\"d_rss\":%" PRId64 ",\"d_swapped\":%"
+			  PRId64, seq, (long long)now->tv_sec,
+			  now->tv_nsec / 1000, interval, measured, missed,
+			  p_tot, s_tot, dp_tot, ds_tot);
 		if (written)
 			ob_printf(o, ",\"written\":%" PRIu64 "}", w_tot);
 		else
@@ -202,36 +251,35 @@ static void report(struct obuf *o, const struct space *s,
 	} else {
 		struct tm tm;
 
-		localtime_r(&now.tv_sec, &tm);
+		localtime_r(&now->tv_sec, &tm);
 		if (!seq) {
-			ob_printf(o, "%02d:%02d:%02d #0 resident %s, swapped %s "
-				  "in %zu mappings (the baseline); written %s"
-				  "\n", tm.tm_hour, tm.tm_min, tm.tm_sec,
-				  human(p_tot * s->page_size, b1, sizeof(b1)),
-				  human(s_tot * s->page_size, b3, sizeof(b3)),
-				  s->n, written ? "from the next interval" :
-				  "n/a (no soft-dirty)");
+			snprintf(line, sizeof(line), "%02d:%02d:%02d #0 "
+				 "resident %s, swapped %s in %zu mappings (the "
+				 "baseline); written %s", tm.tm_hour, tm.tm_min,
+				 tm.tm_sec, human(p_tot, b1, sizeof(b1)),
+				 human(s_tot, b3, sizeof(b3)), s->n,
+				 written ? "from the next interval" :
+				 "n/a (no soft-dirty)");
+			ob_wrap(o, line, 0);
 			return;
 		}
-		ob_printf(o, "%02d:%02d:%02d #%lu resident %s (%s), swapped %s "
-			  "(%s), written %s\n", tm.tm_hour, tm.tm_min,
-			  tm.tm_sec, seq,
-			  human(p_tot * s->page_size, b1, sizeof(b1)),
-			  (sdelta(b2, sizeof(b2), dp_tot, s->page_size), b2),
-			  human(s_tot * s->page_size, b3, sizeof(b3)),
-			  (sdelta(b4, sizeof(b4), ds_tot, s->page_size), b4),
-			  written ? human(w_tot * s->page_size, b5,
-					  sizeof(b5)) : "n/a");
+		snprintf(line, sizeof(line), "%02d:%02d:%02d #%lu resident %s "
+			 "(%s), swapped %s (%s), written %s%s", tm.tm_hour,
+			 tm.tm_min, tm.tm_sec, seq, human(p_tot, b1, sizeof(b1)),
+			 (sdelta(b2, sizeof(b2), dp_tot), b2),
+			 human(s_tot, b3, sizeof(b3)),
+			 (sdelta(b4, sizeof(b4), ds_tot), b4),
+			 written ? human(w_tot, b5, sizeof(b5)) : "n/a",
+			 missed ? " (fell behind: ticks skipped)" : "");
+		ob_wrap(o, line, 0);
 	}
 	cur = 0;
 	for (i = 0; i < s->n; i++) {
-		const struct mapping *m = &s->m[i];
+		const struct row *m = &s->m[i];
 		const struct prev *p = find_prev(old, &cur, m->start,
-						 mapping_label(m));
-		int64_t dp = (int64_t)m->c.present -
-			     (p ? (int64_t)p->present : 0);
-		int64_t ds = (int64_t)m->c.swapped -
-			     (p ? (int64_t)p->swapped : 0);
+						 row_label(m));
+		int64_t dp = (int64_t)RSS(m) - (p ? (int64_t)p->present : 0);
+		int64_t ds = (int64_t)SWP(m) - (p ? (int64_t)p->swapped : 0);
 
 		if (!seq)
 			dp = ds = 0;	/* the baseline has no change */
@@ -240,35 +288,33 @@ static void report(struct obuf *o, const struct space *s,
 			ob_printf(o, "%s{\"start\":\"%#" PRIx64 "\",\"end\":\"%#"
 				  PRIx64 "\",\"name\":", i ? "," : "",
 				  m->start, m->end);
-			ob_json_str(o, mapping_label(m));
-			ob_printf(o, ",\"new\":%s,\"present\":%" PRIu64
-				  ",\"swapped\":%" PRIu64 ",\"d_present\":%"
+			ob_json_str(o, row_label(m));
+			ob_printf(o, ",\"new\":%s,\"rss\":%" PRIu64
+				  ",\"swapped\":%" PRIu64 ",\"d_rss\":%"
 				  PRId64 ",\"d_swapped\":%" PRId64,
 				  p || seq == 0 ? "false" : "true",
-				  m->c.present, m->c.swapped, dp, ds);
+				  RSS(m), SWP(m), dp, ds);
 			if (written)
 				ob_printf(o, ",\"written\":%" PRIu64 "}",
-					  m->c.sdirty);
+					  SD(m));
 			else
 				ob_puts(o, ",\"written\":null}");
 			continue;
 		}
-		if (!all && !dp && !ds && !(written && m->c.sdirty) && p)
+		if (!all && !dp && !ds && !(written && SD(m)) && p)
 			continue;
 		if (!shown++)
-			ob_printf(o, "  %-16s %8s %8s %8s %8s %8s  %s\n",
-				  "ADDRESS", "RESIDENT", "CHANGE", "SWAPPED",
-				  "CHANGE", "WRITTEN", "MAPPING");
-		sdelta(b2, sizeof(b2), dp, s->page_size);
-		sdelta(b4, sizeof(b4), ds, s->page_size);
-		ob_printf(o, "  %016" PRIx64 " %8s %8s %8s %8s %8s  %s%s\n",
-			  m->start,
-			  human(m->c.present * s->page_size, b1, sizeof(b1)),
-			  b2, human(m->c.swapped * s->page_size, b3,
-				    sizeof(b3)), b4,
-			  written ? human(m->c.sdirty * s->page_size, b5,
-					  sizeof(b5)) : "n/a",
-			  mapping_label(m), p ? "" : " (new)");
+			ob_printf(o, "  %-12s %5s %6s %5s %6s %6s  %s\n",
+				  "ADDRESS", "RSS", "CHANGE", "SWAP", "CHANGE",
+				  "WRITE", "MAPPING");
+		sdelta(b2, sizeof(b2), dp);
+		sdelta(b4, sizeof(b4), ds);
+		ob_printf(o, "  %012" PRIx64 " %5s %6s %5s %6s %6s  ", m->start,
+			  human(RSS(m), b1, sizeof(b1)), b2,
+			  human(SWP(m), b3, sizeof(b3)), b4,
+			  written ? human(SD(m), b5, sizeof(b5)) : "n/a");
+		ob_text_fit(o, row_label(m), namew - (p ? 0 : 6), false);
+		ob_puts(o, p ? "\n" : " (new)\n");
 	}
 	if (json)
 		ob_puts(o, "],\"gone\":[");
@@ -282,18 +328,20 @@ static void report(struct obuf *o, const struct space *s,
 				  "\"%#" PRIx64 "\",\"name\":", cur++ ? "," : "",
 				  p->start, p->end);
 			ob_json_str(o, p->name);
-			ob_printf(o, ",\"present\":%" PRIu64 ",\"swapped\":%"
+			ob_printf(o, ",\"rss\":%" PRIu64 ",\"swapped\":%"
 				  PRIu64 "}", p->present, p->swapped);
 			continue;
 		}
 		if (!shown++)
-			ob_printf(o, "  %-16s %8s %8s %8s %8s %8s  %s\n",
-				  "ADDRESS", "RESIDENT", "CHANGE", "SWAPPED",
-				  "CHANGE", "WRITTEN", "MAPPING");
-		sdelta(b2, sizeof(b2), -(int64_t)p->present, s->page_size);
-		sdelta(b4, sizeof(b4), -(int64_t)p->swapped, s->page_size);
-		ob_printf(o, "  %016" PRIx64 " %8s %8s %8s %8s %8s  %s (gone)\n",
-			  p->start, "0", b2, "0", b4, "-", p->name);
+			ob_printf(o, "  %-12s %5s %6s %5s %6s %6s  %s\n",
+				  "ADDRESS", "RSS", "CHANGE", "SWAP", "CHANGE",
+				  "WRITE", "MAPPING");
+		sdelta(b2, sizeof(b2), -(int64_t)p->present);
+		sdelta(b4, sizeof(b4), -(int64_t)p->swapped);
+		ob_printf(o, "  %012" PRIx64 " %5s %6s %5s %6s %6s  ", p->start,
+			  "0", b2, "0", b4, "-");
+		ob_text_fit(o, p->name, namew - 7, false);
+		ob_puts(o, " (gone)\n");
 	}
 	if (json)
 		ob_puts(o, "]}\n");
@@ -311,34 +359,43 @@ int cmd_watch(int argc, char **argv)
 		{ 0 }
 	};
 	struct sigaction sa = { .sa_handler = on_signal };
-	double interval = 1;
+	double interval = 1, measured;
 	uint64_t count = 0;
 	bool json = false, all = false, written, no_written = false;
+	bool seen_i = false, seen_c = false;
+	struct timespec t0, prev, now, wall;
 	struct snap old = { 0 };
 	struct obuf o = { 0 };
 	struct space s;
-	unsigned long seq;
+	unsigned long seq, tick = 0, missed;
 	pid_t pid;
 	int c, ret;
-	char *end;
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "h", lo, NULL)) != -1) {
+		struct obuf e = { 0 };
+
 		switch (c) {
 		case 'i':
-			errno = 0;
-			interval = strtod(optarg, &end);
-			if (errno || *end || end == optarg ||
+			if (once(&seen_i, "--interval"))
+				return EX_USAGE;
+			if (parse_seconds(optarg, &interval) ||
 			    !(interval >= 0.01 && interval <= 86400)) {
-				err_msg("--interval wants seconds from 0.01 to "
-					"86400, not '%s'", optarg);
+				ob_text(&e, optarg);
+				err_msg("--interval wants decimal seconds from "
+					"0.01 to 86400, not '%s'", e.buf);
+				ob_free(&e);
 				return EX_USAGE;
 			}
 			break;
 		case 'c':
+			if (once(&seen_c, "--count"))
+				return EX_USAGE;
 			if (parse_u64(optarg, &count) || !count) {
-				err_msg("--count wants a positive number, not "
-					"'%s'", optarg);
+				ob_text(&e, optarg);
+				err_msg("--count wants a positive decimal "
+					"number, not '%s'", e.buf);
+				ob_free(&e);
 				return EX_USAGE;
 			}
 			break;
@@ -352,6 +409,8 @@ int cmd_watch(int argc, char **argv)
 			json = true;
 			break;
 		case 'h':
+			if (help_alone(argc, argv, "watch"))
+				return EX_USAGE;
 			help(stdout);
 			return EX_OK;
 		default:
@@ -361,10 +420,15 @@ int cmd_watch(int argc, char **argv)
 	if (pid_operand(argc, argv, &pid))
 		return EX_USAGE;
 
+	/* The schedule starts when the baseline's scan does. */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	clock_gettime(CLOCK_REALTIME, &wall);
 	ret = space_begin(&s, pid, true);
 	if (ret)
 		return ret;
-	written = !no_written && (s.avail & PAGESCAN_CAT_SOFT_DIRTY);
+	prev = t0;
+	written = !no_written &&
+		  !(s.sum.unavailable & (UINT64_C(1) << PAGESCAN_STAT_SOFT_DIRTY));
 	if (written) {
 		fprintf(stderr, "%s: note: measuring writes resets the "
 			"soft-dirty bits of pid %d (/proc/%d/clear_refs) at "
@@ -386,17 +450,22 @@ int cmd_watch(int argc, char **argv)
 		ret = EX_FAIL;
 		goto out;
 	}
-	/* Interval 0: the baseline. */
-	report(&o, &s, &(struct snap){ 0 }, 0, interval, written && !json, json,
-	       false);
+	/* Sample 0: the baseline. */
+	report(&o, &s, &(struct snap){ 0 }, 0, interval, 0, 0,
+	       written && !json, json, false, &wall);
 	if (ob_flush(&o, stdout)) {
 		ret = EX_FAIL;
 		goto out;
 	}
 	for (seq = 1; !stop && (!count || seq <= count); seq++) {
-		sleep_for(interval);
+		missed = 0;
+		tick = sleep_until(&t0, interval, tick + 1, &missed);
 		if (stop)
 			break;
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		clock_gettime(CLOCK_REALTIME, &wall);
+		measured = ts_diff(&now, &prev);
+		prev = now;
 		ret = space_recount(&s);
 		if (ret == -ESRCH || ret == -ENOENT) {
 			err_msg("pid %d exited; watch ends after %lu "
@@ -406,7 +475,7 @@ int cmd_watch(int argc, char **argv)
 			goto out;
 		} else if (ret) {
 			err_msg("scan of pid %d failed: %s", (int)pid,
-				strerror(-ret));
+				lib_error(-ret));
 			ret = exit_code(-ret);
 			goto out;
 		}
@@ -415,7 +484,8 @@ int cmd_watch(int argc, char **argv)
 				"any more; written is n/a\n", prog);
 			written = false;
 		}
-		report(&o, &s, &old, seq, interval, written, json, all);
+		report(&o, &s, &old, seq, interval, measured, missed, written,
+		       json, all, &wall);
 		snap_free(&old);
 		if (snap_take(&old, &s)) {
 			err_msg("out of memory");

@@ -2,8 +2,10 @@
 /*
  * libpagescan: page-state scanning and dirty-page tracking for Linux.
  *
- * This is the only public header.  It compiles alone as C99 (-pedantic)
- * and as C++.  Every function that can fail returns a negative errno and
+ * This is the only public header.  It compiles alone as ISO C99 or later
+ * and as C++11 or later, -pedantic-errors (PAGESCAN_OPTS() needs C99 or
+ * C++20; scripts/check-headers.sh proves it).
+ * Every function that can fail returns a negative errno and
  * also sets errno, except pagescan_ioctl(), which keeps the ioctl(2)
  * convention (-1 and errno) so that it can replace ioctl(fd, PAGEMAP_SCAN,
  * arg) by renaming one call.  The library never prints, exits or aborts.
@@ -32,6 +34,7 @@
 extern "C" {
 #endif
 
+/* Makefile.common is the source; the build fails if these differ. */
 #define PAGESCAN_VERSION_MAJOR 0
 #define PAGESCAN_VERSION_MINOR 1
 
@@ -147,6 +150,21 @@ PAGESCAN_API const char *pagescan_category_name(unsigned int bit);
  */
 PAGESCAN_API int64_t pagescan_category_parse(const char *name);
 
+/*
+ * Why the last libpagescan call of this thread that failed did so, in one
+ * line, when the library knows more than the errno says (for example
+ * "PAGESCAN_BACKEND=bogus: not one of auto, native, emulate"); NULL when
+ * that call recorded nothing beyond its errno.  The string stays valid
+ * until the thread's next failing call.
+ */
+PAGESCAN_API const char *pagescan_last_error(void);
+
+/*
+ * The library's version at run time, which may differ from the header's
+ * PAGESCAN_VERSION_MAJOR/MINOR a program was built with: "0.1.0", as in
+ * libpagescan.pc and the library's file name.  Static storage.
+ */
+PAGESCAN_API const char *pagescan_version_string(void);
 PAGESCAN_API int pagescan_version_major(void);
 PAGESCAN_API int pagescan_version_minor(void);
 
@@ -194,17 +212,45 @@ struct pagescan_open_opts {
 #define pagescan_open_opts__last_field backend
 
 /*
- * Declare and zero an options struct, set its size, then the named
- * fields: PAGESCAN_OPTS(pagescan_scan_opts, o, .category_mask = ...);
+ * Declare @NAME, a struct @TYPE with .sz set and every field not named
+ * zero, inside a function:
+ *	PAGESCAN_OPTS(pagescan_scan_opts, o, .category_mask = ...);
+ * ISO C99 or later, and C++20 (whose designated initialisers must follow
+ * the order of the fields).  Before C++20, declare the struct and clear it
+ * with PAGESCAN_OPTS_RESET(o), then assign the fields.
+ *
+ * A library older than the header rejects (-E2BIG) a non-zero byte after
+ * the last field it knows.  No options struct has padding after its last
+ * field (scripts/check-headers.sh asserts it; a field added later follows
+ * the last one with no padding before it), so the bytes it checks are
+ * fields, which the initialiser zeroes.  With GNU C (gcc, clang) the whole
+ * struct, padding included, is cleared first too, as libbpf does.
  */
-#define PAGESCAN_OPTS(TYPE, NAME, ...)					\
-	struct TYPE NAME = ({						\
+#define PAGESCAN_OPTS(TYPE, ...) PAGESCAN_OPTS__(TYPE, __VA_ARGS__, )
+#if defined(__GNUC__) && !defined(__cplusplus)
+#define PAGESCAN_OPTS__(TYPE, NAME, ...)				\
+	struct TYPE NAME = __extension__ ({				\
 		memset(&NAME, 0, sizeof(struct TYPE));			\
 		(struct TYPE) {						\
 			.sz = sizeof(struct TYPE),			\
 			__VA_ARGS__					\
 		};							\
 	})
+#elif defined(__GNUC__)
+/* g++ warns of the fields left out, which is the point here. */
+#define PAGESCAN_OPTS__(TYPE, NAME, ...)				\
+	_Pragma("GCC diagnostic push")					\
+	_Pragma("GCC diagnostic ignored \"-Wmissing-field-initializers\"") \
+	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ };	\
+	_Pragma("GCC diagnostic pop")
+#else
+#define PAGESCAN_OPTS__(TYPE, NAME, ...)				\
+	struct TYPE NAME = { .sz = sizeof(struct TYPE), __VA_ARGS__ }
+#endif
+/* Zero an options struct, padding included, and set its .sz. */
+#define PAGESCAN_OPTS_RESET(NAME)					\
+	((void)memset(&(NAME), 0, sizeof(NAME)),			\
+	 (void)((NAME).sz = sizeof(NAME)))
 
 /*
  * Open the address space of @pid (0 means the calling process).
@@ -503,6 +549,242 @@ PAGESCAN_API int pagescan_get_write_watch(uint32_t flags, void *base,
 					  uint32_t *granularity);
 PAGESCAN_API int pagescan_reset_write_watch(void *base, size_t size);
 /* --- write watch: end --- */
+
+/* --- snapshots: begin (see pagescan_snapshot(3)) --- */
+/*
+ * Save ranges of the CALLING process and put them back later touching
+ * only what changed since: a write watch (pagescan_watch(3)) per range
+ * finds the changed pages, which are copied back (or discarded again when
+ * they were unpopulated at take), and tracking re-arms in the same step.
+ * The snapshot holds a copy of the pages populated at take only.
+ */
+struct pagescan_snapshot;
+
+/* One range to snapshot: page-aligned (huge-page-aligned for hugetlb). */
+struct pagescan_range {
+	void *addr;
+	size_t len;
+};
+
+/* pagescan_snapshot_opts.flags */
+#define PAGESCAN_SNAPSHOT_VERIFY (1U << 0)	/* restore checks itself */
+/* pagescan_snapshot_take_process() only: */
+#define PAGESCAN_SNAPSHOT_STACKS (1U << 1)	/* other threads' stacks too */
+#define PAGESCAN_SNAPSHOT_DONTDUMP (1U << 2)	/* MADV_DONTDUMP memory too */
+
+struct pagescan_snapshot_opts {
+	size_t sz;		/* sizeof(struct pagescan_snapshot_opts) */
+	enum pagescan_watch_backend backend;	/* AUTO: as pagescan_watch */
+	unsigned int flags;	/* PAGESCAN_SNAPSHOT_* */
+	size_t :0;
+};
+#define pagescan_snapshot_opts__last_field flags
+
+/* What a restore or update did (the caller sets sz). */
+struct pagescan_snapshot_stats {
+	size_t sz;		/* sizeof(struct pagescan_snapshot_stats) */
+	uint64_t pages;		/* pages restored (a hugetlb page counts 1) */
+	uint64_t bytes;		/* bytes restored: copied + discarded */
+	uint64_t copied;	/* bytes copied back (update: saved) */
+	uint64_t discarded;	/* bytes discarded (unpopulated at take) */
+	uint64_t saved;		/* bytes the snapshot holds now */
+	size_t :0;
+};
+#define pagescan_snapshot_stats__last_field saved
+
+/*
+ * Save [@ranges[i].addr, + len) for i < @n (disjoint, mapped, writable,
+ * not holding the calling thread's stack) and start tracking them.
+ * Returns 0 and *@out, or -EINVAL, -EBUSY (a range holds the caller's
+ * stack, or is watched already), -EFAULT (guard pages in a range),
+ * -ENOMEM, -EOPNOTSUPP (the forced backend cannot run), -E2BIG.
+ */
+PAGESCAN_API int pagescan_snapshot_take(const struct pagescan_range *ranges,
+				size_t n,
+				const struct pagescan_snapshot_opts *opts,
+				struct pagescan_snapshot **out);
+/*
+ * Put every byte back as it was at take (or at the last update).  0, or
+ * -EFAULT (a range was unmapped, moved or reprotected, or has guard
+ * pages: nothing was touched), -EBUSY (a range holds the caller's stack),
+ * -ECHILD (inherited across fork), -EIO (verify mode found a difference).
+ * @st (may be NULL) says what was done.
+ */
+PAGESCAN_API int pagescan_snapshot_restore(struct pagescan_snapshot *snap,
+				struct pagescan_snapshot_stats *st);
+/* Save the pages changed since take/restore/update: the new state. */
+PAGESCAN_API int pagescan_snapshot_update(struct pagescan_snapshot *snap,
+				struct pagescan_snapshot_stats *st);
+/*
+ * Call @fn for each run of pages changed since the last take, restore or
+ * update (categories PAGESCAN_CAT_WRITTEN), in address order, without
+ * restoring or re-arming anything.  0, @fn's non-zero value, or -errno.
+ */
+PAGESCAN_API int pagescan_snapshot_changed(struct pagescan_snapshot *snap,
+				pagescan_region_fn fn, void *ctx);
+/* Stop tracking and free the copy; the memory is left as it is now. */
+PAGESCAN_API void pagescan_snapshot_free(struct pagescan_snapshot *snap);
+
+/* The write-watch backend of the snapshot, and why (pagescan_watch(3)). */
+PAGESCAN_API enum pagescan_watch_backend
+pagescan_snapshot_backend(const struct pagescan_snapshot *snap);
+PAGESCAN_API const char *
+pagescan_snapshot_reason(const struct pagescan_snapshot *snap);
+/* Verify mode: 0, or 1 and the first differing page and the count. */
+PAGESCAN_API int pagescan_snapshot_verify_failure(
+				const struct pagescan_snapshot *snap,
+				void **page, uint64_t *count);
+
+/*
+ * The whole calling process: every readable and writable private mapping
+ * (data and bss of the program and its libraries, heap, anonymous
+ * mappings), except the library's own memory, the calling thread's stack,
+ * and unless @opts->flags asks for them, the other threads' stacks
+ * (PAGESCAN_SNAPSHOT_STACKS) and MADV_DONTDUMP memory such as sanitizer
+ * shadows (PAGESCAN_SNAPSHOT_DONTDUMP).  Needs the uffd-async backend:
+ * -EOPNOTSUPP where it cannot run or another one is forced; -EBUSY when
+ * another thread runs in user space (its stack cannot be found); else as
+ * pagescan_snapshot_take().  See pagescan_snapshot_take_process(3).
+ */
+PAGESCAN_API int pagescan_snapshot_take_process(
+				const struct pagescan_snapshot_opts *opts,
+				struct pagescan_snapshot **out);
+
+/* pagescan_snapshot_mapping.state, and which ones to report */
+#define PAGESCAN_SNAPSHOT_MAP_TAKEN	(1U << 0)	/* in the snapshot */
+#define PAGESCAN_SNAPSHOT_MAP_CREATED	(1U << 1)	/* mapped since take */
+#define PAGESCAN_SNAPSHOT_MAP_REMOVED	(1U << 2)	/* unmapped since take */
+
+/* A part of a mapping, as pagescan_snapshot_mappings() reports it. */
+struct pagescan_snapshot_mapping {
+	size_t sz;		/* sizeof(struct pagescan_snapshot_mapping) */
+	uint64_t start;
+	uint64_t end;
+	uint64_t offset;	/* file offset of start */
+	uint64_t inode;
+	uint32_t flags;		/* PAGESCAN_VMA_READ..SHARED, HUGETLB */
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t state;		/* one PAGESCAN_SNAPSHOT_MAP_* */
+	const char *name;	/* as in /proc/self/maps ("" none); valid in fn */
+};
+
+typedef int (*pagescan_snapshot_mapping_fn)(
+				const struct pagescan_snapshot_mapping *m,
+				void *ctx);
+
+/*
+ * Compare the mappings a whole-process snapshot took with the process
+ * now, by the same rules: call @fn, in address order, for each part in
+ * one of the states in @which (PAGESCAN_SNAPSHOT_MAP_*).  A part removed
+ * since take makes restore fail with -EFAULT until it is mapped again
+ * the same way; a part created since take is not restored.  Returns 0,
+ * @fn's non-zero value, or -errno (-EINVAL: not a whole-process
+ * snapshot, or bad @which).
+ */
+PAGESCAN_API int pagescan_snapshot_mappings(struct pagescan_snapshot *snap,
+				unsigned int which,
+				pagescan_snapshot_mapping_fn fn, void *ctx);
+/* --- snapshots: end --- */
+
+/* --- summary: begin (see pagescan_summary(3)) --- */
+/*
+ * What each mapping of an address space holds, in bytes, counted the way
+ * the kernel counts it in /proc/PID/smaps, from one scan: what `pagescan
+ * PID` shows, for any program to compute.  The statistics are indices
+ * into the bytes[] arrays below; their values never change, new ones are
+ * appended (there is room for PAGESCAN_STAT_SLOTS).
+ */
+enum pagescan_stat {
+	PAGESCAN_STAT_RSS = 0,	/* resident: anon + file + shmem (smaps Rss) */
+	PAGESCAN_STAT_ANON,	/* anonymous (smaps Anonymous) */
+	PAGESCAN_STAT_FILE,	/* page cache of files, not shmem */
+	PAGESCAN_STAT_SHMEM,	/* shmem/tmpfs pages (memfd, SysV, /dev/shm) */
+	PAGESCAN_STAT_SWAPPED,	/* swap entries (smaps Swap, but see man) */
+	PAGESCAN_STAT_THP,	/* in PMD-mapped THPs (AnonHugePages + ...) */
+	PAGESCAN_STAT_HUGETLB,	/* hugetlb pages (not in rss, as smaps) */
+	PAGESCAN_STAT_ZERO,	/* the shared zero page (not in rss) */
+	PAGESCAN_STAT_GUARD,	/* guard regions (MADV_GUARD_INSTALL) */
+	PAGESCAN_STAT_SOFT_DIRTY, /* soft-dirty, present or swapped */
+	PAGESCAN_STAT_WRITTEN,	/* written, in uffd-wp async mappings only */
+	PAGESCAN_STAT_PRESENT,	/* every present page: rss + hugetlb + zero */
+	PAGESCAN_STAT_WP_MARKER, /* uffd-wp marker, or protected swap entry */
+	PAGESCAN_STAT__COUNT
+};
+#define PAGESCAN_STAT_SLOTS	24
+
+/*
+ * Flags of a summarised mapping, beside PAGESCAN_VMA_READ...SHARED (and
+ * PAGESCAN_VMA_HUGETLB, which the summary finds without smaps where it
+ * can).
+ */
+#define PAGESCAN_VMA_SHMEM	(1U << 16)	/* on shmem/tmpfs */
+#define PAGESCAN_VMA_WPALLOWED	(1U << 17)	/* uffd-wp async: WRITTEN */
+
+/* "rss", "anon", ... (the JSON and Prometheus names); NULL if unknown. */
+PAGESCAN_API const char *pagescan_stat_name(unsigned int stat);
+
+/* One mapping, as pagescan_summary() reports it (filled by the library). */
+struct pagescan_mapping {
+	size_t sz;		/* sizeof(struct pagescan_mapping) of the library */
+	uint64_t start;		/* clipped to the requested range */
+	uint64_t end;
+	uint64_t offset;
+	uint64_t inode;
+	uint32_t flags;		/* PAGESCAN_VMA_* */
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t reserved;
+	const char *name;	/* as pagescan_vma.name: raw bytes; valid in fn */
+	uint64_t bytes[PAGESCAN_STAT_SLOTS];	/* by enum pagescan_stat */
+};
+
+typedef int (*pagescan_mapping_fn)(const struct pagescan_mapping *m,
+				   void *ctx);
+
+struct pagescan_summary_opts {
+	size_t sz;		/* sizeof(struct pagescan_summary_opts) */
+	uint64_t flags;		/* none yet: 0 */
+	size_t :0;
+};
+#define pagescan_summary_opts__last_field flags
+
+/* The whole answer: the caller sets sz, the library fills the rest. */
+struct pagescan_summary {
+	size_t sz;		/* sizeof(struct pagescan_summary) */
+	uint64_t unavailable;	/* 1 << stat: cannot be measured here */
+	uint64_t approximate;	/* 1 << stat: may over-count here (man) */
+	uint64_t mappings;	/* mappings reported */
+	uint64_t size;		/* their size in bytes */
+	uint64_t total[PAGESCAN_STAT_SLOTS];	/* mappings + unattributed */
+	uint64_t unattributed[PAGESCAN_STAT_SLOTS]; /* in no listed mapping */
+	size_t :0;
+};
+#define pagescan_summary__last_field unattributed
+
+/*
+ * Summarise the mappings of [@start, @end) (0, UINT64_MAX: all of them)
+ * with one scan: @fn (may be NULL) is called for each, in address order,
+ * after the scan succeeded, and *@out (may be NULL) gets the totals.
+ * Returns 0, the non-zero value @fn returned, or -errno (ESRCH: the
+ * target exited; nothing was reported then).
+ */
+PAGESCAN_API int pagescan_summary(struct pagescan *ps, uint64_t start,
+				  uint64_t end,
+				  const struct pagescan_summary_opts *opts,
+				  pagescan_mapping_fn fn, void *ctx,
+				  struct pagescan_summary *out);
+
+/*
+ * The rule pagescan_summary() counts by, for callers that scan finer
+ * buckets: add region @r, scanned with @return_mask (every category the
+ * handle serves, for exact counts), of a mapping with PAGESCAN_VMA_*
+ * @vma_flags, to @bytes[PAGESCAN_STAT_SLOTS].  Returns 0 or -EINVAL.
+ */
+PAGESCAN_API int pagescan_stats_add(uint64_t *bytes, uint32_t vma_flags,
+				    uint64_t return_mask,
+				    const struct pagescan_region *r);
+/* --- summary: end --- */
 
 #ifdef __cplusplus
 }

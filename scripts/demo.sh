@@ -46,10 +46,16 @@ pid=$(sed -n 's/^{"pid":\([0-9]*\),.*/\1/p' <<<"$desc")
 first=$(grep -o '"start":"0x[0-9a-f]*"' <<<"$desc" | head -n 1 | cut -d'"' -f4)
 last=$(grep -o '"end":"0x[0-9a-f]*"' <<<"$desc" | tail -n 1 | cut -d'"' -f4)
 
-step "pagescan on $(uname -sr): what this kernel can report"
-show "$PS" features
+cat <<EOF2
+libpagescan tells what a process's memory is doing, page by page: resident
+or swapped, anonymous or file, the zero page, huge pages, guard pages, and
+what was written since you last looked, from one ioctl (PAGEMAP_SCAN, Linux
+6.7+) or its emulation on older kernels.  The pagescan command shows it for
+any process, as numbers that agree with ps, top and /proc/PID/smaps, and as
+a picture.  Here it is on a demonstration process started for the purpose.
+EOF2
 
-step "A demonstration process, pid $pid: anonymous, file, shmem, zero-page, THP and guard memory, $swapnote"
+step "A demonstration process, pid $pid (pagescan-demo): anonymous, file, shmem, zero-page, THP and guard memory, $swapnote"
 echo "Its memory, as it describes itself (find these addresses below):"
 grep -o '"name":"[a-z]*","start":"0x[0-9a-f]*","end":"0x[0-9a-f]*","pages":[0-9]*' \
 	<<<"$desc" | sed 's/"name":"\([a-z]*\)","start":"0x\([0-9a-f]*\)","end":"0x\([0-9a-f]*\)","pages":\([0-9]*\)/\1 \2 \3 \4/' |
@@ -72,19 +78,19 @@ done
 step "1. The summary: one row per mapping (sizes in K/M/G; n/a: this kernel cannot say)"
 show "$PS" "$pid"
 
-step "2. The regions of the demonstration's own mappings that are populated"
-show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --any present,swapped
-
-step "   Only resident anonymous memory (present, not file)"
-show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --require 'present,!file'
-
 svg=$BUILD/demo-map.svg
 if ! : 2>/dev/null >>"$svg"; then
 	svg=${TMPDIR:-/tmp}/pagescan-demo-map.$$.svg	# $BUILD is read-only
 fi
-step "3. The picture: one row per mapping in address order (A anon, F file, Z zero, H huge, S swapped, G guard)"
+step "2. The picture: one row per mapping in address order (A anon, F file, Z zero, H huge, S swapped, G guard)"
 show "$PS" map "$pid" --svg "$svg"
 echo "(an SVG with a tooltip per cell: $svg)"
+
+step "3. The regions of the demonstration's own mappings that are populated"
+show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --any present,swapped
+
+step "   Only resident anonymous memory (present, not file)"
+show "$PS" regions "$pid" --range "${first#0x}-${last#0x}" --require 'present,!file'
 
 step "4. Change over time: the demonstration grows a region while we watch"
 show "$PS" watch "$pid" --interval 0.5 --count 4
@@ -92,9 +98,12 @@ show "$PS" watch "$pid" --interval 0.5 --count 4
 step "5. The write-watch API (pagescan_watch(3)): a process tracks its own writes"
 show "$LAYOUT" --write-watch
 
-step "JSON for scripts: every command takes --json (schema pagescan/1, see man/pagescan.1)"
+step "JSON for scripts: every command takes --json (schema pagescan/2, see man/pagescan.1)"
 printf '%s$ %s%s\n' "$B" "$PS $pid --json --top 2" "$N"
 "$PS" "$pid" --json --top 2 | cut -c 1-400
 echo "..."
+
+step "6. What this kernel can report (the probe table: pagescan features)"
+show "$PS" features
 echo
 echo "More: $PS --help, man -l man/pagescan.1, make check."

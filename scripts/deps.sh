@@ -8,10 +8,28 @@ what=${1:-test}
 pkgs="gcc make"
 if [ "$what" = test ]; then
 	# bc, setpriv (util-linux): the runner; python3: JSON and SVG checks;
+	# libxml2-utils: xmllint, the SVG of hostile names (cli-hostile.sh);
 	# qemu, busybox-static, cpio: the VM lane; chromium: the SVG render
-	# test; e2fsprogs: mkswap/filesystems in tests.
+	# test; e2fsprogs: mkswap/filesystems in tests; python3-*: the
+	# Python package's tests (pytest, numpy, matplotlib for the example;
+	# venv, setuptools and wheel for its offline pip install).
 	pkgs="$pkgs bc util-linux python3 qemu-system-x86 busybox-static cpio \
-		bash-static chromium e2fsprogs"
+		bash-static chromium e2fsprogs libxml2-utils"
+	# The static lane: the header with both compilers, the README's
+	# pkg-config line, the man pages (man --warnings, lexgrog, mandoc).
+	pkgs="$pkgs g++ clang pkg-config man-db groff-base mandoc"
+	# The deb lane: dpkg-buildpackage, debian/control's Build-Depends,
+	# lintian.
+	pkgs="$pkgs dpkg-dev build-essential debhelper pkgconf lintian"
+	pkgs="$pkgs python3-pytest python3-numpy python3-matplotlib \
+		python3-venv python3-setuptools python3-wheel"
+	# python3-pagescan's build (debian/rules: pybuild).
+	pkgs="$pkgs dh-python pybuild-plugin-pyproject python3-all"
+	# pagescan export/serve against the real consumers (tests/cli-export.sh,
+	# tests/cli-serve.sh): promtool and prometheus, node_exporter's
+	# textfile collector, curl; systemd-analyze for the unit in contrib/
+	# and strace for its system call filter (tests/cli-systemd.sh).
+	pkgs="$pkgs prometheus prometheus-node-exporter curl systemd strace"
 fi
 missing=""
 for p in $pkgs; do
@@ -25,6 +43,6 @@ if [ "$(id -u)" != 0 ]; then
 fi
 echo "deps: installing$missing"
 export DEBIAN_FRONTEND=noninteractive
-apt-get update -qq
+apt-get -o DPkg::Lock::Timeout=600 update -qq
 # shellcheck disable=SC2086
-apt-get install -y -qq --no-install-recommends $missing >/dev/null
+apt-get -o DPkg::Lock::Timeout=600 install -y -qq --no-install-recommends $missing >/dev/null

@@ -49,10 +49,36 @@ enum emu_quirk_id {
 	 * PMD-mapped THPs and fully populated, contiguous PTE-mapped 2 MiB
 	 * blocks; WPALLOWED when the process has uffd-wp registrations and
 	 * its userfaultfds mix WP_ASYNC and synchronous contexts (or the
-	 * registering descriptor lives in another process).  It then fails
-	 * with EOPNOTSUPP instead of guessing; the kernel would answer.
+	 * registering descriptor lives in another process, or the target's
+	 * descriptors cannot be read now: /proc/PID/fd and fdinfo are
+	 * checked at each scan, so a target that made itself non-dumpable
+	 * or changed credentials after the handle was opened hides them
+	 * from a caller without CAP_SYS_PTRACE); PFNZERO or HUGE when they
+	 * need PFNs and /proc/kpageflags, which emu_caps found when the
+	 * library started, and this caller no longer sees them (it dropped
+	 * CAP_SYS_ADMIN: a descriptor shows PFNs by its opener's
+	 * credentials).  It then fails with EOPNOTSUPP instead of guessing;
+	 * the kernel would answer.
 	 */
 	EMU_QUIRK_UNDECIDABLE,
+	/*
+	 * A bare descriptor (pagescan_ioctl() on a pagemap descriptor the
+	 * library did not open, all kernels): the emulation needs the VMA
+	 * list, and a descriptor names its process only by number, so it
+	 * reads /proc/PID/maps of that process as it is now.  That needs
+	 * ptrace read access now (the kernel checked it once, at open: a
+	 * target that dropped privileges since gives EACCES here, an answer
+	 * there).  A descriptor whose address space is gone (exit, exec)
+	 * gives ESRCH, as on 6.18.  One whose address space lives on but is
+	 * no longer the process's (it was opened on a CLONE_VM sibling that
+	 * then exec'd; the other keeps the old one) is caught where a page
+	 * present in the current image reads differently through it
+	 * (EOPNOTSUPP); where none does, the answer is the descriptor's
+	 * pages over the current image's VMAs.  No interface compares the
+	 * address spaces of two /proc files.  A handle has none of this: it
+	 * opened maps and smaps with pagemap.
+	 */
+	EMU_QUIRK_BARE_DESCRIPTOR,
 	EMU_QUIRK__COUNT
 };
 
@@ -82,8 +108,16 @@ static const struct emu_quirk emu_quirks[EMU_QUIRK__COUNT] = {
 	},
 	[EMU_QUIRK_UNDECIDABLE] = {
 		"undecidable", "all",
-		"EOPNOTSUPP where HUGE or WPALLOWED cannot be decided "
-		"reliably for this address space",
+		"EOPNOTSUPP where HUGE, PFNZERO or WPALLOWED cannot be "
+		"decided reliably for this address space or caller (PFNs "
+		"hidden after a privilege drop)",
+	},
+	[EMU_QUIRK_BARE_DESCRIPTOR] = {
+		"bare-descriptor", "all",
+		"pagescan_ioctl() without a handle reads the VMAs of the "
+		"descriptor's process by number, now: EACCES after a "
+		"privilege drop, EOPNOTSUPP (or the current image's VMAs) "
+		"for an address space kept alive by a CLONE_VM sibling",
 	},
 };
 

@@ -20,8 +20,12 @@
  *
  * Contract for a provider (all addresses page-aligned, start < end, in the
  * calling process; every callback may be called concurrently from several
- * threads and must not call back into emu_scan()):
+ * threads, takes only the provider's own locks and must not call back into
+ * emu_scan()).  The emulation takes no lock of its own around them, so no
+ * lock order between the two subsystems exists to get wrong:
  *
+ *  active   Is any range tracked right now?  Lock-free (it is asked on
+ *           every scan and capability query): 1 or 0.
  *  covers   Is the range starting at @start tracked ("wp allowed")?  Set
  *           *@seg_end (start < *seg_end <= end) to where that answer
  *           stops holding and return 1 (tracked) or 0 (not tracked), or
@@ -39,6 +43,12 @@
  *           units it reports).  0 or -errno (the scan then fails with it,
  *           as the kernel's does with ENOMEM while arming a hole).
  *
+ * A range may stop being tracked between two callbacks of one scan (a
+ * watch unregistered by another thread): the later callbacks then answer
+ * "not tracked", "nothing written" and "nothing to arm" (never an error),
+ * and the scan reports what it saw, as a kernel scan racing
+ * UFFDIO_UNREGISTER would.
+ *
  * Known difference a provider cannot remove: the kernel shows an armed,
  * never-populated page of a wp-async VMA as SWAPPED (a uffd-wp marker);
  * an emulated mechanism has no marker, so such a page is reported
@@ -51,6 +61,7 @@
 #include <stdint.h>
 
 struct emu_wp_ops {
+	int (*active)(void *ctx);
 	int (*covers)(void *ctx, uint64_t start, uint64_t end,
 		      uint64_t *seg_end);
 	int (*written)(void *ctx, uint64_t start, uint64_t end,
@@ -59,21 +70,17 @@ struct emu_wp_ops {
 };
 
 /*
- * Install @ops (with @ctx passed to every callback) for the calling
- * process.  One provider at a time: -EBUSY if another is installed,
- * -EINVAL if a callback is missing.  @ops must stay valid until
- * emu_wp_remove() returns.
+ * Make @ops (with @ctx passed to every callback) the provider for the
+ * calling process, for the rest of its life: the first call wins, later
+ * ones change nothing.  @ops and @ctx must stay valid forever (static).
+ * Whether the provider is in use at a given moment is its active().
  */
-int emu_wp_install(const struct emu_wp_ops *ops, void *ctx);
+void emu_wp_set(const struct emu_wp_ops *ops, void *ctx);
 
-/*
- * Remove @ops.  When it returns, no scan is using the provider any more
- * (scans hold a read lock on it for their whole duration).  -ENOENT if
- * @ops is not the installed provider.
- */
-int emu_wp_remove(const struct emu_wp_ops *ops);
-
-/* Is a provider installed?  (The capability answers depend on it.) */
+/* Is a provider set and active?  (The capability answers depend on it.) */
 int emu_wp_installed(void);
+
+/* The provider when it is active, else NULL (*@ctx set with it). */
+const struct emu_wp_ops *emu_wp_get(void **ctx);
 
 #endif /* PAGESCAN_EMU_WP_H */

@@ -69,9 +69,22 @@ _Static_assert(PAGESCAN_CHECK_WPASYNC == PM_SCAN_CHECK_WPASYNC, "flag values");
 
 bool ps_opts_valid(const void *opts, size_t known, size_t user_sz);
 
-/* Return -err and set errno: the one way library functions fail. */
+/*
+ * Failing.  A public function fails with ps_err(err): it returns -err and
+ * sets errno, once, at the boundary.  Where the cause is known in more
+ * detail than an errno can say ("PAGESCAN_BACKEND=bogus: ..."), the code
+ * that finds it calls ps_errf(err, fmt, ...), which records a one-line
+ * message for this thread and returns -err without touching errno; the
+ * ps_err(err) of the same errno at the boundary then publishes it for
+ * pagescan_last_error().  A ps_err() with no such message pending (or a
+ * different errno) clears the message, so it is never stale.
+ */
+int ps_errf(int err, const char *fmt, ...)
+	__attribute__((format(__printf__, 2, 3)));
+void ps_err_publish(int err);
 static inline int ps_err(int err)
 {
+	ps_err_publish(err);
 	errno = err;
 	return -err;
 }
@@ -87,13 +100,45 @@ static inline unsigned long ps_pagesz(void)
 	return ps_page_size;
 }
 
+/*
+ * The library's mutable global state goes in a section of its own, whose
+ * bytes a whole-process snapshot never restores (snapshot_proc.c): a
+ * restore must not rewind the lists and locks it runs on.
+ */
+#define PS_STATE __attribute__((section("pagescan_state")))
+/* [*lo, *hi): that section, where it is in memory now. */
+void ps_state_bounds(uint64_t *lo, uint64_t *hi);
+
+/*
+ * ---- ownmem.c: the library's lasting state, outside the heap ----
+ * Zeroed memory in a mapping of its own, recorded; NULL without.
+ */
+void *ps_own_zalloc(size_t size);
+void ps_own_free(void *p);
+void ps_own_fork_lock(void);
+void ps_own_fork_unlock(void);
+/*
+ * A copy's mapping (len bytes, untouched pages cost nothing), recorded,
+ * not inherited by fork (@owner false: a forked child's, not unmapped).
+ */
+void *ps_own_map(size_t len);
+void ps_own_unmap(void *p, size_t len, bool owner);
+/* Does [start, end) overlap memory of ours?  Each piece to @fn. */
+bool ps_own_owns(uint64_t start, uint64_t end);
+int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
+		   void *ctx);
+
 /* ---- sys.c: thin system-call wrappers returning -errno ---- */
 int sys_pagemap_scan(int fd, struct pm_scan_arg *arg);
 ssize_t sys_pread_full(int fd, void *buf, size_t len, off_t off);
 int sys_read_file(const char *path, char **buf, size_t *len);
+int sys_pread_file(int fd, char **buf, size_t *len);
 int sys_open_proc(pid_t pid, pid_t tid, const char *what, int flags);
 int sys_userfaultfd(int flags);
-int sys_pidfd_open(pid_t pid);
+int sys_pidfd_open(pid_t pid, unsigned int flags);
+pid_t sys_pidfd_proc_pid(int pidfd);
+int sys_proc_is_own_pidns(void);
+pid_t sys_proc_self_pid(void);
 pid_t sys_pid_of_procfd(int fd, pid_t *tid);
 bool sys_pidfd_exited(int pidfd);
 int sys_read_small(const char *path, char *buf, size_t len);
@@ -105,6 +150,7 @@ struct ps_vma {
 	uint64_t start, end, offset, inode, page_size, thp_bytes;
 	uint32_t flags, dev_major, dev_minor;
 	uint32_t name_off;	/* into ps_maps.names */
+	bool dontdump;		/* smaps VmFlags dd (MADV_DONTDUMP) */
 };
 
 struct ps_maps {
@@ -114,7 +160,11 @@ struct ps_maps {
 	size_t names_len, names_cap;
 };
 
+/* By pid (the process as it is now); sorted and disjoint in every case. */
 int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m);
+/* Through an open maps/smaps descriptor; -ESRCH once its mm is gone. */
+int ps_maps_read_fd(int fd, bool smaps, struct ps_maps *m);
+int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m);
 void ps_maps_free(struct ps_maps *m);
 static inline const char *ps_vma_name(const struct ps_maps *m,
 				      const struct ps_vma *v)
@@ -124,31 +174,75 @@ static inline const char *ps_vma_name(const struct ps_maps *m,
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 
-/* ---- backend dispatch ---- */
+/* ---- probe.c: facts about the running kernel and caller ---- */
+/*
+ * What the backends need to know about the kernel, gathered once by the
+ * probes (probe.c) and handed to each backend when the backend table is
+ * set up (pagescan.c), so that no backend calls the probes itself.
+ */
+struct ps_facts {
+	int native_scan;		/* PAGEMAP_SCAN: 1, 0, <0 unknown */
+	uint64_t native_cats;		/* category bits the ioctl accepts */
+	uint64_t user_limit;		/* highest end access_ok() accepts */
+	bool pfn;			/* PFNs visible in pagemap */
+	bool kpageflags;		/* /proc/kpageflags readable */
+	bool uffd_wp_async;		/* UFFD_FEATURE_WP_ASYNC */
+	bool pagemap_wp_bit;		/* pagemap bit 57 */
+	bool soft_dirty;		/* CONFIG_MEM_SOFT_DIRTY works */
+	bool thp;			/* THP not "never" */
+	bool pagemap_guard_bit;		/* pagemap bit 58 */
+};
+
+/* The facts, probed on first use (thread-safe). */
+const struct ps_facts *ps_facts(void);
+/* The kernel's PAGEMAP_SCAN: 1 present, 0 absent, <0 could not tell. */
+int ps_native_scan(void);
+/* Category bits the kernel's ioctl accepts (0 without the ioctl). */
+uint64_t ps_native_categories(void);
+/*
+ * Does the ioctl fail with ESRCH on an address space that is gone (seen
+ * on 6.18.44), rather than find it empty?  1, 0, <0 unknown.
+ */
+int ps_native_esrch(void);
+/* A probe's name, description and reason (for pagescan_feature_info). */
+void ps_probe_describe(enum pagescan_feature feat, const char **name,
+		       const char **desc, const char **reason);
+
+/* ---- handles ---- */
+/*
+ * A handle holds the target's pagemap, maps and smaps open: each captured
+ * the address space at open, so every read the handle makes, by any
+ * backend, is of that address space, and fails (-ESRCH) once it is gone
+ * (exit, exec), never reads another image by pid number.
+ */
 struct pagescan {
 	int fd;			/* /proc/PID/pagemap, O_RDONLY|O_CLOEXEC */
+	int maps_fd;		/* /proc/PID/maps */
+	int smaps_fd;		/* /proc/PID/smaps */
 	int pidfd;		/* -1 for self or where pidfd_open is absent */
 	pid_t pid;		/* real pid, never 0 */
 	pid_t tid;
+	/*
+	 * The numbers /proc knows them by, for what is read by number
+	 * (fdinfo, mountinfo): the same unless the caller's pid namespace
+	 * is not the one /proc was mounted for.
+	 */
+	pid_t proc_pid, proc_tid;
 	enum pagescan_backend backend;	/* as asked; AUTO resolves per call */
 	bool self;
 };
 
 /* The backend the environment asks for (PAGESCAN_BACKEND), read once. */
 enum pagescan_backend ps_env_backend(void);
+/* -EINVAL with the reason, for a PAGESCAN_BACKEND we do not know. */
+int ps_env_backend_error(void);
+/* AUTO resolved: NATIVE where the kernel has the ioctl, else EMULATE. */
+enum pagescan_backend ps_resolve_backend(enum pagescan_backend b);
 /*
- * The kernel's PAGEMAP_SCAN: 1 present, 0 absent, <0 could not tell.
- * Set of category bits the kernel accepts (0 without the ioctl).
+ * Has the address space behind pagemap descriptor @fd gone (exit, exec)?
+ * Reading pagemap of an mm without users gives nothing.
  */
-int ps_native_scan(void);
-uint64_t ps_native_categories(void);
-
-/*
- * Run one PAGEMAP_SCAN through @backend (AUTO resolved here), for the
- * process @pid whose pagemap is @fd.  Returns the ioctl's value or -errno.
- */
-int ps_dispatch(enum pagescan_backend backend, int fd, pid_t pid,
-		struct pm_scan_arg *arg);
+bool ps_mm_gone(int fd);
 /* One scan on a handle, turning "target exited" into -ESRCH everywhere. */
 int ps_handle_scan(struct pagescan *ps, struct pm_scan_arg *arg);
 /* OPTS_CHECK(opts, type): 0, -EINVAL (sz too small) or -E2BIG (too new). */
@@ -161,23 +255,5 @@ int ps_handle_scan(struct pagescan *ps, struct pm_scan_arg *arg);
 			__r = -E2BIG;					\
 		__r;							\
 	})
-
-/* ---- emulate.c: PAGEMAP_SCAN in userspace ---- */
-/*
- * The whole ioctl contract (validation order, errno, walk_end) computed
- * from /proc/PID/pagemap (read through @fd, which stays bound to the
- * target's mm) and /proc/PID/smaps.  Returns the region count or -errno;
- * arg->walk_end is written exactly where the kernel would write it.
- */
-int emu_scan(int fd, pid_t pid, struct pm_scan_arg *arg);
-/*
- * Can the emulation compute category bit @bit (0..8) / scan flag @flag for
- * this caller?  1 yes, 0 no; *reason (if non-NULL) says why in one line.
- */
-int emu_category_support(unsigned int bit, const char **reason);
-int emu_flag_support(uint64_t flag, const char **reason);
-/* Category bits / flags the emulation accepts (unavailable ones: EINVAL). */
-uint64_t emu_categories(void);
-uint64_t emu_flags(void);
 
 #endif /* PAGESCAN_INTERNAL_H */

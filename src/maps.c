@@ -140,6 +140,8 @@ static void parse_key(struct ps_vma *v, const char *p, const char *eol)
 			for (i = 0; i < ARRAY_SIZE(vmflags); i++)
 				if (!memcmp(p, vmflags[i].code, 2))
 					v->flags |= vmflags[i].flag;
+			if (!memcmp(p, "dd", 2))
+				v->dontdump = true;
 			p += 2;
 			skip_spaces(&p);
 		}
@@ -147,25 +149,33 @@ static void parse_key(struct ps_vma *v, const char *p, const char *eol)
 #undef KEY
 }
 
-int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
+/*
+ * Parse maps or smaps text into @m.  The text is read in several read()
+ * calls, between which the kernel lets the target map and unmap (and on
+ * 6.17+ reads each VMA under its own lock), so while the target changes
+ * it need not be sorted or disjoint.  A record that starts below the end
+ * of the previous one gives -EAGAIN (read again), or with @clip is cut to
+ * start there (dropped if nothing is left): every VMA kept is then a part
+ * of one that existed while the text was read, and the list is sorted and
+ * disjoint whatever happened.
+ */
+static int parse(char *buf, size_t len, bool smaps, bool clip,
+		 struct ps_maps *m)
 {
-	bool smaps = flags & PAGESCAN_VMAS_SMAPS;
-	char path[64], *buf, *p;
-	size_t cap = 0, len;
-	int ret;
+	size_t cap = 0;
+	bool skip = false;
+	char *p;
+	int ret = 0;
 
 	memset(m, 0, sizeof(*m));
-	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
-		 smaps ? "smaps" : "maps");
-	ret = sys_read_file(path, &buf, &len);
-	if (ret)
-		return ret == -ENOENT ? -ESRCH : ret;
 	for (p = buf; p < buf + len;) {
 		char *eol = memchr(p, '\n', (size_t)(buf + len - p));
 
 		if (!eol)
 			eol = buf + len;
 		if ((*p >= '0' && *p <= '9') || (*p >= 'a' && *p <= 'f')) {
+			struct ps_vma *v;
+
 			if (m->n == cap) {
 				struct ps_vma *n;
 
@@ -177,18 +187,119 @@ int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
 				}
 				m->v = n;
 			}
-			ret = parse_header(m, p, eol, &m->v[m->n]);
+			v = &m->v[m->n];
+			ret = parse_header(m, p, eol, v);
 			if (ret)
 				break;
-			m->n++;
-		} else if (smaps && m->n) {
+			if (v->start >= v->end) {
+				ret = -EIO;
+				break;
+			}
+			skip = false;
+			if (m->n && v->start < m->v[m->n - 1].end) {
+				uint64_t prev = m->v[m->n - 1].end;
+
+				if (!clip) {
+					ret = -EAGAIN;
+					break;
+				}
+				if (v->end <= prev) {
+					skip = true;
+				} else {
+					if (v->inode)
+						v->offset += prev - v->start;
+					v->start = prev;
+				}
+			}
+			if (!skip)
+				m->n++;
+		} else if (smaps && m->n && !skip) {
 			parse_key(&m->v[m->n - 1], p, eol);
 		}
 		p = eol + 1;
 	}
-	free(buf);
 	if (ret)
 		ps_maps_free(m);
+	return ret;
+}
+
+/* Attempts at a consistent text before clipping instead. */
+#define MAPS_TRIES 4
+
+static int read_maps(int fd, const char *path, bool smaps, struct ps_maps *m)
+{
+	int tries, ret = 0;
+
+	for (tries = 1; tries <= MAPS_TRIES; tries++) {
+		char *buf;
+		size_t len;
+
+		ret = fd >= 0 ? sys_pread_file(fd, &buf, &len) :
+				sys_read_file(path, &buf, &len);
+		if (ret)
+			return ret == -ENOENT ? -ESRCH : ret;
+		ret = parse(buf, len, smaps, tries == MAPS_TRIES, m);
+		free(buf);
+		if (ret != -EAGAIN)
+			break;
+	}
+	return ret;
+}
+
+int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
+{
+	bool smaps = flags & PAGESCAN_VMAS_SMAPS;
+	char path[64];
+
+	/*
+	 * Our own mappings through /proc/self: in a pid namespace whose
+	 * /proc is the parent's, /proc/<getpid()> is another process.
+	 */
+	if (pid == getpid())
+		snprintf(path, sizeof(path), "/proc/self/%s",
+			 smaps ? "smaps" : "maps");
+	else
+		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
+			 smaps ? "smaps" : "maps");
+	return read_maps(-1, path, smaps, m);
+}
+
+/*
+ * The calling process's VMAs, with smaps only if one overlapping
+ * [start, end) has an inode: only such a VMA can be hugetlb (MAP_HUGETLB
+ * shows "/anon_hugepage"), and smaps walks every page table of the
+ * process, so it is read only then.
+ */
+int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m)
+{
+	size_t i;
+	int ret;
+
+	ret = ps_maps_read(getpid(), 0, m);
+	if (ret)
+		return ret;
+	for (i = ps_maps_find(m, start); i < m->n && m->v[i].start < end; i++)
+		if (m->v[i].inode) {
+			ps_maps_free(m);
+			memset(m, 0, sizeof(*m));
+			return ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, m);
+		}
+	return 0;
+}
+
+int ps_maps_read_fd(int fd, bool smaps, struct ps_maps *m)
+{
+	int ret = read_maps(fd, NULL, smaps, m);
+
+	/*
+	 * The descriptor holds the address space it was opened on; once
+	 * that is gone (exit, exec) reads find no VMA, or ESRCH once the
+	 * task is reaped.  A live address space always has one.
+	 */
+	if (!ret && !m->n) {
+		ps_maps_free(m);
+		ret = -ESRCH;
+	}
 	return ret;
 }
 
@@ -219,7 +330,11 @@ int pagescan_vmas(struct pagescan *ps, uint64_t start, uint64_t end,
 	/* An empty range overlaps no mapping, not the one around it. */
 	if (start == end)
 		return 0;
-	ret = ps_maps_read(ps->pid, flags, &m);
+	/* The handle's own descriptors: its address space, or -ESRCH. */
+	ret = flags & PAGESCAN_VMAS_SMAPS ? ps_maps_read_fd(ps->smaps_fd, true,
+							    &m) :
+					    ps_maps_read_fd(ps->maps_fd, false,
+							    &m);
 	if (ret)
 		return ps_err(-ret);
 	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {

@@ -2,7 +2,7 @@
 /*
  * Handle lifecycle, backend selection and the drop-in pagescan_ioctl().
  */
-#include "internal.h"
+#include "backend.h"
 
 #include <fcntl.h>
 #include <pthread.h>
@@ -17,8 +17,19 @@ void ps_init_page_size(void)
 {
 	unsigned long sz = (unsigned long)sysconf(_SC_PAGESIZE);
 
-	ps_page_shift = (unsigned int)__builtin_ctzl(sz);
+	__atomic_store_n(&ps_page_shift, (unsigned int)__builtin_ctzl(sz),
+			 __ATOMIC_RELAXED);
 	__atomic_store_n(&ps_page_size, sz, __ATOMIC_RELEASE);
+}
+
+/*
+ * At load, before any thread of the program can call us: the plain reads
+ * of ps_page_size and ps_page_shift then never race with the lazy store
+ * (ThreadSanitizer saw one between two scanning threads).
+ */
+__attribute__((constructor)) static void ps_page_size_at_load(void)
+{
+	ps_init_page_size();
 }
 
 bool ps_opts_valid(const void *opts, size_t known, size_t user_sz)
@@ -32,16 +43,6 @@ bool ps_opts_valid(const void *opts, size_t known, size_t user_sz)
 		if (p[i])
 			return false;
 	return true;
-}
-
-int pagescan_version_major(void)
-{
-	return PAGESCAN_VERSION_MAJOR;
-}
-
-int pagescan_version_minor(void)
-{
-	return PAGESCAN_VERSION_MINOR;
 }
 
 static const char *const cat_names[PAGESCAN_CAT_COUNT] = {
@@ -82,7 +83,7 @@ const char *pagescan_backend_name(enum pagescan_backend b)
 }
 
 /* -1: PAGESCAN_BACKEND holds something we do not know. */
-static int env_backend = -2;
+static int env_backend PS_STATE = -2;
 
 enum pagescan_backend ps_env_backend(void)
 {
@@ -104,8 +105,23 @@ enum pagescan_backend ps_env_backend(void)
 	return (enum pagescan_backend)b;
 }
 
+/* -EINVAL, with the variable, its value and the valid ones as detail. */
+int ps_env_backend_error(void)
+{
+	const char *e = getenv("PAGESCAN_BACKEND");
+	char v[33];
+	size_t i;
+
+	/* The value is the user's: quote it shortened and printable. */
+	for (i = 0; e && e[i] && i < sizeof(v) - 1; i++)
+		v[i] = e[i] > ' ' && e[i] < 0x7f ? e[i] : '?';
+	v[i] = '\0';
+	return ps_errf(EINVAL, "PAGESCAN_BACKEND=%s%s: not one of auto, "
+		       "native, emulate", v, e && e[i] ? "..." : "");
+}
+
 /* AUTO resolved: the kernel where it has the ioctl, else the emulation. */
-static enum pagescan_backend resolve(enum pagescan_backend b)
+enum pagescan_backend ps_resolve_backend(enum pagescan_backend b)
 {
 	if (b == PAGESCAN_BACKEND_AUTO)
 		b = ps_env_backend();
@@ -115,32 +131,93 @@ static enum pagescan_backend resolve(enum pagescan_backend b)
 	return b;
 }
 
-int ps_dispatch(enum pagescan_backend backend, int fd, pid_t pid,
-		struct pm_scan_arg *arg)
+/*
+ * The backend table, each backend set up on first use with the facts it
+ * needs: the native one with the two it uses, so that a program that only
+ * ever passes calls through does not run the emulation's probes.
+ */
+static const struct ps_backend *native_b PS_STATE, *emu_b PS_STATE;
+static pthread_once_t native_once PS_STATE = PTHREAD_ONCE_INIT;
+static pthread_once_t emu_once PS_STATE = PTHREAD_ONCE_INIT;
+
+static void native_init(void)
+{
+	struct ps_facts f = {
+		.native_scan = ps_native_scan(),
+		.native_cats = ps_native_categories(),
+	};
+
+	native_b = native_backend(&f);
+}
+
+static void emu_init(void)
+{
+	emu_b = emu_backend(ps_facts());
+}
+
+const struct ps_backend *ps_backend(enum pagescan_backend b)
+{
+	if (b == PAGESCAN_BACKEND_NATIVE) {
+		pthread_once(&native_once, native_init);
+		return native_b;
+	}
+	pthread_once(&emu_once, emu_init);
+	return emu_b;
+}
+
+/*
+ * Under auto on a kernel that has the ioctl but lacks a category bit the
+ * emulation can compute (6.7 has no SOFT_DIRTY), requests using that bit
+ * go to the emulation instead of failing.
+ */
+static bool wants_emulation(const struct pm_scan_arg *arg)
+{
+	uint64_t native = ps_native_categories(), extra;
+	struct pm_scan_arg a;
+
+	if (!(~native & PAGESCAN_CAT_ALL))
+		return false;
+	extra = ps_backend(PAGESCAN_BACKEND_EMULATE)->categories() & ~native;
+	return extra && !sys_copy_from_self(&a, arg, sizeof(a)) &&
+	       ((a.category_inverted | a.category_mask |
+		 a.category_anyof_mask | a.return_mask) & extra);
+}
+
+/* The backend one request goes to: NATIVE, EMULATE, or -errno. */
+static int choose(enum pagescan_backend backend, const struct pm_scan_arg *arg)
 {
 	bool in_auto = backend == PAGESCAN_BACKEND_AUTO &&
 		       ps_env_backend() == PAGESCAN_BACKEND_AUTO;
 
 	if ((int)ps_env_backend() < 0 && backend == PAGESCAN_BACKEND_AUTO)
-		return -EINVAL;
-	backend = resolve(backend);
-	/*
-	 * Under auto on a kernel that has the ioctl but lacks a category bit
-	 * the emulation can compute (6.7 has no SOFT_DIRTY), send requests
-	 * using that bit to the emulation instead of failing them.
-	 */
-	if (in_auto && backend == PAGESCAN_BACKEND_NATIVE) {
-		uint64_t extra = emu_categories() & ~ps_native_categories();
-		struct pm_scan_arg a;
+		return ps_env_backend_error();
+	backend = ps_resolve_backend(backend);
+	if (in_auto && backend == PAGESCAN_BACKEND_NATIVE &&
+	    wants_emulation(arg))
+		backend = PAGESCAN_BACKEND_EMULATE;
+	return (int)backend;
+}
 
-		if (extra && !sys_copy_from_self(&a, arg, sizeof(a)) &&
-		    ((a.category_inverted | a.category_mask |
-		      a.category_anyof_mask | a.return_mask) & extra))
-			backend = PAGESCAN_BACKEND_EMULATE;
-	}
-	if (backend == PAGESCAN_BACKEND_NATIVE)
-		return sys_pagemap_scan(fd, arg);
-	if (pid <= 0) {
+int ps_dispatch(enum pagescan_backend backend, const struct ps_target *t,
+		struct pm_scan_arg *arg)
+{
+	int b = choose(backend, arg);
+
+	return b < 0 ? b : ps_backend((enum pagescan_backend)b)->scan(t, arg);
+}
+
+/* The drop-in: a bare descriptor, whose process is known by number only. */
+static int bare_scan(int fd, struct pm_scan_arg *arg)
+{
+	struct ps_target t = {
+		.pagemap_fd = fd, .maps_fd = -1, .smaps_fd = -1, .pidfd = -1,
+	};
+	int b = choose(PAGESCAN_BACKEND_AUTO, arg);
+	pid_t pid;
+
+	if (b < 0)
+		return b;
+	if (b == PAGESCAN_BACKEND_EMULATE) {
 		pid = sys_pid_of_procfd(fd, NULL);
 		if (pid == -ENOENT)
 			return -EBADF;
@@ -150,120 +227,20 @@ int ps_dispatch(enum pagescan_backend backend, int fd, pid_t pid,
 		}
 		if (pid < 0)
 			return pid;
+		t.pid = pid;
+		/* The link's number is /proc's, not necessarily getpid()'s. */
+		t.self = pid == sys_proc_self_pid();
 	}
-	return emu_scan(fd, pid, arg);
+	return ps_backend((enum pagescan_backend)b)->scan(&t, arg);
 }
 
 int pagescan_ioctl(int pagemap_fd, struct pm_scan_arg *arg)
 {
-	int ret = ps_dispatch(PAGESCAN_BACKEND_AUTO, pagemap_fd, 0, arg);
+	int ret = bare_scan(pagemap_fd, arg);
 
 	if (ret < 0) {
-		errno = -ret;
+		ps_err(-ret);
 		return -1;
 	}
-	return ret;
-}
-
-int pagescan_open(pid_t pid, const struct pagescan_open_opts *opts,
-		  struct pagescan **out)
-{
-	enum pagescan_backend backend;
-	struct pagescan *ps;
-	pid_t tid;
-	int err, fd;
-
-	if (!out || pid < 0)
-		return ps_err(EINVAL);
-	err = OPTS_CHECK(opts, pagescan_open_opts);
-	if (err)
-		return ps_err(-err);
-	tid = OPTS_GET(opts, tid, 0);
-	backend = OPTS_GET(opts, backend, PAGESCAN_BACKEND_AUTO);
-	if (tid < 0 || (unsigned int)backend > PAGESCAN_BACKEND_EMULATE)
-		return ps_err(EINVAL);
-	if (backend == PAGESCAN_BACKEND_AUTO && (int)ps_env_backend() < 0)
-		return ps_err(EINVAL);
-
-	ps = calloc(1, sizeof(*ps));
-	if (!ps)
-		return ps_err(ENOMEM);
-	ps->pidfd = -1;
-	ps->self = pid == 0 || pid == getpid();
-	ps->pid = pid ? pid : getpid();
-	ps->tid = tid;
-	ps->backend = backend;
-
-	fd = sys_open_proc(pid, tid, "pagemap", O_RDONLY);
-	if (fd < 0) {
-		/* /proc/PID missing: the process (or thread) does not exist. */
-		err = fd == -ENOENT ? -ESRCH : fd;
-		goto fail;
-	}
-	ps->fd = fd;
-	if (!ps->self) {
-		/*
-		 * A pidfd lets a scan tell "target exited" from "nothing
-		 * matched" on kernels whose ioctl does not fail with ESRCH
-		 * (pidfd_open: 5.3).  Without it we cannot, and say nothing.
-		 */
-		fd = sys_pidfd_open(ps->pid);
-		if (fd == -ESRCH) {
-			err = -ESRCH;
-			close(ps->fd);
-			goto fail;
-		}
-		ps->pidfd = fd >= 0 ? fd : -1;
-	}
-	*out = ps;
-	return 0;
-fail:
-	free(ps);
-	return ps_err(-err);
-}
-
-void pagescan_close(struct pagescan *ps)
-{
-	int saved = errno;
-
-	if (!ps)
-		return;
-	close(ps->fd);
-	if (ps->pidfd >= 0)
-		close(ps->pidfd);
-	free(ps);
-	errno = saved;
-}
-
-pid_t pagescan_pid(const struct pagescan *ps)
-{
-	return ps ? ps->pid : ps_err(EINVAL);
-}
-
-int pagescan_fd(const struct pagescan *ps)
-{
-	return ps ? ps->fd : ps_err(EINVAL);
-}
-
-enum pagescan_backend pagescan_backend(const struct pagescan *ps)
-{
-	if (!ps)
-		return PAGESCAN_BACKEND_AUTO;
-	return resolve(ps->backend);
-}
-
-int ps_handle_scan(struct pagescan *ps, struct pm_scan_arg *arg)
-{
-	int ret = ps_dispatch(ps->backend, ps->fd, ps->pid, arg);
-
-	/*
-	 * Before the ioctl learnt to fail with ESRCH (seen on 6.18.44), a
-	 * reaped target simply has no VMAs left: an empty answer.  Only an
-	 * empty answer can hide an exit, so only then look.
-	 */
-	if (ret == 0 && ps->pidfd >= 0 && sys_pidfd_exited(ps->pidfd))
-		return -ESRCH;
-	if (ret == -ENOENT || ret == -ESRCH)
-		return -ESRCH;
 	return ret;
 }

@@ -15,6 +15,8 @@
 #include <stdlib.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 struct feature {
@@ -26,7 +28,7 @@ struct feature {
 	char reason[160];
 };
 
-static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t probe_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
 
 #define REASON(...) snprintf(reason, len, __VA_ARGS__)
 
@@ -521,7 +523,7 @@ static int probe_pagemap_wp_bit(char *reason, size_t len)
 	return uffd_wp_register(0, reason, len, true);
 }
 
-static struct feature features[PAGESCAN_FEAT__COUNT] = {
+static struct feature features[PAGESCAN_FEAT__COUNT] PS_STATE = {
 	[PAGESCAN_FEAT_SCAN] = { "scan", "PAGEMAP_SCAN ioctl (6.7)",
 				 probe_scan },
 	[PAGESCAN_FEAT_CAT_WPALLOWED] = { "cat:wpallowed",
@@ -616,7 +618,7 @@ int ps_native_scan(void)
 
 uint64_t ps_native_categories(void)
 {
-	static uint64_t cats = UINT64_MAX;
+	static uint64_t cats PS_STATE = UINT64_MAX;
 	uint64_t c = __atomic_load_n(&cats, __ATOMIC_ACQUIRE);
 	unsigned int i;
 
@@ -630,107 +632,128 @@ uint64_t ps_native_categories(void)
 	return c;
 }
 
-static const char *const support_names[] = {
-	[PAGESCAN_UNAVAILABLE] = "unavailable",
-	[PAGESCAN_NATIVE] = "native",
-	[PAGESCAN_EMULATED] = "emulated",
-};
-
-const char *pagescan_support_name(enum pagescan_support s)
+/*
+ * The largest address access_ok() accepts as the end of a range:
+ * TASK_SIZE_MAX, i.e. (1 << 47) - PAGE_SIZE on x86-64 with 4-level
+ * paging and (1 << 56) - PAGE_SIZE with 5-level paging, which a mapping
+ * hint above 47 bits reveals.  x86 LAM (which widens the check to
+ * 1 << 63) is not modelled.  arm64: 1 << VA_BITS (48, or 52).
+ */
+static uint64_t probe_user_limit(uint64_t psz)
 {
-	if ((unsigned int)s >= ARRAY_SIZE(support_names))
-		return NULL;
-	return support_names[s];
+	uint64_t low_bits = 47, high_bits = 56, hint = UINT64_C(1) << 52;
+	uint64_t bits = low_bits;
+	void *p;
+
+#if defined(__aarch64__)
+	low_bits = 48;
+	high_bits = 52;
+	hint = UINT64_C(1) << 50;
+	bits = low_bits;
+#endif
+	p = mmap((void *)(uintptr_t)hint, psz, PROT_NONE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p != MAP_FAILED) {
+		if ((uintptr_t)p >> low_bits)
+			bits = high_bits;
+		munmap(p, psz);
+	}
+#if defined(__aarch64__)
+	return UINT64_C(1) << bits;
+#else
+	return (UINT64_C(1) << bits) - psz;
+#endif
 }
 
 /*
- * How the scan, a category or a flag is served under the backend that
- * PAGESCAN_BACKEND selects.  @emu_ok/@emu_why: the emulation's answer.
+ * ESRCH on a gone address space: a child that waits on a pipe, its
+ * pagemap opened, then let go and reaped.  The child is made with the
+ * raw clone system call and no exit signal, so that no fork handler of
+ * the host program runs and no SIGCHLD reaches it; it makes nothing but
+ * raw system calls before it exits.
  */
-static enum pagescan_support support_of(int native, int emu_ok,
-					const char *emu_why,
-					const char **reason,
-					const char *native_why)
+static int probe_native_esrch(void)
 {
-	enum pagescan_backend b = ps_env_backend();
+	struct pm_scan_arg a = { .size = sizeof(a) };
+	char path[64], c = 0;
+	int p[2], fd, ret;
+	long pid;
 
-	if ((int)b < 0) {
-		*reason = "PAGESCAN_BACKEND is not native, emulate or auto";
-		return PAGESCAN_UNAVAILABLE;
+	if (ps_native_scan() != 1)
+		return 0;
+	if (pipe2(p, O_CLOEXEC))
+		return -errno;
+	pid = syscall(SYS_clone, 0UL, 0UL, 0UL, 0UL, 0UL);
+	if (pid == 0) {
+		syscall(SYS_close, p[1]);
+		syscall(SYS_read, p[0], &c, 1);
+		syscall(SYS_exit, 0);
 	}
-	if (b != PAGESCAN_BACKEND_EMULATE && native == 1) {
-		*reason = native_why;
-		return PAGESCAN_NATIVE;
+	close(p[0]);
+	if (pid < 0) {
+		ret = -errno;
+		close(p[1]);
+		return ret;
 	}
-	if (b == PAGESCAN_BACKEND_NATIVE) {
-		*reason = native_why;
-		return PAGESCAN_UNAVAILABLE;
-	}
-	*reason = emu_why;
-	return emu_ok ? PAGESCAN_EMULATED : PAGESCAN_UNAVAILABLE;
+	snprintf(path, sizeof(path), "/proc/%ld/pagemap", pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	ret = fd < 0 ? -errno : 0;
+	close(p[1]);
+	while (waitpid((pid_t)pid, NULL, __WALL) < 0 && errno == EINTR)
+		;
+	if (fd < 0)
+		return ret;
+	a.end = ps_pagesz();
+	ret = sys_pagemap_scan(fd, &a);
+	close(fd);
+	return ret == -ESRCH ? 1 : ret >= 0 ? 0 : ret;
 }
 
-int pagescan_feature_info(enum pagescan_feature feat,
-			  struct pagescan_feature_info *info)
+int ps_native_esrch(void)
 {
-	struct pagescan_feature_info out = { 0 };
-	const char *why = NULL;
-	struct feature *f;
-	int present, err;
+	static int v PS_STATE = -1000;
+	int r = __atomic_load_n(&v, __ATOMIC_ACQUIRE);
 
-	if (!info)
-		return ps_err(EINVAL);
-	err = OPTS_CHECK(info, pagescan_feature_info);
-	if (err)
-		return ps_err(-err);
-	if ((unsigned int)feat >= PAGESCAN_FEAT__COUNT)
-		return ps_err(EINVAL);
-	f = &features[feat];
-	present = pagescan_probe(feat);
-	out.sz = info->sz;
-	out.name = f->name;
-	out.desc = f->desc;
-	out.present = present;
-	out.reason = f->reason;
-	if (feat == PAGESCAN_FEAT_SCAN) {
-		out.support = support_of(present, 1,
-			"computed from /proc/PID/pagemap and smaps", &out.reason,
-			f->reason);
-	} else if (feat >= PAGESCAN_FEAT_CAT_WPALLOWED &&
-		   feat <= PAGESCAN_FEAT_CAT_GUARD) {
-		unsigned int bit = feat - PAGESCAN_FEAT_CAT_WPALLOWED;
-		int ok = emu_category_support(bit, &why);
+	if (r != -1000)
+		return r;
+	r = probe_native_esrch();
+	__atomic_store_n(&v, r, __ATOMIC_RELEASE);
+	return r;
+}
 
-		out.support = support_of(present, ok, why, &out.reason,
-					 f->reason);
-		/*
-		 * A kernel accepts SOFT_DIRTY without CONFIG_MEM_SOFT_DIRTY
-		 * and PFNZERO where read faults never map the zero page; it
-		 * serves the bit, which is simply never set.  Say so.
-		 */
-		if (out.support == PAGESCAN_NATIVE &&
-		    bit == 7 && pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) == 0)
-			out.reason = "accepted, never set: kernel without "
-				     "CONFIG_MEM_SOFT_DIRTY";
-		else if (out.support == PAGESCAN_NATIVE && bit == 5 &&
-			 pagescan_probe(PAGESCAN_FEAT_ZERO_PAGE) == 0)
-			out.reason = "accepted, never set: read faults do not "
-				     "map the zero page here";
-	} else if (feat == PAGESCAN_FEAT_WP_MATCHING ||
-		   feat == PAGESCAN_FEAT_CHECK_WPASYNC) {
-		uint64_t flag = feat == PAGESCAN_FEAT_WP_MATCHING ?
-				PM_SCAN_WP_MATCHING : PM_SCAN_CHECK_WPASYNC;
-		int ok = emu_flag_support(flag, &why);
+static struct ps_facts facts PS_STATE;
+static pthread_once_t facts_once PS_STATE = PTHREAD_ONCE_INIT;
 
-		out.support = support_of(present, ok, why, &out.reason,
-					 f->reason);
-	} else {
-		out.support = present == 1 ? PAGESCAN_NATIVE :
-					     PAGESCAN_UNAVAILABLE;
-	}
-	if (!out.reason)
-		out.reason = "";
-	/* Copy no more than the caller's struct holds. */
-	memcpy(info, &out, info->sz < sizeof(out) ? info->sz : sizeof(out));
-	return 0;
+static void facts_init(void)
+{
+	struct ps_facts *f = &facts;
+
+	f->native_scan = ps_native_scan();
+	f->native_cats = ps_native_categories();
+	f->user_limit = probe_user_limit(ps_pagesz());
+	f->pfn = pagescan_probe(PAGESCAN_FEAT_PFN) == 1;
+	f->kpageflags = pagescan_probe(PAGESCAN_FEAT_KPAGEFLAGS) == 1;
+	f->uffd_wp_async = pagescan_probe(PAGESCAN_FEAT_UFFD_WP_ASYNC) == 1;
+	f->pagemap_wp_bit = pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) == 1;
+	f->soft_dirty = pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) == 1;
+	f->thp = pagescan_probe(PAGESCAN_FEAT_THP) == 1;
+	f->pagemap_guard_bit =
+		pagescan_probe(PAGESCAN_FEAT_PAGEMAP_GUARD_BIT) == 1;
+}
+
+const struct ps_facts *ps_facts(void)
+{
+	pthread_once(&facts_once, facts_init);
+	return &facts;
+}
+
+void ps_probe_describe(enum pagescan_feature feat, const char **name,
+		       const char **desc, const char **reason)
+{
+	struct feature *f = &features[feat];
+
+	(void)pagescan_probe(feat);
+	*name = f->name;
+	*desc = f->desc;
+	*reason = f->reason;
 }

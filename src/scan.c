@@ -92,6 +92,7 @@ struct pagescan_iter {
 	struct pagescan_region pending;
 	bool have_pending;
 	bool nowp_once;			/* redo a backed-out huge page */
+	uint64_t merge_end;		/* WP: fetch only to here (a peek) */
 	bool done;
 	int err;
 	size_t chunk;			/* regions asked for per call */
@@ -204,7 +205,7 @@ static int plan_segments(struct pagescan_iter *it, uint64_t start,
 
 	if (!(it->base.flags & PM_SCAN_WP_MATCHING))
 		return add_seg(it, &cap, start, end, false, 0);
-	ret = ps_maps_read(it->ps->pid, PAGESCAN_VMAS_SMAPS, &m);
+	ret = ps_maps_read_fd(it->ps->smaps_fd, true, &m);
 	if (ret)
 		return ret;
 	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
@@ -301,8 +302,11 @@ static uint64_t region_pages(const struct pagescan_region *r)
 	return (r->end - r->start) >> ps_page_shift;
 }
 
-/* Fetch the next chunk from the kernel into it->buf.  0 when exhausted. */
-static int refill(struct pagescan_iter *it)
+/*
+ * Fetch the next chunk from the kernel into it->buf, at most @room
+ * regions.  0 when exhausted.
+ */
+static int refill(struct pagescan_iter *it, size_t room)
 {
 	while (it->iseg < it->nsegs) {
 		struct seg *s = &it->segs[it->iseg];
@@ -340,8 +344,10 @@ static int refill(struct pagescan_iter *it)
 			if (a.end - a.start > hps)
 				a.end = a.start + hps;
 		}
+		if (it->merge_end && a.end > it->merge_end)
+			a.end = it->merge_end;
 		a.vec = (uintptr_t)it->buf;
-		a.vec_len = it->chunk;
+		a.vec_len = room < it->chunk ? room : it->chunk;
 		a.max_pages = budget;
 		n = ps_handle_scan(it->ps, &a);
 		if (n < 0)
@@ -363,20 +369,72 @@ static int refill(struct pagescan_iter *it)
 		    !(budget && got == budget)) {
 			/* The one huge page is done: the next one. */
 			it->seg_pos = a.end;
-		} else if ((size_t)n == it->chunk || (budget && got == budget)) {
+		} else if ((uint64_t)n == a.vec_len ||
+			   (budget && got == budget)) {
 			/* Stopped by the buffer or the budget: resume there. */
 			it->seg_pos = a.walk_end;
 			if (it->seg_pos >= s->end && ++it->iseg < it->nsegs)
 				it->seg_pos = it->segs[it->iseg].start;
+		} else if (a.end < s->end) {
+			/* A request cut short by merge_end: go on from there. */
+			it->seg_pos = a.end;
 		} else if (++it->iseg < it->nsegs) {
 			/* Fewer regions and pages than allowed: it completed. */
 			it->seg_pos = it->segs[it->iseg].start;
 		}
 		it->stop_pos = it->iseg < it->nsegs ? it->seg_pos : it->end;
-		if (n)
+		if (n || it->merge_end)
 			return n;
 	}
 	return 0;
+}
+
+/*
+ * Under WP_MATCHING the kernel arms what it reports, so the iterator
+ * never fetches more regions than this call can hand out, and never
+ * keeps one back for merging across calls: a region fetched but not
+ * delivered when the caller stops (frees the iterator, or its foreach
+ * callback returns non-zero) would be a write nobody ever sees.
+ */
+static bool iter_wp(const struct pagescan_iter *it)
+{
+	return it->base.flags & PM_SCAN_WP_MATCHING;
+}
+
+/*
+ * The caller's buffer is full but for the pending region, which ends
+ * where the next request would start (a boundary of our own requests: a
+ * huge page, a segment, a budget).  Would the next region merge with it?
+ * Ask without WP_MATCHING, and if so, set merge_end so that the next
+ * request arms only that continuation.  (A concurrent re-arm of the same
+ * pages by someone else can still make that request return a region
+ * further on: then it waits, pending, for the next call.)
+ */
+static bool iter_peek_merge(struct pagescan_iter *it)
+{
+	struct pagescan_region r;
+	struct pm_scan_arg a;
+	const struct seg *s;
+
+	if (it->done || it->iseg >= it->nsegs ||
+	    it->pending.end != it->seg_pos)
+		return false;
+	s = &it->segs[it->iseg];
+	a = it->base;
+	a.flags &= ~PM_SCAN_WP_MATCHING;
+	a.start = it->seg_pos;
+	a.end = s->end;
+	a.vec = (uintptr_t)&r;
+	a.vec_len = 1;
+	if (it->max_pages)
+		a.max_pages = it->max_pages - it->fetched;
+	if (it->max_pages && !a.max_pages)
+		return false;
+	if (ps_handle_scan(it->ps, &a) != 1 || r.start != it->pending.end ||
+	    r.categories != it->pending.categories)
+		return false;
+	it->merge_end = r.end;
+	return true;
 }
 
 int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
@@ -392,20 +450,28 @@ int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
 		struct pagescan_region r;
 
 		if (it->ibuf == it->nbuf) {
-			int n = it->done ? 0 : refill(it);
+			size_t room = vec_len - out - (it->have_pending ? 1 : 0);
+			bool peek = false;
+			int n;
 
+			if (!iter_wp(it))
+				room = it->chunk;
+			if (!room) {
+				if (!iter_peek_merge(it))
+					break;
+				peek = true;
+				room = 1;
+			}
+			n = it->done ? 0 : refill(it, room);
+			it->merge_end = 0;
 			if (n < 0) {
 				it->err = n;
 				break;
 			}
+			if (n == 0 && peek)
+				break;
 			if (n == 0) {
 				it->done = true;
-				if (!it->have_pending)
-					break;
-				vec[out++] = it->pending;
-				it->delivered += region_pages(&it->pending);
-				it->pos = it->pending.end;
-				it->have_pending = false;
 				break;
 			}
 		}
@@ -423,6 +489,14 @@ int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
 		}
 		it->pending = r;
 		it->have_pending = true;
+	}
+	/* Armed regions go out now; at the end the last one does too. */
+	if (it->have_pending && out < vec_len && (it->done || it->err ||
+						  iter_wp(it))) {
+		vec[out++] = it->pending;
+		it->delivered += region_pages(&it->pending);
+		it->pos = it->pending.end;
+		it->have_pending = false;
 	}
 	if (it->done && !it->have_pending && !it->err)
 		it->pos = it->stop_pos;
@@ -454,6 +528,7 @@ int pagescan_foreach(struct pagescan *ps, uint64_t start, uint64_t end,
 		     pagescan_region_fn fn, void *ctx)
 {
 	struct pagescan_region r[64];
+	size_t batch = ARRAY_SIZE(r);
 	struct pagescan_iter *it;
 	int n, i, ret = 0;
 
@@ -462,7 +537,13 @@ int pagescan_foreach(struct pagescan *ps, uint64_t start, uint64_t end,
 	ret = pagescan_iter_new(ps, start, end, opts, &it);
 	if (ret)
 		return ret;
-	while (!ret && (n = pagescan_iter_next(it, r, ARRAY_SIZE(r))) > 0)
+	/*
+	 * With WP_MATCHING one region at a time: @fn may stop the walk at
+	 * any region, and what was fetched past it would be armed unseen.
+	 */
+	if (iter_wp(it))
+		batch = 1;
+	while (!ret && (n = pagescan_iter_next(it, r, batch)) > 0)
 		for (i = 0; i < n && !ret; i++)
 			ret = fn(&r[i], ctx);
 	if (!ret && n < 0)

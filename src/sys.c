@@ -47,56 +47,67 @@ ssize_t sys_pread_full(int fd, void *buf, size_t len, off_t off)
 }
 
 /*
- * Read a whole (proc) file into a NUL-terminated malloc'ed buffer.  procfs
- * files have no useful size, so grow until read() returns 0.
+ * Read a whole (proc) file into a NUL-terminated malloc'ed buffer, from
+ * offset 0 with pread() when @fd is given (the descriptor stays bound to
+ * what it was opened on and may be shared by threads), else by opening
+ * @path.  procfs files have no useful size, so grow until EOF.
  */
-int sys_read_file(const char *path, char **bufp, size_t *lenp)
+static int read_whole(int fd, bool positional, char **bufp, size_t *lenp)
 {
 	size_t cap = 16384, len = 0;
 	char *buf, *nbuf;
-	int fd, err;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
 	buf = malloc(cap);
-	if (!buf) {
-		close(fd);
+	if (!buf)
 		return -ENOMEM;
-	}
 	for (;;) {
 		ssize_t n;
 
 		if (cap - len < 4096) {
 			nbuf = realloc(buf, cap * 2);
 			if (!nbuf) {
-				err = -ENOMEM;
-				goto fail;
+				free(buf);
+				return -ENOMEM;
 			}
 			buf = nbuf;
 			cap *= 2;
 		}
-		n = read(fd, buf + len, cap - len - 1);
+		n = positional ? pread(fd, buf + len, cap - len - 1,
+				       (off_t)len) :
+				 read(fd, buf + len, cap - len - 1);
 		if (n < 0) {
-			if (errno == EINTR)
+			int err = -errno;
+
+			if (err == -EINTR)
 				continue;
-			err = -errno;
-			goto fail;
+			free(buf);
+			return err;
 		}
 		if (n == 0)
 			break;
 		len += (size_t)n;
 	}
-	close(fd);
 	buf[len] = '\0';
 	*bufp = buf;
 	if (lenp)
 		*lenp = len;
 	return 0;
-fail:
+}
+
+int sys_read_file(const char *path, char **bufp, size_t *lenp)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = read_whole(fd, false, bufp, lenp);
 	close(fd);
-	free(buf);
-	return err;
+	return ret;
+}
+
+int sys_pread_file(int fd, char **bufp, size_t *lenp)
+{
+	return read_whole(fd, true, bufp, lenp);
 }
 
 /* Open /proc/PID[/task/TID]/WHAT; pid 0 means "self". */
@@ -131,11 +142,21 @@ int sys_userfaultfd(int flags)
 #endif
 }
 
-int sys_pidfd_open(pid_t pid)
+int sys_pidfd_open(pid_t pid, unsigned int flags)
 {
-	long fd = syscall(SYS_pidfd_open, pid, 0);
+	long fd = syscall(SYS_pidfd_open, pid, flags);
 
 	return fd < 0 ? -errno : (int)fd;
+}
+
+bool ps_mm_gone(int fd)
+{
+	uint64_t e;
+
+	/* Address 0 is always in range; a live mm answers 8 bytes. */
+	ssize_t n = sys_pread_full(fd, &e, sizeof(e), 0);
+
+	return n == 0 || n == -ESRCH;
 }
 
 /* Has the process behind @pidfd exited (zombie or reaped)? */
@@ -184,6 +205,79 @@ pid_t sys_pid_of_procfd(int fd, pid_t *tid)
 	if (tid)
 		*tid = (pid_t)t;
 	return (pid_t)pid;
+}
+
+/*
+ * The number of @pidfd's process (or thread) in the pid namespace of the
+ * procfs mounted at /proc: its fdinfo's "Pid:" line, which shows the pid
+ * "in the pid namespace of the procfs instance" (-1 once it has exited, 0
+ * where it is not visible there).  -ESRCH for those, -ENOENT where the
+ * kernel's fdinfo lacks the line.
+ */
+pid_t sys_pidfd_proc_pid(int pidfd)
+{
+	char path[64], buf[512], *p;
+	long v;
+	int ret;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", pidfd);
+	ret = sys_read_small(path, buf, sizeof(buf));
+	if (ret)
+		return ret;
+	p = strstr(buf, "\nPid:");
+	if (!p)
+		return -ENOENT;
+	v = strtol(p + 5, NULL, 10);
+	return v > 0 ? (pid_t)v : -ESRCH;
+}
+
+/* The caller's number in /proc's pid namespace (the "/proc/self" link). */
+pid_t sys_proc_self_pid(void)
+{
+	char buf[32];
+	ssize_t n = readlink("/proc/self", buf, sizeof(buf) - 1);
+	long v;
+
+	if (n <= 0)
+		return n < 0 ? -errno : -ENOENT;
+	buf[n] = '\0';
+	v = strtol(buf, NULL, 10);
+	return v > 0 ? (pid_t)v : -ENOENT;
+}
+
+/*
+ * Is /proc the procfs of the caller's own pid namespace?  /proc/self/status
+ * lists in NSpid (since 4.1) the caller's pid in every namespace from the
+ * procfs's down to its own: one entry exactly when they are the same.
+ * After unshare(CLONE_NEWPID) or in a container that did not mount its own
+ * procfs they are not, and /proc/N is then another process than pid N.
+ * 1 yes, 0 no, -errno (no NSpid line: cannot tell).
+ */
+int sys_proc_is_own_pidns(void)
+{
+	char buf[4096], *p, *eol;
+	int ret, n = 0;
+
+	ret = sys_read_small("/proc/self/status", buf, sizeof(buf));
+	if (ret)
+		return ret;
+	p = strstr(buf, "\nNSpid:");
+	if (!p)
+		return -ENOENT;
+	p += 7;
+	eol = strchr(p, '\n');
+	if (!eol)
+		eol = p + strlen(p);
+	while (p < eol) {
+		while (p < eol && (*p == ' ' || *p == '\t'))
+			p++;
+		if (p == eol)
+			break;
+		n++;
+		while (p < eol && *p != ' ' && *p != '\t')
+			p++;
+	}
+	return n == 1;
 }
 
 /* Read a small file (sysfs, procfs) into a NUL-terminated buffer. */

@@ -14,19 +14,12 @@
  */
 #include "watch.h"
 
-#include <signal.h>
-#include "emu_wp.h"
+#include <inttypes.h>
 
 #include <fcntl.h>
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
-#include <sys/mman.h>
-#include <sys/uio.h>
-#include <sys/uio.h>
-
-static pthread_mutex_t reg_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pagescan_watch *reg_head;
 
 static const struct watch_ops *const watch_backends[PAGESCAN_WATCH__COUNT] = {
 	[PAGESCAN_WATCH_UFFD_ASYNC] = &watch_uffd_async_ops,
@@ -52,12 +45,12 @@ const char *pagescan_watch_backend_name(enum pagescan_watch_backend b)
 
 /* ---- availability, probed once per backend ---- */
 
-static pthread_mutex_t avail_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_mutex_t avail_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
 static struct {
 	bool done;
 	int result;
 	char why[200];
-} avail[PAGESCAN_WATCH__COUNT];
+} avail[PAGESCAN_WATCH__COUNT] PS_STATE;
 
 int pagescan_watch_available(enum pagescan_watch_backend b,
 			     const char **reason)
@@ -69,18 +62,40 @@ int pagescan_watch_available(enum pagescan_watch_backend b,
 		return ps_err(EINVAL);
 	pthread_mutex_lock(&avail_lock);
 	if (!avail[b].done) {
-		avail[b].why[0] = '\0';
-		avail[b].result = watch_backends[b]->available(avail[b].why,
-						       sizeof(avail[b].why));
-		avail[b].done = true;
+		char why[sizeof(avail[b].why)] = "";
+		int r;
+
+		/*
+		 * The probes are another subsystem: asked without our lock
+		 * held (two threads may both ask; the first answer stays).
+		 */
+		pthread_mutex_unlock(&avail_lock);
+		r = watch_backends[b]->available(why, sizeof(why));
+		pthread_mutex_lock(&avail_lock);
+		if (!avail[b].done) {
+			memcpy(avail[b].why, why, sizeof(why));
+			avail[b].result = r;
+			avail[b].done = true;
+		}
 	}
 	ret = avail[b].result;
+	/* Never changed once done: safe to read without the lock. */
 	if (reason)
 		*reason = avail[b].why;
 	pthread_mutex_unlock(&avail_lock);
 	if (ret < 0)
 		errno = -ret;
 	return ret;
+}
+
+void watch_avail_fork_lock(void)
+{
+	pthread_mutex_lock(&avail_lock);
+}
+
+void watch_avail_fork_unlock(void)
+{
+	pthread_mutex_unlock(&avail_lock);
 }
 
 void watch_reason(struct pagescan_watch *w, const char *fmt, ...)
@@ -108,7 +123,8 @@ static int env_backend(void)
 			return b;
 	if (!strcmp(e, "softdirty"))
 		return PAGESCAN_WATCH_SOFT_DIRTY;
-	return -EINVAL;
+	return ps_errf(EINVAL, "PAGESCAN_WATCH_BACKEND=%.64s: not one of auto, "
+		       "uffd-async, uffd-sync, soft-dirty, mprotect", e);
 }
 
 static bool env_verify(void)
@@ -116,316 +132,6 @@ static bool env_verify(void)
 	const char *e = getenv("PAGESCAN_WATCH_VERIFY");
 
 	return e && *e && strcmp(e, "0");
-}
-
-/* ---- the sink ---- */
-
-uint64_t watch_sink_room_pages(const struct watch_sink *s)
-{
-	if (s->vec)
-		return UINT64_MAX;
-	return s->naddrs - s->n;
-}
-
-uint64_t watch_sink_add(struct watch_sink *s, uint64_t start, uint64_t end)
-{
-	uint64_t acc = end, np, i;
-
-	if (s->full || start >= end)
-		return start;
-	if (s->vec) {
-		if (s->n && s->vec[s->n - 1].end == start) {
-			s->vec[s->n - 1].end = end;
-		} else if (s->n == s->vec_len) {
-			s->full = true;
-			s->next = start;
-			return start;
-		} else {
-			s->vec[s->n].start = start;
-			s->vec[s->n].end = end;
-			s->vec[s->n].categories = PAGESCAN_CAT_WRITTEN;
-			s->n++;
-		}
-	} else {
-		np = (end - start) >> ps_page_shift;
-		if (np > s->naddrs - s->n)
-			np = s->naddrs - s->n;
-		for (i = 0; i < np; i++)
-			s->addrs[s->n++] = (void *)(uintptr_t)
-				(start + (i << ps_page_shift));
-		acc = start + (np << ps_page_shift);
-		if (acc < end) {
-			s->full = true;
-			s->next = acc;
-		}
-	}
-	s->pages += (acc - start) >> ps_page_shift;
-	if (s->rep) {
-		for (i = (start - s->rep_base) >> ps_page_shift;
-		     i < (acc - s->rep_base) >> ps_page_shift; i++)
-			s->rep[i / 64] |= UINT64_C(1) << (i % 64);
-	}
-	return acc;
-}
-
-/* ---- the bitmap walk shared by uffd-sync, soft-dirty and mprotect ---- */
-
-int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
-		      int (*rearm)(struct pagescan_watch *w, uint64_t s,
-				   uint64_t e))
-{
-	sigset_t all, old;
-	int ret;
-
-	/* Faults stay deliverable: they are how other writes are seen. */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	watch_arm_lock(w);
-	ret = rearm(w, start, end);
-	if (!ret)
-		watch_bits_clear(w, start, end);
-	watch_arm_unlock(w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
-}
-
-int watch_bitmap_collect(struct pagescan_watch *w, uint64_t start,
-			 uint64_t end, bool reset, struct watch_sink *s,
-			 int (*rearm)(struct pagescan_watch *w, uint64_t s,
-				      uint64_t e))
-{
-	uint64_t i0 = (start - w->start) >> ps_page_shift;
-	uint64_t i1 = (end - w->start) >> ps_page_shift;
-	uint64_t run_s = 0, run_e = 0, wi;
-	int ret = 0;
-
-	for (wi = i0 / 64; wi * 64 < i1 && !s->full; wi++) {
-		uint64_t lo = wi * 64 < i0 ? i0 - wi * 64 : 0;
-		uint64_t hi = (wi + 1) * 64 > i1 ? i1 - wi * 64 : 64;
-		uint64_t mask = (hi == 64 ? ~UINT64_C(0) :
-				 (UINT64_C(1) << hi) - 1) &
-				~((UINT64_C(1) << lo) - 1);
-		uint64_t m = atomic_load(&w->bits[wi]) & mask;
-
-		while (m && !s->full) {
-			unsigned int b = (unsigned int)__builtin_ctzll(m);
-			uint64_t rest = ~(m >> b);
-			unsigned int len = rest ? (unsigned int)
-				__builtin_ctzll(rest) : 64 - b;
-			uint64_t rs = w->start + ((wi * 64 + b) << ps_page_shift);
-			uint64_t re = rs + ((uint64_t)len << ps_page_shift);
-			uint64_t acc = watch_sink_add(s, rs, re);
-
-			m &= ~(len == 64 ? ~UINT64_C(0) :
-			       ((UINT64_C(1) << len) - 1) << b);
-			if (!reset || acc == rs)
-				continue;
-			/* Re-arm what was reported, in as few runs as can be. */
-			if (run_e == rs) {
-				run_e = acc;
-				continue;
-			}
-			if (run_s < run_e) {
-				ret = watch_rearm_clear(w, run_s, run_e, rearm);
-				if (ret)
-					return ret;
-			}
-			run_s = rs;
-			run_e = acc;
-		}
-	}
-	if (run_s < run_e) {
-		ret = watch_rearm_clear(w, run_s, run_e, rearm);
-		if (ret)
-			return ret;
-	}
-	if (!s->full)
-		s->next = end;
-	return 0;
-}
-
-/* ---- verify mode ---- */
-
-/*
- * Hash pages, read through process_vm_readv(2) rather than directly: a
- * page unmapped under a watch then reads as "unknown" (0) instead of
- * killing the process, and faults are taken by the kernel like any
- * system call's (uffd-sync serves them).  0 never matches.
- */
-#define HASH_UNKNOWN 0
-#define HASH_CHUNK 65536
-
-static uint64_t hash_buf(const uint64_t *p)
-{
-	uint64_t h = UINT64_C(0xcbf29ce484222325);
-	size_t i, n = ps_pagesz() / 8;
-
-	for (i = 0; i < n; i++) {
-		h ^= p[i];
-		h *= UINT64_C(0x100000001b3);
-		h ^= h >> 29;
-	}
-	return h | 1;
-}
-
-/* out[i] = hash of the page at start + i pages, for n pages. */
-static void hash_pages(uint64_t start, uint64_t n, uint64_t *out)
-{
-	static __thread uint64_t buf[HASH_CHUNK / 8];
-	uint64_t per = HASH_CHUNK / ps_pagesz(), i = 0, j;
-
-	while (i < n) {
-		uint64_t k = n - i < per ? n - i : per;
-		struct iovec l = { buf, k * ps_pagesz() };
-		struct iovec r = {
-			(void *)(uintptr_t)(start + i * ps_pagesz()),
-			k * ps_pagesz(),
-		};
-		ssize_t got = per ? process_vm_readv(getpid(), &l, 1, &r, 1,
-						     0) : -1;
-		uint64_t ok = got > 0 ? (uint64_t)got / ps_pagesz() : 0;
-
-		for (j = 0; j < ok; j++)
-			out[i + j] = hash_buf(buf + j * (ps_pagesz() / 8));
-		if (ok == k) {
-			i += k;
-			continue;
-		}
-		/* The page after the readable ones cannot be read. */
-		out[i + ok] = HASH_UNKNOWN;
-		i += ok + 1;
-	}
-}
-
-static void rehash(struct pagescan_watch *w, uint64_t start, uint64_t end)
-{
-	hash_pages(start, (end - start) >> ps_page_shift,
-		   w->hash + ((start - w->start) >> ps_page_shift));
-}
-
-/* ---- registry ---- */
-
-static struct pagescan_watch *find_locked(uint64_t start, uint64_t end)
-{
-	struct pagescan_watch *w;
-
-	for (w = reg_head; w; w = w->next)
-		if (start < w->end && w->start < end)
-			return w;
-	return NULL;
-}
-
-static void unlink_locked(struct pagescan_watch *w)
-{
-	struct pagescan_watch **pp;
-
-	for (pp = &reg_head; *pp; pp = &(*pp)->next)
-		if (*pp == w) {
-			*pp = w->next;
-			return;
-		}
-}
-
-/* ---- the emulation's write-protect provider (src/emu_wp.h) ---- */
-
-static bool emulated_mechanism(const struct pagescan_watch *w)
-{
-	return w->ops != &watch_uffd_async_ops && w->bits;
-}
-
-static int prov_covers(void *ctx, uint64_t start, uint64_t end,
-		       uint64_t *seg_end)
-{
-	struct pagescan_watch *w, *best = NULL;
-	int ret = 0;
-
-	pthread_mutex_lock(&reg_lock);
-	*seg_end = end;
-	for (w = reg_head; w; w = w->next) {
-		if (!emulated_mechanism(w) || w->end <= start)
-			continue;
-		if (w->start <= start) {
-			best = w;
-			break;
-		}
-		if (w->start < *seg_end)
-			*seg_end = w->start;
-	}
-	if (best) {
-		*seg_end = best->end < end ? best->end : end;
-		ret = 1;
-	}
-	pthread_mutex_unlock(&reg_lock);
-	return ret;
-}
-
-static int prov_written(void *ctx, uint64_t start, uint64_t end,
-			uint64_t *bitmap)
-{
-	struct pagescan_watch *w;
-	uint64_t a, i = 0;
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&reg_lock);
-	w = find_locked(start, end);
-	if (w && emulated_mechanism(w) && w->start <= start && end <= w->end) {
-		for (a = start; a < end; a += ps_pagesz(), i++) {
-			uint64_t j = (a - w->start) >> ps_page_shift;
-
-			if (atomic_load(&w->bits[j / 64]) &
-			    (UINT64_C(1) << (j % 64)))
-				bitmap[i / 64] |= UINT64_C(1) << (i % 64);
-		}
-		ret = 0;
-	}
-	pthread_mutex_unlock(&reg_lock);
-	return ret;
-}
-
-static int prov_arm(void *ctx, uint64_t start, uint64_t end)
-{
-	struct pagescan_watch *w;
-	int ret = -ENOENT;
-
-	pthread_mutex_lock(&reg_lock);
-	w = find_locked(start, end);
-	if (w && emulated_mechanism(w) && w->start <= start && end <= w->end) {
-		pthread_mutex_lock(&w->lock);
-		ret = w->ops->reset(w, start, end);
-		if (!ret && w->hash)
-			rehash(w, start, end);	/* verify mode: new reference */
-		pthread_mutex_unlock(&w->lock);
-	}
-	pthread_mutex_unlock(&reg_lock);
-	return ret;
-}
-
-static const struct emu_wp_ops watch_emu_ops = {
-	.covers = prov_covers,
-	.written = prov_written,
-	.arm = prov_arm,
-};
-static bool prov_installed;
-
-/* Called with reg_lock held after the registry changed. */
-static void provider_update_locked(void)
-{
-	struct pagescan_watch *w;
-	bool want = false;
-
-	for (w = reg_head; w; w = w->next)
-		want |= emulated_mechanism(w);
-	if (want && !prov_installed)
-		prov_installed = !emu_wp_install(&watch_emu_ops, NULL);
-	else if (!want && prov_installed) {
-		/* Drop the lock: a scan in progress may be calling us. */
-		pthread_mutex_unlock(&reg_lock);
-		emu_wp_remove(&watch_emu_ops);
-		pthread_mutex_lock(&reg_lock);
-		prov_installed = false;
-	}
 }
 
 /* ---- register ---- */
@@ -438,26 +144,10 @@ static int classify(struct pagescan_watch *w)
 	size_t i;
 	int ret;
 
-	/*
-	 * /proc/self/maps first: smaps walks every page table of the
-	 * process.  Only a VMA with an inode can be hugetlb (MAP_HUGETLB
-	 * shows "/anon_hugepage"), and only then is smaps read.
-	 */
-	ret = ps_maps_read(getpid(), 0, &m);
+	/* smaps only where a VMA can be hugetlb (ps_maps_read_self_range). */
+	ret = ps_maps_read_self_range(w->start, w->end, &m);
 	if (ret)
 		return ret;
-	for (i = ps_maps_find(&m, w->start); i < m.n; i++) {
-		if (m.v[i].start >= w->end)
-			break;
-		if (m.v[i].inode) {
-			ps_maps_free(&m);
-			memset(&m, 0, sizeof(m));
-			ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, &m);
-			if (ret)
-				return ret;
-			break;
-		}
-	}
 	w->anon_private = true;
 	for (i = ps_maps_find(&m, w->start); i < m.n && pos < w->end; i++) {
 		const struct ps_vma *v = &m.v[i];
@@ -470,11 +160,15 @@ static int classify(struct pagescan_watch *w)
 
 			w->hugetlb = true;
 			w->shmem_or_hugetlb = true;
-			h = realloc(w->huge, (w->nhuge + 1) * sizeof(*h));
+			/* Outside the heap, as the watch itself (ownmem.c). */
+			h = ps_own_zalloc((w->nhuge + 1) * sizeof(*h));
 			if (!h) {
 				ret = -ENOMEM;
 				break;
 			}
+			if (w->nhuge)
+				memcpy(h, w->huge, w->nhuge * sizeof(*h));
+			ps_own_free(w->huge);
 			w->huge = h;
 			h[w->nhuge].start = v->start > w->start ? v->start :
 					    w->start;
@@ -489,6 +183,7 @@ static int classify(struct pagescan_watch *w)
 		}
 		if (v->flags & PAGESCAN_VMA_SHARED) {
 			w->anon_private = false;
+			w->shared = true;
 			if (!v->inode || !strncmp(name, "/dev/zero", 9) ||
 			    !strncmp(name, "/memfd:", 7) ||
 			    !strncmp(name, "/SYSV", 5))
@@ -553,7 +248,12 @@ int pagescan_watch_register(void *addr, size_t len,
 			return ps_err(EINVAL);
 	}
 
-	w = calloc(1, sizeof(*w));
+	/*
+	 * The watch's lasting state lives outside the heap (ownmem.c): the
+	 * heap may be what it watches (a backend's handler must not fault on
+	 * its own bitmap), or what a process snapshot restores.
+	 */
+	w = ps_own_zalloc(sizeof(*w));
 	if (!w)
 		return ps_err(ENOMEM);
 	w->start = start;
@@ -565,9 +265,15 @@ int pagescan_watch_register(void *addr, size_t len,
 	if (env_verify())
 		w->flags |= PAGESCAN_WATCH_VERIFY;
 	pthread_mutex_init(&w->lock, NULL);
+	watch_fork_init();
 
-	pthread_mutex_lock(&reg_lock);
-	if (find_locked(w->start, w->end)) {
+	/*
+	 * Before the registry lock: the emulation's side of the seam takes
+	 * no lock, and we never call into it with ours held.
+	 */
+	watch_emu_provide();
+	watch_reg_lock();
+	if (watch_reg_find_locked(w->start, w->end)) {
 		ret = -EBUSY;
 		goto fail;
 	}
@@ -575,12 +281,15 @@ int pagescan_watch_register(void *addr, size_t len,
 	if (ret)
 		goto fail;
 	if (forced != PAGESCAN_WATCH_AUTO) {
+		/*
+		 * EOPNOTSUPP when it cannot run here (or hugetlb memory for
+		 * a backend other than uffd-async); otherwise what its
+		 * attach said: EINVAL for a range it cannot track, ENOSPC
+		 * for the handler table, EBUSY, ENOMEM.
+		 */
 		ret = try_backend(w, forced);
-		if (ret) {
-			if (ret != -EBUSY && ret != -ENOMEM)
-				ret = -EOPNOTSUPP;
+		if (ret)
 			goto fail;
-		}
 		snprintf(tail, sizeof(tail), "%s", w->reason);
 		snprintf(w->reason, sizeof(w->reason), "%s: forced by %s%.400s",
 			 backend_names[forced],
@@ -602,25 +311,29 @@ int pagescan_watch_register(void *addr, size_t len,
 			 tail[0] ? "; skipped " : "", tail[0] ? tail + 2 : "");
 	}
 	if (w->flags & PAGESCAN_WATCH_VERIFY) {
-		w->hash = malloc(w->npages * sizeof(*w->hash));
+		w->hash = ps_own_zalloc(w->npages * sizeof(*w->hash));
 		if (!w->hash) {
 			w->ops->detach(w);
 			ret = -ENOMEM;
 			goto fail;
 		}
-		rehash(w, w->start, w->end);
+		watch_rehash(w, w->start, w->end);
 	}
-	w->next = reg_head;
-	reg_head = w;
-	provider_update_locked();
-	pthread_mutex_unlock(&reg_lock);
+	watch_reg_link_locked(w);
+	if (watch_emulated_mechanism(w))
+		watch_emu_users(1);
+	watch_reg_unlock();
 	*out = w;
 	return 0;
 fail:
-	pthread_mutex_unlock(&reg_lock);
+	watch_reg_unlock();
+	/* What each backend said, for pagescan_last_error(). */
+	if (w->reason[0])
+		ps_errf(-ret, "cannot watch %#" PRIx64 "-%#" PRIx64 ": %.400s",
+			w->start, w->end, w->reason + (w->reason[0] == ';' ? 2 : 0));
 	pthread_mutex_destroy(&w->lock);
-	free(w->huge);
-	free(w);
+	ps_own_free(w->huge);
+	ps_own_free(w);
 	return ps_err(-ret);
 }
 
@@ -628,17 +341,17 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 {
 	if (!w)
 		return ps_err(EINVAL);
-	pthread_mutex_lock(&reg_lock);
-	unlink_locked(w);
-	if (w->pid == getpid())
-		provider_update_locked();
-	pthread_mutex_unlock(&reg_lock);
+	watch_reg_lock();
+	watch_reg_unlink_locked(w);
+	if (w->pid == getpid() && watch_emulated_mechanism(w))
+		watch_emu_users(-1);
+	watch_reg_unlock();
 	/* detach() knows a forked child (w->pid) and only frees there. */
 	w->ops->detach(w);
-	free(w->hash);
-	free(w->huge);
+	ps_own_free(w->hash);
+	ps_own_free(w->huge);
 	pthread_mutex_destroy(&w->lock);
-	free(w);
+	ps_own_free(w);
 	return 0;
 }
 
@@ -675,8 +388,14 @@ static int check_range(struct pagescan_watch *w, void *addr, size_t len,
 		return -EINVAL;
 	if (w->pid != getpid())
 		return -ECHILD;
-	if (s & (psz - 1) || len & (psz - 1) || s < w->start ||
-	    len > w->end - s)
+	/*
+	 * An empty range is EINVAL, as pagescan_watch(3) says.
+	 * s > w->end first: w->end - s would wrap and let any len through
+	 * (regions invented, the bitmap read past its end, and under
+	 * mprotect memory the watch never owned write-protected).
+	 */
+	if (!len || s & (psz - 1) || len & (psz - 1) || s < w->start ||
+	    s > w->end || len > w->end - s)
 		return -EINVAL;
 	*start = s;
 	*end = s + len;
@@ -714,13 +433,13 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		s->rep = changed + words;
 		s->rep_base = start;
 		now = changed + 2 * words;
-		hash_pages(start, np, now);
+		watch_hash_pages(start, np, now);
 		for (i = 0; i < np; i++) {
 			uint64_t o = w->hash[((start - w->start) >>
 					      ps_page_shift) + i];
 
-			if (now[i] != o && now[i] != HASH_UNKNOWN &&
-			    o != HASH_UNKNOWN)
+			if (now[i] != o && now[i] != WATCH_HASH_UNKNOWN &&
+			    o != WATCH_HASH_UNKNOWN)
 				changed[i / 64] |= UINT64_C(1) << (i % 64);
 		}
 	}
@@ -745,7 +464,7 @@ static int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 			}
 			/* Reported and re-armed: the new reference. */
 			if (reset && (rep[i / 64] & bit))
-				hash_pages(a, 1, &w->hash[(a - w->start) >>
+				watch_hash_pages(a, 1, &w->hash[(a - w->start) >>
 							  ps_page_shift]);
 		}
 	}
@@ -805,13 +524,11 @@ int pagescan_watch_reset(struct pagescan_watch *w, void *addr, size_t len)
 	ret = check_range(w, addr, len, &start, &end);
 	if (ret)
 		return ps_err(-ret);
-	if (!len)
-		return 0;
 	pthread_mutex_lock(&w->lock);
 	ret = w->ops->reset(w, start, end);
 	/* Armed first, then hashed: a write in between is also tracked. */
 	if (!ret && w->hash)
-		rehash(w, start, end);
+		watch_rehash(w, start, end);
 	pthread_mutex_unlock(&w->lock);
 	return ret ? ps_err(-ret) : 0;
 }
@@ -830,6 +547,66 @@ static int win_range(void *base, size_t size, uint64_t *start, uint64_t *end)
 	return 0;
 }
 
+/*
+ * A watch made of one hugetlb stretch reports at the huge page's
+ * granularity, as Windows does for large pages: one address per huge
+ * page, *count counting huge pages.  Its huge page size, or 0.
+ */
+static uint64_t win_huge(const struct pagescan_watch *w)
+{
+	if (w->nhuge == 1 && w->huge[0].start == w->start &&
+	    w->huge[0].end == w->end)
+		return w->huge[0].hps;
+	return 0;
+}
+
+/*
+ * One address per huge page of @hps: ask for whole huge pages' worth of
+ * 4 KiB pages (so a reset arms exactly what is returned) and fold them.
+ * Every call stores at least one huge page when one is written, so a
+ * Windows loop with a small *count makes progress.
+ */
+static int win_get_huge(struct pagescan_watch *w, uint64_t start,
+			uint64_t end, uint64_t hps, void **addresses,
+			uintptr_t *count, struct pagescan_watch_get_opts *o)
+{
+	uint64_t hpages = hps >> ps_page_shift, pos = start;
+	uintptr_t stored = 0;
+	void **tmp;
+	int ret = 0, n, i;
+
+	tmp = malloc(64 * hpages * sizeof(*tmp));
+	if (!tmp) {
+		*count = 0;
+		return -ENOMEM;
+	}
+	while (pos < end && stored < *count) {
+		uintptr_t k = *count - stored;
+
+		if (k > 64)
+			k = 64;
+		n = pagescan_watch_get_pages(w, (void *)(uintptr_t)pos,
+					     end - pos, tmp, k * hpages, o);
+		if (n < 0) {
+			ret = n;
+			break;
+		}
+		for (i = 0; i < n && stored < *count; i++) {
+			void *h = (void *)((uintptr_t)tmp[i] &
+					   ~(uintptr_t)(hps - 1));
+
+			if (!stored || addresses[stored - 1] != h)
+				addresses[stored++] = h;
+		}
+		if (o->next <= pos)
+			break;
+		pos = o->next;
+	}
+	free(tmp);
+	*count = stored;
+	return ret;
+}
+
 int pagescan_get_write_watch(uint32_t flags, void *base, size_t size,
 			     void **addresses, uintptr_t *count,
 			     uint32_t *granularity)
@@ -837,36 +614,45 @@ int pagescan_get_write_watch(uint32_t flags, void *base, size_t size,
 	PAGESCAN_OPTS(pagescan_watch_get_opts, o,
 		.flags = flags & PAGESCAN_WRITE_WATCH_FLAG_RESET ?
 			 PAGESCAN_WATCH_RESET : 0);
+	struct watch_sink sk = { 0 };
 	struct pagescan_watch *w;
-	uint64_t start, end;
+	uint64_t start, end, hps;
 	int ret;
 
+	/* Windows and Wine: *count == 0 is an invalid parameter. */
 	if (flags & ~(uint32_t)PAGESCAN_WRITE_WATCH_FLAG_RESET || !count ||
-	    !granularity || (!addresses && *count))
+	    !granularity || !addresses || !*count)
 		return ps_err(EINVAL);
 	ret = win_range(base, size, &start, &end);
 	if (ret)
 		return ps_err(-ret);
-	pthread_mutex_lock(&reg_lock);
-	w = find_locked(start, end);
+	watch_reg_lock();
+	w = watch_reg_find_locked(start, end);
 	if (!w || start < w->start || end > w->end) {
-		pthread_mutex_unlock(&reg_lock);
+		watch_reg_unlock();
 		return ps_err(EINVAL);
 	}
-	if (!*count) {
-		/* Nothing can be stored, so nothing may be reset either. */
-		ret = 0;
-	} else {
-		ret = pagescan_watch_get_pages(w, (void *)(uintptr_t)start,
-					       end - start, addresses,
-					       *count, &o);
+	if (w->pid != getpid()) {
+		watch_reg_unlock();
+		return ps_err(ECHILD);
 	}
-	pthread_mutex_unlock(&reg_lock);
-	if (ret < 0)
-		return ret;
-	*count = (uintptr_t)ret;
-	*granularity = (uint32_t)ps_pagesz();
-	return 0;
+	hps = win_huge(w);
+	if (hps) {
+		/* Whole huge pages, inside the watch (it covers whole ones). */
+		start &= ~(hps - 1);
+		end = (end + hps - 1) & ~(hps - 1);
+		ret = win_get_huge(w, start, end, hps, addresses, count, &o);
+		*granularity = (uint32_t)hps;
+	} else {
+		sk.addrs = addresses;
+		sk.naddrs = *count > INT_MAX ? INT_MAX : *count;
+		ret = watch_get(w, start, end, &sk, &o);
+		/* Also on EIO (verify mode): what was stored is valid. */
+		*count = sk.n;
+		*granularity = (uint32_t)ps_pagesz();
+	}
+	watch_reg_unlock();
+	return ret < 0 ? ret : 0;
 }
 
 int pagescan_reset_write_watch(void *base, size_t size)
@@ -878,13 +664,14 @@ int pagescan_reset_write_watch(void *base, size_t size)
 	ret = win_range(base, size, &start, &end);
 	if (ret)
 		return ps_err(-ret);
-	pthread_mutex_lock(&reg_lock);
-	w = find_locked(start, end);
+	watch_reg_lock();
+	w = watch_reg_find_locked(start, end);
 	if (!w || start < w->start || end > w->end)
 		ret = ps_err(EINVAL);
 	else
 		ret = pagescan_watch_reset(w, (void *)(uintptr_t)start,
 					   end - start);
-	pthread_mutex_unlock(&reg_lock);
+	watch_reg_unlock();
 	return ret;
 }
+

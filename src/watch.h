@@ -20,6 +20,29 @@
  * re-protection is in this call's answer.  Taking the bits before the
  * re-protection without the lock let a writer race the re-protection:
  * verify mode then saw a changed, unmarked page (tests/watch-stress).
+ *
+ * The lock order of the library, outermost first (also in
+ * pagescan_watch(3), LOCKING).  A lock may be taken while holding only
+ * locks above it; none is held across a call into another subsystem except
+ * calls down this list:
+ *
+ *   1. a snapshot's s->lock (snapshot_restore.c: calls the watch API)
+ *   2. the registry lock, watch_reg_lock() (watch_registry.c)
+ *   3. a watch's w->lock, serialising its get/reset (watch.c, watch_emu.c)
+ *   4. sd_lock, the soft-dirty freeze (watch_softdirty.c)
+ *   5. mp_lock, the fault core's table and handler (watch_fault.c)
+ *   6. avail_lock, the backend availability cache (watch.c): a leaf, the
+ *      probes themselves run without it
+ *   7. a watch's arm_lock, spin (watch.h): a leaf, also taken in the SIGSEGV
+ *      handler and the uffd-sync thread, so held with async signals
+ *      blocked (watch_rearm_clear()) and never across a wait
+ *   8. mem_lock, the library's own memory (ownmem.c): a leaf, taken by
+ *      the allocations under any of the above, and last before fork(2)
+ *
+ * The scan emulation takes no lock around its calls into the watch layer
+ * (emu_wp.h; they take 2, then 3 and 7), and nothing here calls into the
+ * emulation with a lock held.  fork(2): watch_fork.c takes 2, 4, 5 and 6
+ * in this order around it; 3 and 7 are made new in the child.
  */
 #ifndef PAGESCAN_WATCH_H
 #define PAGESCAN_WATCH_H
@@ -89,6 +112,7 @@ struct pagescan_watch {
 	int prot;			/* original protection (mprotect, sd) */
 	bool anon_private;		/* every VMA private anonymous */
 	bool shmem_or_hugetlb;		/* some VMA is shmem or hugetlb */
+	bool shared;			/* some VMA is MAP_SHARED */
 	bool hugetlb;
 	/* hugetlb stretches of the range, with their huge page size */
 	struct watch_huge {
@@ -177,11 +201,11 @@ void watch_reason(struct pagescan_watch *w, const char *fmt, ...)
 	__attribute__((format(__printf__, 2, 3)));
 
 /*
- * mprotect machinery (watch_mprotect.c), shared with soft-dirty: a slot
- * in the signal handler's table for w, marking pages in w->bits.
+ * The fault core (watch_fault.c), used by mprotect and soft-dirty: a slot
+ * in the SIGSEGV handler's table for w, marking pages in w->bits.
  */
-int watch_mp_add(struct pagescan_watch *w);
-void watch_mp_del(struct pagescan_watch *w);
+int watch_fault_add(struct pagescan_watch *w);
+void watch_fault_del(struct pagescan_watch *w);
 /* The protection of [start,end) if uniform and writable, else -errno. */
 int watch_range_prot(uint64_t start, uint64_t end, int *prot);
 /*
@@ -190,6 +214,7 @@ int watch_range_prot(uint64_t start, uint64_t end, int *prot);
  */
 int watch_protect_prepare(struct pagescan_watch *w);
 
+/* Userfaultfd helpers (watch_uffd.c), for uffd-async and uffd-sync. */
 /*
  * A userfaultfd with UFFDIO_API done for @features.  @user_only: may use
  * UFFD_USER_MODE_ONLY (5.11), which is what lets an unprivileged caller
@@ -199,5 +224,40 @@ int watch_protect_prepare(struct pagescan_watch *w);
 int watch_uffd_open(bool user_only, uint64_t features);
 /* UFFDIO_WRITEPROTECT of [start, end) with @mode: 0 or -errno. */
 int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode);
+
+/* Verify mode (watch_verify.c). */
+#define WATCH_HASH_UNKNOWN 0	/* a page that could not be read */
+/* out[i] = hash of the page at start + i pages, for n pages. */
+void watch_hash_pages(uint64_t start, uint64_t n, uint64_t *out);
+/* A new reference hash for [start, end) of w. */
+void watch_rehash(struct pagescan_watch *w, uint64_t start, uint64_t end);
+
+/* The registry (watch_registry.c). */
+void watch_reg_lock(void);
+void watch_reg_unlock(void);
+/* The watch overlapping [start, end), or NULL.  Registry lock held. */
+struct pagescan_watch *watch_reg_find_locked(uint64_t start, uint64_t end);
+struct pagescan_watch *watch_reg_first_locked(void);
+void watch_reg_link_locked(struct pagescan_watch *w);
+void watch_reg_unlink_locked(struct pagescan_watch *w);
+
+/*
+ * fork(2) (watch_fork.c): pthread_atfork() handlers, set up by the first
+ * register, take every mutex below in the lock order.  Each subsystem
+ * lends its own lock for that; @child: clear what a thread that does not
+ * exist in the child may have left (fault core busy counts).
+ */
+void watch_fork_init(void);
+void watch_fault_fork_lock(void);
+void watch_fault_fork_unlock(bool child);
+void watch_sd_fork_lock(void);
+void watch_sd_fork_unlock(void);
+void watch_avail_fork_lock(void);
+void watch_avail_fork_unlock(void);
+
+/* The emulation's write-protect provider (watch_emu.c, emu_wp.h). */
+bool watch_emulated_mechanism(const struct pagescan_watch *w);
+void watch_emu_provide(void);
+void watch_emu_users(int delta);
 
 #endif /* PAGESCAN_WATCH_H */

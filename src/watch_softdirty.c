@@ -22,15 +22,20 @@
  * on every soft-dirty user; other soft-dirty users in the process see
  * their state cleared by our resets.  Ranges need one protection with
  * PROT_WRITE (as for mprotect).
+ * Shared memory is refused: bit 55 lives in this mapping's page table
+ * entry, not in the page, so a write followed by a zap of the entry
+ * (MADV_DONTNEED, reclaim of a shmem or file page) leaves the written
+ * page in the page cache and no trace of the write (seen on 6.1 and
+ * 6.12).  That would be a silent miss; auto then picks mprotect.
  */
 #include "watch.h"
 
 #include <fcntl.h>
 #include <sys/mman.h>
 
-static pthread_mutex_t sd_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct pagescan_watch *sd_list[256];
-static size_t sd_n;
+static pthread_mutex_t sd_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
+static struct pagescan_watch *sd_list[256] PS_STATE;
+static size_t sd_n PS_STATE;
 
 static int sd_available(char *why, size_t len)
 {
@@ -123,11 +128,11 @@ static void sd_detach(struct pagescan_watch *w)
 		}
 	pthread_mutex_unlock(&sd_lock);
 	set_prot(w, w->prot);	/* a forked child inherited it too */
-	watch_mp_del(w);
+	watch_fault_del(w);
 	if (w->pagemap_fd >= 0)
 		close(w->pagemap_fd);
 	w->pagemap_fd = -1;
-	free(w->bits);
+	ps_own_free(w->bits);
 	w->bits = NULL;
 }
 
@@ -135,20 +140,25 @@ static int sd_attach(struct pagescan_watch *w)
 {
 	int ret;
 
+	if (w->shared) {
+		watch_reason(w, "; soft-dirty: a write to shared memory is lost "
+			     "when its page table entry is zapped");
+		return -EINVAL;		/* a range it cannot track */
+	}
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
 	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	if (w->pagemap_fd < 0) {
 		ret = -errno;
-		free(w->bits);
+		ps_own_free(w->bits);
 		w->bits = NULL;
 		return ret;
 	}
-	ret = watch_mp_add(w);
+	ret = watch_fault_add(w);
 	if (ret) {
 		close(w->pagemap_fd);
-		free(w->bits);
+		ps_own_free(w->bits);
 		w->bits = NULL;
 		return ret;
 	}
@@ -199,6 +209,16 @@ static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		watch_bits_clear(w, start, end);
 	pthread_mutex_unlock(&sd_lock);
 	return ret;
+}
+
+void watch_sd_fork_lock(void)
+{
+	pthread_mutex_lock(&sd_lock);
+}
+
+void watch_sd_fork_unlock(void)
+{
+	pthread_mutex_unlock(&sd_lock);
 }
 
 const struct watch_ops watch_softdirty_ops = {

@@ -39,41 +39,6 @@
 
 #define CHUNK 512
 
-int watch_uffd_open(bool user_only, uint64_t features)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	int fd;
-
-	fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK |
-			     (user_only ? UFFD_USER_MODE_ONLY : 0));
-	if (fd == -EINVAL && user_only)	/* before 5.11 */
-		fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		int err = -errno;
-
-		close(fd);
-		return err;
-	}
-	return fd;
-}
-
-int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode)
-{
-	struct uffdio_writeprotect wp = {
-		.range = { .start = start, .len = end - start },
-		.mode = mode,
-	};
-
-	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		/* EAGAIN: the mm changed under us (5.19+); just retry. */
-		if (errno != EAGAIN && errno != EINTR)
-			return -errno;
-	}
-	return 0;
-}
-
 static int ua_available(char *why, size_t len)
 {
 	int r;

@@ -172,7 +172,7 @@ static void us_detach(struct pagescan_watch *w)
 		close(w->uffd);
 	if (w->stop_fd >= 0)
 		close(w->stop_fd);
-	free(w->bits);
+	ps_own_free(w->bits);
 	w->bits = NULL;
 	w->uffd = w->stop_fd = -1;
 	w->thread_started = false;
@@ -215,7 +215,8 @@ static int us_attach(struct pagescan_watch *w)
 
 	if (w->hugetlb)
 		return -EOPNOTSUPP;	/* 4 KiB un-protect is refused */
-	w->bits = calloc(watch_bitmap_words(w->npages), sizeof(uint64_t));
+	w->bits = ps_own_zalloc(watch_bitmap_words(w->npages) *
+				 sizeof(uint64_t));
 	if (!w->bits)
 		return -ENOMEM;
 	ret = watch_uffd_open(false, w->shmem_or_hugetlb ?
@@ -262,16 +263,6 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
 	return watch_bitmap_collect(w, start, end, reset, s, us_rearm);
-}
-
-/* Clear the bits of [start, end) (watch_rearm_clear() orders it). */
-void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
-{
-	uint64_t i;
-
-	for (i = (start - w->start) >> ps_page_shift;
-	     i < (end - w->start) >> ps_page_shift; i++)
-		atomic_fetch_and(&w->bits[i / 64], ~(UINT64_C(1) << (i % 64)));
 }
 
 static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)

@@ -34,7 +34,8 @@ err nopid-watch 2 "no process" "$PS" watch "$gone" --count 1
 err badpid 1 "not a process id" "$PS" 12abc
 err badpid0 1 "not a process id" "$PS" regions 0
 err nopidarg 1 "PID is needed" "$PS" regions
-err manyargs 1 "too many arguments" "$PS" "$TPID" "$TPID"
+err manyargs 1 "too many arguments" "$PS" regions "$TPID" "$TPID"
+err twice 1 "pid $TPID given twice" "$PS" "$TPID" "$TPID"
 err badopt 1 "option '--frobnicate' is unknown" "$PS" "$TPID" --frobnicate
 err badsort 1 "unknown --sort column" "$PS" "$TPID" --sort colour
 err badtop 1 "--top wants" "$PS" "$TPID" --top -3
@@ -111,6 +112,98 @@ for cmd in summary regions map; do
 	grep -q "exited during the scan" "$T_TMP/mid.err" ||
 		t_fail "mid-scan exit ($cmd): stderr: $(cat "$T_TMP/mid.err")"
 done
+
+# Numbers are decimal (020 is twenty, not sixteen; a leading zero is no
+# octal), with no blank, sign or prefix, and no overflow.
+sleep 600 &
+spid=$!
+for form in "0$spid" "00$spid"; do
+	run "dec-$form" 0 "$PS" "$form" --json
+	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(d["pid"] != int(sys.argv[2]))' "$T_TMP/dec-$form.out" "$spid" ||
+		t_fail "pagescan $form scanned $(head -c 100 "$T_TMP/dec-$form.out")"
+done
+kill "$spid"
+wait "$spid" 2>/dev/null
+err dec-empty 1 "'' is not a process id" "$PS" ""
+for bad in " $TPID" "+$TPID" "-$TPID" "$TPID " "0x10" "1e3" "2147483648" \
+	"99999999999999999999999"; do
+	err "dec-pid[$bad]" 1 "is not a process id|no number either" \
+		"$PS" "$bad"
+	err "dec-pid2[$bad]" 1 "is not a process id|no number either" \
+		"$PS" "$TPID" "$bad"
+done
+for bad in " 1" "+5" "-1" "0x10" "1.5" "18446744073709551616"; do
+	err "dec-top[$bad]" 1 "--top wants" "$PS" "$TPID" --top "$bad"
+	err "dec-count[$bad]" 1 "--count wants" "$PS" watch "$TPID" --count "$bad"
+	err "dec-maxp[$bad]" 1 "--max-pages wants" "$PS" regions "$TPID" \
+		--max-pages "$bad"
+	err "dec-width[$bad]" 1 "--width wants" "$PS" map "$TPID" --width "$bad"
+	case $bad in 1.5) ;; *)
+	err "dec-interval[$bad]" 1 "--interval wants" "$PS" watch "$TPID" \
+		--interval "$bad" --count 1 ;;
+	esac
+done
+# 010 is ten pages, not eight.
+run dec-maxpages 0 "$PS" regions "$TPID" --max-pages 010 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(d["total"]["pages"] != 10)' "$T_TMP/dec-maxpages.out" ||
+	t_fail "--max-pages 010: $(grep -o '"total":.*' "$T_TMP/dec-maxpages.out")"
+run dec-top 0 "$PS" "$TPID" --top 02 --json
+python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
+sys.exit(len(d["mappings"]) != 2)' "$T_TMP/dec-top.out" || t_fail "--top 02"
+
+# Usage errors say what is wrong.
+err near-regions 1 "unknown command 'region'; did you mean 'regions'" \
+	"$PS" region "$TPID"
+err near-map 1 "unknown command 'mpa'; did you mean 'map'" "$PS" mpa "$TPID"
+err near-help 1 "unknown command 'mpa'; did you mean 'map'" "$PS" help mpa
+err near-none 1 "unknown command 'frobnicate'" "$PS" frobnicate
+err svg-json 1 "--svg - and --json would both go to stdout" \
+	"$PS" map "$TPID" --svg - --json
+err req-excl 1 "'present' is both required and excluded" \
+	"$PS" regions "$TPID" --require present --require '!present'
+err req-excl2 1 "'file' is both required and excluded" \
+	"$PS" regions "$TPID" --require 'file,!file'
+err any-excl 1 "'present' is both in --any and excluded" \
+	"$PS" regions "$TPID" --any present --require '!present'
+err help-garbage 1 "--help takes nothing else, not 'garbage'" \
+	"$PS" --help garbage
+err help-garbage2 1 "--help takes nothing else, not 'garbage'" \
+	"$PS" map --help garbage
+err help-garbage3 1 "--help takes nothing else" "$PS" regions "$TPID" --help
+err version-garbage 1 "--version takes no arguments" "$PS" --version x
+for o in "--top 3" "--sort rss" ; do
+	# shellcheck disable=SC2086
+	err "twice$o" 1 "${o%% *} given twice" "$PS" "$TPID" $o $o
+done
+err twice-width 1 "--width given twice" "$PS" map "$TPID" --width 3 --width 4
+err twice-interval 1 "--interval given twice" "$PS" watch "$TPID" \
+	--interval 1 --interval 2 --count 1
+
+# A target that is not dumpable is named as the obstacle (as its own
+# user: root may read it anyway).
+if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
+	[ -x /usr/bin/python3 ]; then
+	setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 \
+		-c 'import ctypes, time
+ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)		# PR_SET_DUMPABLE 0
+time.sleep(600)' &
+	nd=$!
+	# Not dumpable: its /proc files then belong to root.
+	# (python3 may take seconds to start on a loaded machine: wait 30 s)
+	for i in $(seq 600); do
+		[ "$(stat -c %u "/proc/$nd/mem" 2>/dev/null)" = 0 ] && break
+		sleep 0.05
+	done
+	[ "$(stat -c %u "/proc/$nd/mem" 2>/dev/null)" = 0 ] ||
+		t_fail "nodump: the target never became non-dumpable"
+	chmod a+rx "$BUILD" "$BUILD"/pagescan "$BUILD"/*.so* 2>/dev/null
+	err nodump 3 "pid $nd \\(python3\\): it is not dumpable" \
+		setpriv --reuid=nobody --regid=nogroup --clear-groups "$PS" "$nd"
+	kill "$nd"
+	wait "$nd" 2>/dev/null
+fi
 
 # --help everywhere: exit 0, usage and the exit-code table on stdout.
 for sub in "" summary regions map watch features; do

@@ -39,7 +39,8 @@ next(p.stdout)					# the header
 for line in p.stdout:
     if line[0] not in "0123456789abcdef" or " region" in line:
         last = line; continue
-    a, e = int(line[:16], 16), int(line[17:33], 16)
+    f = line.split()
+    a, e = int(f[0], 16), int(f[1], 16)
     if a < prev_end or e - a != psz:
         fail("region %d: %s" % (count, line.strip())); break
     prev_end = e

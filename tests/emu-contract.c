@@ -10,7 +10,7 @@
  * the write-protect provider seam (src/emu_wp.h).
  */
 #include "helpers.h"
-#include "internal.h"
+#include "emu.h"
 #include "emu_wp.h"
 
 #include <fcntl.h>
@@ -479,6 +479,17 @@ static void reaped(void)
 
 /* A fake provider: tracks [lo, hi), page 0 written, records arming. */
 static uint64_t prov_lo, prov_hi, armed_lo, armed_hi;
+static int prov_on;
+
+static int prov_active(void *ctx)
+{
+	return prov_on;
+}
+
+static int other_active(void *ctx)
+{
+	return 1;
+}
 
 static int prov_covers(void *ctx, uint64_t start, uint64_t end,
 		       uint64_t *seg_end)
@@ -511,7 +522,13 @@ static int prov_arm(void *ctx, uint64_t start, uint64_t end)
 }
 
 static const struct emu_wp_ops prov = {
-	.covers = prov_covers, .written = prov_written, .arm = prov_arm,
+	.active = prov_active, .covers = prov_covers,
+	.written = prov_written, .arm = prov_arm,
+};
+/* A second provider, set later: it must change nothing. */
+static const struct emu_wp_ops other = {
+	.active = other_active, .covers = prov_covers,
+	.written = prov_written, .arm = prov_arm,
 };
 
 static void provider(void)
@@ -524,8 +541,13 @@ static void provider(void)
 	memset(p, 1, 8 * psz);
 	prov_lo = PG(p, 2);
 	prov_hi = PG(p, 6);
-	t_eq(emu_wp_install(&prov, NULL), 0);
-	t_eq(emu_wp_install(&prov, NULL), -EBUSY);
+	emu_wp_set(&prov, NULL);
+	emu_wp_set(&other, NULL);
+	/* Set but inactive: nothing changes. */
+	t_eq(emu_wp_installed(), 0);
+	t_eq(emu_categories(), before);
+	prov_on = 1;
+	t_eq(emu_wp_installed(), 1);
 	t_eq(emu_categories() & (PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED),
 	     PAGE_IS_WRITTEN | PAGE_IS_WPALLOWED);
 	t_eq(emu_flags(), PM_SCAN_WP_MATCHING | PM_SCAN_CHECK_WPASYNC);
@@ -549,8 +571,8 @@ static void provider(void)
 	a = arg(p, p + 8 * psz, 8, 0, 0, 0, 0, 0);
 	a.flags = PM_SCAN_CHECK_WPASYNC;
 	t_eq(scan(&a), -EPERM);
-	t_eq(emu_wp_remove(&prov), 0);
-	t_eq(emu_wp_remove(&prov), -ENOENT);
+	prov_on = 0;
+	t_eq(emu_wp_installed(), 0);
 	t_eq(emu_categories(), before);
 	munmap(p, 8 * psz);
 }
@@ -600,9 +622,46 @@ static void public_api(void)
 	munmap(p, 4 * psz);
 }
 
+/*
+ * The kernel accepts a pm_scan_arg and a vec at any address: so must the
+ * emulation, without a misaligned access (UBSan, in the asan lane).
+ */
+static void misaligned(void)
+{
+	char *p = t_map(4 * psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	static char raw[sizeof(struct pm_scan_arg) + 16];
+	static char rvec[4 * sizeof(struct page_region) + 16];
+	struct pm_scan_arg a, *u = (struct pm_scan_arg *)(void *)(raw + 3);
+	struct page_region r;
+	uint64_t we;
+	int via;
+
+	p[2 * psz] = 1;
+	for (via = 0; via < 2; via++) {
+		a = arg(p, p + 4 * psz, 4, 0, 0, PAGE_IS_PRESENT, 0,
+			PAGE_IS_PRESENT);
+		a.vec = (uintptr_t)(rvec + 5);
+		memcpy(raw + 3, &a, sizeof(a));
+		if (via == 0)
+			t_eq(scan(u), 1);
+		else
+			t_eq(pagescan_ioctl(pm, u), 1);
+		memcpy(&we, raw + 3 + offsetof(struct pm_scan_arg, walk_end),
+		       sizeof(we));
+		t_eq(we, PG(p, 4));
+		memcpy(&r, rvec + 5, sizeof(r));
+		t_eq(r.start, PG(p, 2));
+		t_eq(r.end, PG(p, 3));
+		t_eq(r.categories, PAGE_IS_PRESENT);
+	}
+	munmap(p, 4 * psz);
+}
+
 int main(void)
 {
 	t_init("emu-contract");
+	(void)ps_backend(PAGESCAN_BACKEND_EMULATE);
 	setenv("PAGESCAN_BACKEND", "emulate", 1);
 	psz = t_psz;
 	pm = t_pagemap_fd();
@@ -620,5 +679,6 @@ int main(void)
 	reaped();
 	provider();
 	public_api();
+	misaligned();
 	t_done();
 }

@@ -16,7 +16,7 @@
  * on kernels without the native ioctl too.
  */
 #include "helpers.h"
-#include "internal.h"
+#include "emu.h"
 #include "emu_quirks.h"
 
 #include <fcntl.h>
@@ -718,6 +718,7 @@ int main(void)
 	};
 
 	t_init("emu-diff");
+	(void)ps_backend(PAGESCAN_BACKEND_EMULATE);
 	psz = t_psz;
 	pm_fd = t_pagemap_fd();
 	/* The emulation's own allocations must not land in the arena. */
@@ -771,7 +772,12 @@ int main(void)
 	 * The arena sits far below the mmap base, so that no allocation
 	 * made between the two scans of a case can land in its holes.
 	 */
+#ifdef __SANITIZE_THREAD__
+	/* ThreadSanitizer's shadow is up there: its low application range. */
+	hint = (UINT64_C(0x1000000000) + (rn(1 << 8) << 30)) &
+#else
 	hint = (UINT64_C(0x100000000000) + (rn(1 << 12) << 30)) &
+#endif
 	       ~((uint64_t)PMD_PAGES * psz - 1);
 	arena = mmap((void *)(uintptr_t)hint, ARENA_PAGES * psz, PROT_NONE,
 		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE |

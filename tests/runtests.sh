@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
 #
 # Run the tests, one binary (or script) each, with a timeout apiece.
-#   tests/runtests.sh [NAME ...]     default: every $BUILD/tests/*.t and
-#                                    tests/cli-*.sh
+#   tests/runtests.sh [NAME ...]     default: every $BUILD/tests/*.t,
+#                                    tests/cli-*.sh, tests/bench-*.sh, tests/example-*.sh and
+#                                    tests/python-*.sh
 # Environment:
 #   BUILD                 build directory (default: build)
 #   TEST_TIMEOUT          seconds per test (default 300)
@@ -30,7 +31,8 @@ if [ $# -gt 0 ]; then
 		fi
 	done
 else
-	tests=("$BUILD"/tests/*.t tests/cli-*.sh)
+	tests=("$BUILD"/tests/*.t tests/cli-*.sh tests/bench-*.sh tests/example-*.sh \
+	       tests/python-*.sh)
 fi
 
 # A profile says what this kernel must give: "must-pass NAME" lines (a skip

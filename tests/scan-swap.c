@@ -44,9 +44,9 @@ int main(void)
 
 	t_init("scan-swap");
 	sc_need_scan();
-	if (!t_root())
-		t_skip("needs root for a temporary swap file (swapon)");
 	ret = t_swap_on(64);
+	if (ret == -EPERM)
+		t_skip("needs root for a temporary swap file (swapon)");
 	if (ret) {
 		errno = -ret;
 		t_error("t_swap_on");

@@ -11,6 +11,19 @@
 #include "watch-common.h"
 
 #include <fcntl.h>
+#include <stdio.h>
+#include <sys/utsname.h>
+
+/* Is the running kernel older than @maj.@min? */
+static bool kernel_before(int maj, int min)
+{
+	struct utsname u;
+	int a = 0, b = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &a, &b) != 2)
+		return false;
+	return a < maj || (a == maj && b < min);
+}
 
 #define NP 64
 
@@ -238,10 +251,16 @@ static void one_backend(enum pagescan_watch_backend b)
 
 	/* A second watch, on shared memory. */
 	ret = pagescan_watch_register(q, 8 * t_psz, &wo, &w2);
-	if (ret == -EOPNOTSUPP && b == PAGESCAN_WATCH_UFFD_SYNC) {
+	if ((ret == -EINVAL || ret == -EOPNOTSUPP) &&
+	    b == PAGESCAN_WATCH_UFFD_SYNC && kernel_before(5, 19)) {
 		/* Write-protect on shmem came with 5.19 (WP_HUGETLBFS_SHMEM). */
 		printf("%s: shmem not trackable by this kernel's uffd-wp\n",
 		       name);
+	} else if (b == PAGESCAN_WATCH_SOFT_DIRTY) {
+		/* Refused, as pagescan_watch(3) says: a zap loses bit 55. */
+		t_eq(ret, -EINVAL);
+		if (!ret)
+			pagescan_watch_unregister(w2);
 	} else if (ret) {
 		t_fail("%s: second watch on shmem: %s", name, strerror(-ret));
 	} else {
@@ -365,6 +384,33 @@ int main(void)
 		t_eq(pagescan_watch_backend(w), bs[0]);
 		printf("auto: %s\n", pagescan_watch_reason(w));
 		pagescan_watch_unregister(w);
+
+		/* A bad environment value is named, with the valid ones. */
+		setenv("PAGESCAN_WATCH_BACKEND", "bogus", 1);
+		errno = 0;
+		t_eq(pagescan_watch_register(p, t_psz, NULL, &w), -EINVAL);
+		t_eq(errno, EINVAL);
+		t_check(pagescan_last_error() &&
+			strstr(pagescan_last_error(),
+			       "PAGESCAN_WATCH_BACKEND=bogus") &&
+			strstr(pagescan_last_error(), "mprotect"),
+			"bad PAGESCAN_WATCH_BACKEND: %s",
+			pagescan_last_error() ? pagescan_last_error() : "(none)");
+		unsetenv("PAGESCAN_WATCH_BACKEND");
+		/* A forced backend that cannot run says why. */
+		for (i = 1; i < PAGESCAN_WATCH__COUNT; i++) {
+			PAGESCAN_OPTS(pagescan_watch_opts, fo, .backend = i);
+
+			if (pagescan_watch_available(i, &why) != 0)
+				continue;
+			t_eq(pagescan_watch_register(p, t_psz, &fo, &w),
+			     -EOPNOTSUPP);
+			t_check(pagescan_last_error() &&
+				strstr(pagescan_last_error(), why),
+				"forced %s: %s", pagescan_watch_backend_name(i),
+				pagescan_last_error() ?
+				pagescan_last_error() : "(none)");
+		}
 		munmap(p, t_psz);
 	}
 	t_eq(pagescan_watch_available(PAGESCAN_WATCH_AUTO, &why), -EINVAL);

@@ -24,6 +24,8 @@
  */
 #include "watch-common.h"
 
+#include <sys/syscall.h>
+
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -59,7 +61,7 @@ static uint64_t rnd(uint64_t *s)
 	return *s;
 }
 
-static void *writer(void *arg)
+T_RACY static void *writer(void *arg)
 {
 	uint64_t s = (uintptr_t)arg * 0x9e3779b97f4a7c15ULL + 1;
 	char buf[512];
@@ -92,7 +94,9 @@ static void *writer(void *arg)
 				break;
 			}
 			/* A write by the kernel, inside a system call. */
-			if (pread(src_fd, page + off, 64, 0) != 64) {
+			/* The system call itself: no sanitizer hook. */
+			if (syscall(SYS_pread64, src_fd, page + off, 64, 0) !=
+			    64) {
 				atomic_fetch_add(&nreads_failed, 1);
 				continue;	/* not a write */
 			}
@@ -283,14 +287,18 @@ static void run(enum pagescan_watch_backend b)
 		ret = pagescan_watch_register(areas[i].p,
 					      areas[i].npages * t_psz, &wo,
 					      &areas[i].w);
-		if (ret == -EOPNOTSUPP && b == PAGESCAN_WATCH_UFFD_SYNC &&
-		    i == 2) {
-			/* uffd-wp on shmem needs 5.19: the best other one. */
+		if ((ret == -EOPNOTSUPP || ret == -EINVAL) && i == 2 &&
+		    (b == PAGESCAN_WATCH_UFFD_SYNC ||
+		     b == PAGESCAN_WATCH_SOFT_DIRTY)) {
+			/*
+			 * uffd-wp on shmem needs 5.19; soft-dirty refuses
+			 * shared memory: the best other one.
+			 */
 			PAGESCAN_OPTS(pagescan_watch_opts, ao,
 				.flags = PAGESCAN_WATCH_VERIFY);
 
-			printf("%s: shmem needs 5.19 for uffd-wp; tracked "
-			       "by the automatic choice\n", name);
+			printf("%s: shmem not trackable (%s); tracked by "
+			       "the automatic choice\n", name, strerror(-ret));
 			ret = pagescan_watch_register(areas[i].p,
 					areas[i].npages * t_psz, &ao,
 					&areas[i].w);

@@ -20,6 +20,10 @@
 #   VM_REFRESH=1 look for a newer kernel package even if one is cached
 #   VM_APT_URI   archive URI (default: the one in this machine's apt sources)
 #   VM_NOBUILD=1 do not run make (the binaries are already built)
+#   VM_BENCH=1   run the benchmark (bench/README) instead of the tests and
+#                bring back its table (build-vm/vm/NAME/bench.txt, .json);
+#                VM_BENCH_ARGS adds options (default --reps 3 --slow 10);
+#                VM_MEM defaults to 4G and VM_TIMEOUT to 3600 then
 # Prints every kernel's runner output, its summary line prefixed by
 # "vm-NAME:", and at the end "N passed, N failed, N skipped".  Exits
 # non-zero on any failure, a kernel that does not boot or a timeout.
@@ -31,8 +35,15 @@ BUILD=${VM_BUILD:-build-vm}
 CACHE=${VM_CACHE:-$VMDIR/cache}
 case $CACHE in /*) ;; *) CACHE=$TOP/$CACHE ;; esac
 WORK=$TOP/$BUILD/vm
-TIMEOUT=${VM_TIMEOUT:-900}
-MEM=${VM_MEM:-2G}
+BENCH=${VM_BENCH:-0}
+if [ "$BENCH" = 1 ]; then
+	TIMEOUT=${VM_TIMEOUT:-3600}
+	MEM=${VM_MEM:-4G}
+	: "${VM_BUDGET:=7200}"
+else
+	TIMEOUT=${VM_TIMEOUT:-900}
+	MEM=${VM_MEM:-2G}
+fi
 SMP=${VM_SMP:-2}
 
 say() { echo "vm: $*" >&2; }
@@ -56,9 +67,9 @@ ensure_tools()
 	[ "$(id -u)" = 0 ] || die "missing ${need[*]}; install them (needs root)"
 	say "installing ${need[*]}"
 	export DEBIAN_FRONTEND=noninteractive
-	apt-get install -y -q --no-install-recommends "${need[@]}" >&2 ||
-		{ apt-get update -q >&2 &&
-		  apt-get install -y -q --no-install-recommends "${need[@]}" >&2; } ||
+	apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" >&2 ||
+		{ apt-get -o DPkg::Lock::Timeout=600 update -q >&2 &&
+		  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" >&2; } ||
 		die "could not install ${need[*]} (network or apt problem)"
 }
 
@@ -332,14 +343,23 @@ make_initramfs()
 	printf 'VM_NAME=%s\nVM_TESTS="%s"\nVM_TEST_TIMEOUT=%s\nVM_EMU_TESTS="%s"\n' \
 		"$name" "${VM_TESTS:-}" "${VM_TEST_TIMEOUT:-300}" \
 		"$(emulate_tests)" >"$dir/vm.conf"
+	printf 'VM_BENCH=%s\nVM_BENCH_ARGS="%s"\n' "$BENCH" \
+		"${VM_BENCH_ARGS:---reps 3 --slow 10} --commit $(git describe --always --dirty 2>/dev/null)" \
+		>>"$dir/vm.conf"
 	cp "$BUILD/pagescan" "$dir/work/build/"
+	if [ "$BENCH" = 1 ]; then
+		mkdir -p "$dir/work/build/bench"
+		cp "$BUILD/bench/pagescan-bench" "$dir/work/build/bench/"
+	fi
 	# Only tests whose source still exists (no stale binaries).
 	for t in tests/*.c; do
 		t=$(basename "$t" .c)
 		[ -f "$BUILD/tests/$t.t" ] && cp "$BUILD/tests/$t.t" "$dir/work/build/tests/"
 	done
 	cp tests/runtests.sh "$dir/work/tests/"
-	cp tests/cli-*.sh tests/*.bash "$dir/work/tests/" 2>/dev/null
+	cp tests/cli-*.sh tests/*.bash tests/*.py "$dir/work/tests/" 2>/dev/null
+	cp -r man "$dir/work/"		# tests that check the man pages' tables
+	mkdir -p "$dir/work/contrib" && cp -r contrib/bash-completion "$dir/work/contrib/"	# cli-completion
 	cp -r tests/profiles "$dir/work/tests/"
 	cp -r scripts "$dir/work/"		# tests/cli-demo.sh runs demo.sh
 	(cd "$dir" && find . | cpio -o -H newc --quiet) | gzip -1 >"$WORK/$name/initrd.gz"
@@ -449,6 +469,28 @@ runner_result()
 	total_skip=$((total_skip + ns))
 }
 
+# bench_result NAME: the benchmark's table and JSON lines from the guest
+# (build-vm/vm/NAME/bench.txt and bench.json); one test, passed when it
+# ran to its end and gave rows.  Its figures are reported, never judged.
+bench_result()
+{
+	local name=$1 w=$WORK/$1 res=$WORK/$1/results.log rc
+
+	sed -n '/^@@VM-BENCH-BEGIN@@/,/^@@VM-BENCH-END/{/^@@/d;p}' "$res" |
+		tr -d '\r' >"$w/bench.txt"
+	sed -n '/^@@VM-BENCH-JSON-BEGIN@@/,/^@@VM-BENCH-JSON-END/{/^@@/d;p}' \
+		"$res" | tr -d '\r' >"$w/bench.json"
+	rc=$(sed -n 's/^@@VM-BENCH-END rc=\([0-9]*\)@@.*/\1/p' "$res" | tr -d '\r')
+	cat "$w/bench.txt"
+	if [ "$rc" = 0 ] && grep -q '"type":"row"' "$w/bench.json"; then
+		echo "PASS vm-$name bench ($w/bench.txt, $w/bench.json)"
+		total_pass=$((total_pass + 1))
+	else
+		echo "FAIL vm-$name bench: exit ${rc:-none}, $(grep -c '"type":"row"' "$w/bench.json") rows"
+		total_fail=$((total_fail + 1))
+	fi
+}
+
 # --- one kernel -----------------------------------------------------------
 total_pass=0 total_fail=0 total_skip=0
 
@@ -534,6 +576,10 @@ run_kernel()
 			"$w/console.log" | sed 's/^/    /'
 		tail -n 20 "$w/qemu.log" "$w/console.log" | sed 's/^/    /'
 		total_fail=$((total_fail + 1)); return
+	fi
+	if [ "$BENCH" = 1 ]; then
+		bench_result "$name"
+		return
 	fi
 	rm -rf "$w/output" "$w/output-nobody" "$w/output-emulate"
 	sed -n '/^@@VM-LOGS-BEGIN@@/,/^@@VM-LOGS-END/{/^@@/d;p}' "$res" |

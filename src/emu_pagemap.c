@@ -1,0 +1,134 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Reading pagemap (through the descriptor the scan was given, which stays
+ * bound to the address space it was opened on) and kpageflags.
+ */
+#include "emu.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+int emu_read_pm(struct emu *s, uint64_t addr, size_t n, uint64_t *buf)
+{
+	ssize_t got = sys_pread_full(s->fd, buf, n * 8,
+				     (off_t)((addr >> s->shift) * 8));
+
+	if (got < 0)
+		return (int)got;
+	if ((size_t)got != n * 8)
+		return -ESRCH;	/* pagemap reads stop once mm is gone */
+	return 0;
+}
+
+int emu_kpf_read(struct emu *s, uint64_t pfn, uint64_t *kf)
+{
+	if (s->kpf_fd < 0) {
+		s->kpf_fd = open("/proc/kpageflags", O_RDONLY | O_CLOEXEC);
+		if (s->kpf_fd < 0 && (errno == EACCES || errno == EPERM))
+			return emu_pfns_hidden(s);
+		if (s->kpf_fd < 0)
+			return -errno;
+	}
+	if (sys_pread_full(s->kpf_fd, kf, 8, (off_t)(pfn * 8)) != 8)
+		return -EIO;
+	return 0;
+}
+
+/*
+ * The library first looked (emu_caps) with CAP_SYS_ADMIN, and this scan
+ * finds a present entry without its PFN, or kpageflags closed: the
+ * descriptor was opened, or kpageflags is read, by a caller that has
+ * since dropped it (pagemap shows PFNs by its opener's credentials).  The
+ * kernel's own scan would answer; the emulation cannot decide PFNZERO or
+ * HUGE without them, and says so instead of missing pages
+ * (EMU_QUIRK_UNDECIDABLE).
+ */
+int emu_pfns_hidden(struct emu *s)
+{
+	(void)s;
+	return ps_errf(EOPNOTSUPP, "the emulation needs PFNs and "
+		       "/proc/kpageflags for this request, and this caller "
+		       "no longer sees them (CAP_SYS_ADMIN dropped since "
+		       "the library started)");
+}
+
+uint64_t *emu_scratch(struct emu *s)
+{
+	if (!s->tmp)
+		s->tmp = malloc(CHUNK_ENTRIES * sizeof(uint64_t));
+	return s->tmp;
+}
+
+/* Is VMA @v's part of the scan read entry by entry, in one window? */
+static bool windowed(const struct emu *s, const struct ps_vma *v)
+{
+	return !emu_vma_hugetlb(s, v) && !(v->flags & PAGESCAN_VMA_PFNMAP);
+}
+
+/*
+ * Where the read that starts at @addr in VMA @vi ends: win_want entries
+ * on, rounded up to a PMD boundary, not past the scan, through the VMAs that follow while the
+ * gap before each is small (a gap's entries cost less than a pread).
+ */
+static uint64_t window_end(const struct emu *s, size_t vi, uint64_t addr)
+{
+	const struct ps_maps *m = s->maps;
+	uint64_t blk = (uint64_t)WINDOW_MIN << s->shift;
+	uint64_t hi = (addr + ((uint64_t)s->win_want << s->shift) + blk - 1) &
+		      ~(blk - 1);
+	uint64_t gap = (uint64_t)WINDOW_GAP << s->shift;
+	size_t j;
+
+	/* Ends at a PMD boundary, as the kernel's pagemap steps do. */
+	if (hi > s->a.end)
+		hi = s->a.end;
+	for (j = vi; m->v[j].end < hi; j++) {
+		if (j + 1 >= m->n || m->v[j + 1].start - m->v[j].end > gap ||
+		    !windowed(s, &m->v[j + 1]))
+			return m->v[j].end;
+	}
+	return hi;
+}
+
+int emu_pm_get(struct emu *s, size_t vi, uint64_t addr, uint64_t end,
+	       const uint64_t **e, size_t *n)
+{
+	uint64_t hi;
+	size_t want;
+	int ret;
+
+	if (addr < s->win_lo || addr >= s->win_hi) {
+		hi = window_end(s, vi, addr);
+		want = (size_t)((hi - addr) >> s->shift);
+		if (want > s->pm_cap) {
+			uint64_t *p = realloc(s->pm, want * sizeof(*p));
+
+			if (!p)
+				return -ENOMEM;
+			s->pm = p;
+			s->pm_cap = want;
+		}
+		s->win_lo = s->win_hi = 0;
+		ret = emu_read_pm(s, addr, want, s->pm);
+		if (ret)
+			return ret;
+		s->win_lo = addr;
+		s->win_hi = hi;
+		/*
+		 * After a first read fitted to the vec, a quarter of it:
+		 * what a full vec stops short of is usually near.
+		 */
+		if (!s->win_reads++ && s->win_want < CHUNK_ENTRIES)
+			s->win_want = s->win_want / 4 > WINDOW_MIN ?
+				      s->win_want / 4 : WINDOW_MIN;
+		else
+			s->win_want = s->win_want < CHUNK_ENTRIES / 2 ?
+				      s->win_want * 2 : CHUNK_ENTRIES;
+	}
+	*e = s->pm + ((addr - s->win_lo) >> s->shift);
+	if (end > s->win_hi)
+		end = s->win_hi;
+	*n = (size_t)((end - addr) >> s->shift);
+	return 0;
+}

@@ -1,0 +1,181 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * The library's own memory, outside the heap and recorded.
+ *
+ * A whole-process snapshot (snapshot_proc.c) covers the heap and the data
+ * of the program: a snapshot or a write watch whose state lived there
+ * would be rewound by the restore, in the middle of reading it (and a
+ * watch backend whose handler writes its bitmap in memory it protects
+ * would fault in its own handler).  So every lasting piece of a snapshot
+ * and of a watch (the structs, bitmaps, lists, the copies) is a mapping
+ * of its own, and each is recorded here, so that a process snapshot can
+ * leave all of them out.  The list's nodes are the headers of the
+ * mappings themselves: the list allocates nothing.
+ *
+ * The list head and its lock are library state (PS_STATE): a restore
+ * never rewinds them either.
+ */
+#include "internal.h"
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+struct own_mem {
+	struct own_mem *next, *prev;
+	size_t len;		/* of the whole mapping */
+	uint64_t pad;		/* 1: the record of a store; keeps 32-byte alignment */
+};
+
+static pthread_mutex_t mem_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
+static struct own_mem *mem_head PS_STATE;
+
+static void mem_link(struct own_mem *m)
+{
+	pthread_mutex_lock(&mem_lock);
+	m->prev = NULL;
+	m->next = mem_head;
+	if (mem_head)
+		mem_head->prev = m;
+	mem_head = m;
+	pthread_mutex_unlock(&mem_lock);
+}
+
+static void mem_unlink(struct own_mem *m)
+{
+	pthread_mutex_lock(&mem_lock);
+	if (m->prev)
+		m->prev->next = m->next;
+	else if (mem_head == m)
+		mem_head = m->next;
+	if (m->next)
+		m->next->prev = m->prev;
+	pthread_mutex_unlock(&mem_lock);
+}
+
+void *ps_own_zalloc(size_t size)
+{
+	size_t psz = ps_pagesz(), len;
+	struct own_mem *m;
+
+	if (size > SIZE_MAX - sizeof(*m) - psz)
+		return NULL;
+	len = (size + sizeof(*m) + psz - 1) & ~(psz - 1);
+	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;
+	/* Inherited by fork: the child's copy must answer ECHILD. */
+	m->len = len;
+	mem_link(m);
+	return m + 1;
+}
+
+void ps_own_free(void *p)
+{
+	struct own_mem *m;
+
+	if (!p)
+		return;
+	m = (struct own_mem *)p - 1;
+	mem_unlink(m);
+	munmap(m, m->len);
+}
+
+void *ps_own_map(size_t len)
+{
+	struct own_mem *m;
+	void *p;
+
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	madvise(p, len, MADV_DONTFORK);
+	/* The store's node lives in a small mapping beside it. */
+	m = ps_own_zalloc(sizeof(void *) + sizeof(size_t));
+	if (!m) {
+		munmap(p, len);
+		return NULL;
+	}
+	((void **)(void *)m)[0] = p;
+	((size_t *)(void *)m)[1] = len;
+	((struct own_mem *)m - 1)->pad = 1;	/* a store's record */
+	return p;
+}
+
+void ps_own_unmap(void *p, size_t len, bool owner)
+{
+	struct own_mem *m;
+
+	if (!p || !owner)
+		return;
+	pthread_mutex_lock(&mem_lock);
+	for (m = mem_head; m; m = m->next)
+		if (m->pad == 1 && ((void **)(void *)(m + 1))[0] == p)
+			break;
+	pthread_mutex_unlock(&mem_lock);
+	munmap(p, len);
+	if (m)
+		ps_own_free(m + 1);
+}
+
+int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
+		   void *ctx)
+{
+	struct own_mem *m;
+	int ret = 0;
+
+	pthread_mutex_lock(&mem_lock);
+	for (m = mem_head; m && !ret; m = m->next) {
+		if (m->pad == 1) {
+			uint64_t a = (uintptr_t)((void **)(void *)(m + 1))[0];
+
+			ret = fn(a, a + ((size_t *)(void *)(m + 1))[1], ctx);
+		}
+		if (!ret)
+			ret = fn((uintptr_t)m, (uintptr_t)m + m->len, ctx);
+	}
+	pthread_mutex_unlock(&mem_lock);
+	return ret;
+}
+
+struct owns_ctx {
+	uint64_t start, end;
+};
+
+static int owns_fn(uint64_t a, uint64_t b, void *ctx)
+{
+	const struct owns_ctx *c = ctx;
+
+	return c->start < b && a < c->end;
+}
+
+bool ps_own_owns(uint64_t start, uint64_t end)
+{
+	struct owns_ctx c = { start, end };
+
+	return ps_own_foreach(owns_fn, &c) > 0;
+}
+
+/*
+ * The library's state section (PS_STATE): the linker names its ends.  In
+ * a static link it shares pages with the program's own variables.
+ */
+extern char __start_pagescan_state[], __stop_pagescan_state[];
+
+void ps_state_bounds(uint64_t *lo, uint64_t *hi)
+{
+	*lo = (uintptr_t)__start_pagescan_state;
+	*hi = (uintptr_t)__stop_pagescan_state;
+}
+
+/* The innermost lock: taken last before fork(2), released first after. */
+void ps_own_fork_lock(void)
+{
+	pthread_mutex_lock(&mem_lock);
+}
+
+void ps_own_fork_unlock(void)
+{
+	pthread_mutex_unlock(&mem_lock);
+}

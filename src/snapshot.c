@@ -1,0 +1,564 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Snapshots: take, free and the queries (snapshot.h says how the pieces
+ * fit; restore and update are in snapshot_restore.c).
+ *
+ * Take arms the write watch of each range BEFORE it copies the range, so
+ * a write that races with the copy is seen by the next restore (which
+ * then copies that page back: an over-report, never a miss).  Pages that
+ * are neither present nor swapped, or map the shared zero page, are
+ * "unpopulated": not copied, and discarded again (MADV_DONTNEED) when a
+ * restore finds them changed, so that they read as zero (or as the file,
+ * in a private file mapping) and cost no memory.  Swapped pages count as
+ * populated: they are read (swapped in) and copied.
+ */
+#include "snapshot.h"
+
+#include <fcntl.h>
+#include <inttypes.h>
+#include <sys/mman.h>
+
+/* ---- bitmaps ---- */
+
+void snap_set_range(uint64_t *b, size_t i0, size_t i1)
+{
+	while (i0 < i1 && i0 % 64)
+		snap_set(b, i0++);
+	while (i0 + 64 <= i1) {
+		b[i0 / 64] = ~UINT64_C(0);
+		i0 += 64;
+	}
+	while (i0 < i1)
+		snap_set(b, i0++);
+}
+
+size_t snap_next_set(const uint64_t *b, size_t i, size_t n)
+{
+	while (i < n) {
+		uint64_t w = b[i / 64] >> (i % 64);
+
+		if (w)
+			return i + (size_t)__builtin_ctzll(w) < n ?
+			       i + (size_t)__builtin_ctzll(w) : n;
+		i = (i / 64 + 1) * 64;
+	}
+	return n;
+}
+
+size_t snap_next_clear(const uint64_t *b, size_t i, size_t n)
+{
+	while (i < n) {
+		uint64_t w = ~b[i / 64] >> (i % 64);
+
+		if (w)
+			return i + (size_t)__builtin_ctzll(w) < n ?
+			       i + (size_t)__builtin_ctzll(w) : n;
+		i = (i / 64 + 1) * 64;
+	}
+	return n;
+}
+
+#ifdef __SANITIZE_ADDRESS__
+/*
+ * Under AddressSanitizer: the memory we copy holds the redzones of the
+ * program's globals and heap (a process snapshot copies it all), which
+ * the intercepted memcpy and memcmp would report.  Plain loops, not
+ * instrumented, and not turned back into calls by the compiler.
+ */
+__attribute__((no_sanitize_address,
+	       optimize("no-tree-loop-distribute-patterns")))
+void snap_memcpy(void *dst, const void *src, size_t len)
+{
+	uint64_t *d = dst;
+	const uint64_t *q = src;
+	size_t i;
+
+	for (i = 0; i < len / 8; i++)
+		d[i] = q[i];
+	for (i = len & ~(size_t)7; i < len; i++)
+		((unsigned char *)dst)[i] = ((const unsigned char *)src)[i];
+}
+
+__attribute__((no_sanitize_address,
+	       optimize("no-tree-loop-distribute-patterns")))
+int snap_memcmp(const void *a, const void *b, size_t len)
+{
+	const unsigned char *x = a, *y = b;
+	size_t i;
+
+	for (i = 0; i < len; i++)
+		if (x[i] != y[i])
+			return x[i] < y[i] ? -1 : 1;
+	return 0;
+}
+#endif
+
+__attribute__((no_sanitize_address))
+uint64_t snap_hash(const void *p, size_t len)
+{
+	const uint64_t *q = p;
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < len / 8; i++) {
+		h ^= q[i];
+		h *= UINT64_C(0x100000001b3);
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+uint64_t snap_hash_zero(size_t len)
+{
+	uint64_t h = UINT64_C(0xcbf29ce484222325);
+	size_t i;
+
+	for (i = 0; i < len / 8; i++) {
+		h *= UINT64_C(0x100000001b3);
+		h ^= h >> 29;
+	}
+	return h;
+}
+
+/* ---- take ---- */
+
+static int cmp_range(const void *a, const void *b)
+{
+	const struct pagescan_range *x = a, *y = b;
+
+	return (uintptr_t)x->addr < (uintptr_t)y->addr ? -1 :
+	       (uintptr_t)x->addr > (uintptr_t)y->addr;
+}
+
+struct pop_ctx {
+	struct snap_range *r;
+	bool guard;
+};
+
+static int pop_fn(const struct pagescan_region *g, void *ctx)
+{
+	struct pop_ctx *c = ctx;
+	struct snap_range *r = c->r;
+
+	if (g->categories & PAGESCAN_CAT_GUARD) {
+		c->guard = true;
+		return 1;
+	}
+	/* The zero page reads as what a discard gives: nothing to keep. */
+	if (g->categories & PAGESCAN_CAT_PFNZERO)
+		return 0;
+	snap_set_range(r->pop, (size_t)((g->start - r->start) >> r->shift),
+		       (size_t)((g->end - r->start + r->unit - 1) >> r->shift));
+	return 0;
+}
+
+/* Categories to ask for: those this kernel (or the emulation) serves. */
+static uint64_t scan_categories(void)
+{
+	uint64_t c = PAGESCAN_CAT_PRESENT | PAGESCAN_CAT_SWAPPED;
+
+	if (pagescan_probe(PAGESCAN_FEAT_CAT_PFNZERO) == 1)
+		c |= PAGESCAN_CAT_PFNZERO;
+	if (pagescan_probe(PAGESCAN_FEAT_CAT_GUARD) == 1)
+		c |= PAGESCAN_CAT_GUARD;
+	return c;
+}
+
+/*
+ * Which units hold something: r->pop.  -EFAULT for a guard region.
+ * @present_only: after arming, when SWAPPED may be a marker of ours.
+ */
+static int range_populated(struct pagescan_snapshot *s, struct snap_range *r,
+			   bool present_only)
+{
+	PAGESCAN_OPTS(pagescan_scan_opts, o,
+		.category_anyof_mask = s->scan_cats & ~PAGESCAN_CAT_PFNZERO,
+		.return_mask = s->scan_cats);
+	struct pop_ctx c = { .r = r };
+	int ret;
+
+	if (present_only)
+		o.category_anyof_mask = PAGESCAN_CAT_PRESENT |
+					(s->scan_cats & PAGESCAN_CAT_GUARD);
+	if (r->shared) {
+		/*
+		 * Shared memory has content whether mapped here or not (and
+		 * swapped shmem reads as pte_none): keep every page.
+		 */
+		snap_set_range(r->pop, 0, r->nunits);
+		o.category_anyof_mask = PAGESCAN_CAT_GUARD;
+		o.return_mask = PAGESCAN_CAT_GUARD;
+		if (!(s->scan_cats & PAGESCAN_CAT_GUARD))
+			return 0;
+	}
+	ret = pagescan_foreach(s->ps, r->start, r->end, &o, pop_fn, &c);
+	if (c.guard)
+		return ps_errf(EFAULT, "guard pages in %#" PRIx64 "-%#" PRIx64,
+			       r->start, r->end);
+	if (r->shared)
+		snap_set_range(r->pop, 0, r->nunits);
+	return ret < 0 ? ret : 0;
+}
+
+static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
+		      const struct pagescan_snapshot_opts *opts)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo,
+		.backend = OPTS_GET(opts, backend, PAGESCAN_WATCH_AUTO),
+		.flags = 0);
+	uint64_t psz = 0, len = r->end - r->start;
+	size_t i, words;
+	int ret;
+
+	struct snap_vma *v0;
+
+	ret = snap_vmas_get(s, r->start, r->end, &v0, &r->nvmas);
+	if (ret == -EFAULT)
+		return ps_errf(EFAULT, "%#" PRIx64 "-%#" PRIx64 " is not "
+			       "entirely mapped", r->start, r->end);
+	if (ret)
+		return ret;
+	/* Kept outside the heap (ownmem.c). */
+	r->vmas = ps_own_zalloc(r->nvmas * sizeof(*r->vmas));
+	if (r->vmas)
+		memcpy(r->vmas, v0, r->nvmas * sizeof(*r->vmas));
+	free(v0);
+	if (!r->vmas)
+		return -ENOMEM;
+	for (i = 0; i < r->nvmas; i++) {
+		const struct snap_vma *v = &r->vmas[i];
+		uint64_t p = v->page_size ? v->page_size : ps_pagesz();
+
+		if (!(v->flags & PAGESCAN_VMA_WRITE) ||
+		    !(v->flags & PAGESCAN_VMA_READ))
+			return ps_errf(EINVAL, "%#" PRIx64 "-%#" PRIx64 " is "
+				       "not readable and writable", v->start,
+				       v->end);
+		if (v->flags & PAGESCAN_VMA_SHARED)
+			r->shared = true;
+		if ((v->inode || v->dev_major || v->dev_minor) &&
+		    !v->anon_inode)
+			r->file = true;
+		if (psz && p != psz)
+			return ps_errf(EINVAL, "a range mixes page sizes");
+		psz = p;
+	}
+	r->unit = psz;
+	r->shift = (unsigned int)__builtin_ctzll(psz);
+	r->hugetlb = psz > ps_pagesz();
+	if ((r->start | r->end) & (psz - 1))
+		return ps_errf(EINVAL, "hugetlb range not aligned to its "
+			       "%" PRIu64 " KiB pages", psz >> 10);
+	r->nunits = (size_t)(len >> r->shift);
+	words = snap_words(r->nunits);
+	/*
+	 * Every bitmap now: memory of ours mapped later could fill a hole
+	 * that munmap left in a range, and hide it from the checks.
+	 */
+	r->pop = ps_own_zalloc(words * 5 * sizeof(uint64_t));
+	if (!r->pop)
+		return -ENOMEM;
+	r->chg = r->pop + words;
+	r->pending = r->chg + words;
+	r->seen = r->pending + words;
+	r->now = r->seen + words;
+
+	/*
+	 * Which units hold something, BEFORE arming: uffd-async arms empty
+	 * entries with uffd-wp markers, which the scan reports as SWAPPED.
+	 */
+	ret = range_populated(s, r, false);
+	if (ret)
+		return ret;
+	/* Armed before the copy: a write during the copy is seen next time. */
+	ret = pagescan_watch_register((void *)(uintptr_t)r->start, len, &wo,
+				      &r->w);
+	if (ret)
+		return ret;
+	/* Populated by another thread meanwhile: present now. */
+	ret = range_populated(s, r, true);
+	if (ret)
+		return ret;
+
+	/*
+	 * A fork (the fuzzer's fork server, or the caller's) need not copy
+	 * the copy (ps_own_map: MADV_DONTFORK); 4 KiB copies must not cost
+	 * 2 MiB each.
+	 */
+	r->store = ps_own_map((size_t)len);
+	if (!r->store)
+		return -ENOMEM;
+	madvise(r->store, len, MADV_NOHUGEPAGE);
+	return 0;
+}
+
+/* Copy the populated units in; hash the others in verify mode. */
+static int range_copy(struct pagescan_snapshot *s, struct snap_range *r)
+{
+	size_t i = 0, j;
+
+	while ((i = snap_next_set(r->pop, i, r->nunits)) < r->nunits) {
+		uint64_t off;
+
+		j = snap_next_clear(r->pop, i, r->nunits);
+		off = (uint64_t)i << r->shift;
+		snap_memcpy(r->store + off, (void *)(uintptr_t)(r->start + off),
+		       (size_t)((uint64_t)(j - i) << r->shift));
+		i = j;
+	}
+	if (!(s->flags & PAGESCAN_SNAPSHOT_VERIFY))
+		return 0;
+	r->vhash = ps_own_zalloc(r->nunits * sizeof(uint64_t));
+	if (!r->vhash)
+		return -ENOMEM;
+	/*
+	 * Anonymous memory that holds nothing reads as zero: not read (a
+	 * read under uffd-sync would fill it with a page).
+	 */
+	for (i = 0; i < r->nunits; i++)
+		if (!snap_bit(r->pop, i))
+			r->vhash[i] = r->file ? snap_hash((void *)(uintptr_t)
+					(r->start + ((uint64_t)i << r->shift)),
+					(size_t)r->unit) :
+				      snap_hash_zero((size_t)r->unit);
+	return 0;
+}
+
+/*
+ * A process snapshot holds the library's state section (PS_STATE) in
+ * one of its ranges: those bytes are never restored nor compared, and
+ * the units holding them are kept as populated, so that a restore or an
+ * update never discards them.
+ */
+static void hole_init(struct pagescan_snapshot *s)
+{
+	size_t i, u;
+
+	ps_state_bounds(&s->hole_lo, &s->hole_hi);
+	for (i = 0; i < s->n; i++) {
+		struct snap_range *r = &s->r[i];
+
+		if (r->end <= s->hole_lo || s->hole_hi <= r->start)
+			continue;
+		for (u = 0; u < r->nunits; u++)
+			if (snap_unit_in_hole(s, r, u))
+				snap_set(r->pop, u);
+	}
+}
+
+void snap_put(const struct pagescan_snapshot *s, void *dst, const void *src,
+	      size_t len)
+{
+	uint64_t a = (uintptr_t)dst, b = a + len;
+	uint64_t lo = s->hole_lo > a ? s->hole_lo : a;
+	uint64_t hi = s->hole_hi < b ? s->hole_hi : b;
+
+	if (lo >= hi) {
+		snap_memcpy(dst, src, len);
+		return;
+	}
+	snap_memcpy(dst, src, (size_t)(lo - a));
+	snap_memcpy((char *)dst + (hi - a), (const char *)src + (hi - a),
+	       (size_t)(b - hi));
+}
+
+bool snap_same(const struct pagescan_snapshot *s, const void *mem,
+	       const void *copy, size_t len)
+{
+	uint64_t a = (uintptr_t)mem, b = a + len;
+	uint64_t lo = s->hole_lo > a ? s->hole_lo : a;
+	uint64_t hi = s->hole_hi < b ? s->hole_hi : b;
+
+	if (lo >= hi)
+		return !snap_memcmp(mem, copy, len);
+	return !snap_memcmp(mem, copy, (size_t)(lo - a)) &&
+	       !snap_memcmp((const char *)mem + (hi - a),
+		       (const char *)copy + (hi - a), (size_t)(b - hi));
+}
+
+static bool env_verify(void)
+{
+	const char *e = getenv("PAGESCAN_SNAPSHOT_VERIFY");
+
+	return e && *e && strcmp(e, "0");
+}
+
+int snap_new(const struct pagescan_range *ranges, size_t n,
+	     const struct pagescan_snapshot_opts *opts, unsigned int allowed,
+	     struct snap_proc *proc, struct pagescan_snapshot **out)
+{
+	struct pagescan_snapshot *s;
+	struct pagescan_range *sorted;
+	uint64_t psz = ps_pagesz();
+	size_t i;
+	int ret, b;
+
+	if (!out || (n && !ranges) || n > (SIZE_MAX / sizeof(*s->r)))
+		return -EINVAL;
+	ret = OPTS_CHECK(opts, pagescan_snapshot_opts);
+	if (ret)
+		return ret;
+	if (OPTS_GET(opts, flags, 0) & ~allowed)
+		return -EINVAL;
+	b = OPTS_GET(opts, backend, PAGESCAN_WATCH_AUTO);
+	if ((unsigned int)b >= PAGESCAN_WATCH__COUNT)
+		return -EINVAL;
+	sorted = malloc((n ? n : 1) * sizeof(*sorted));
+	if (!sorted)
+		return -ENOMEM;
+	memcpy(sorted, ranges, n * sizeof(*sorted));
+	qsort(sorted, n, sizeof(*sorted), cmp_range);
+	for (i = 0; i < n; i++) {
+		uint64_t a = (uintptr_t)sorted[i].addr, l = sorted[i].len;
+
+		if (!l || (a | l) & (psz - 1) || a + l < a ||
+		    (i && (uintptr_t)sorted[i - 1].addr + sorted[i - 1].len > a)) {
+			free(sorted);
+			return ps_errf(EINVAL, "range %zu: empty, unaligned or "
+				       "overlapping", i);
+		}
+	}
+	ret = snap_stack_check(sorted, n);
+	if (ret) {
+		free(sorted);
+		return ret;
+	}
+
+	/*
+	 * Every range mapped, before anything is allocated: a mapping of
+	 * ours could otherwise fill a hole in a range.  No range may hold
+	 * memory of a snapshot.
+	 */
+	{
+		struct pagescan_snapshot tmp = { .maps_fd = -1 };
+		struct snap_vma *v;
+		size_t nv;
+
+		tmp.maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+		for (i = 0; i < n && !ret; i++) {
+			uint64_t a = (uintptr_t)sorted[i].addr;
+
+			ret = snap_vmas_get(&tmp, a, a + sorted[i].len, &v, &nv);
+			free(v);
+			if (ret == -EFAULT)
+				ret = ps_errf(EFAULT, "range %zu is not entirely "
+					      "mapped", i);
+			else if (!ret && ps_own_owns(a, a + sorted[i].len))
+				ret = ps_errf(EBUSY, "range %zu holds memory of "
+					      "a snapshot", i);
+		}
+		if (tmp.maps_fd >= 0)
+			close(tmp.maps_fd);
+		if (ret) {
+			free(sorted);
+			return ret;
+		}
+	}
+	s = ps_own_zalloc(sizeof(*s));
+	if (!s) {
+		free(sorted);
+		return -ENOMEM;
+	}
+	s->pid = getpid();
+	s->flags = OPTS_GET(opts, flags, 0);
+	if (env_verify())
+		s->flags |= PAGESCAN_SNAPSHOT_VERIFY;
+	s->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	pthread_mutex_init(&s->lock, NULL);
+	s->scan_cats = scan_categories();
+	s->buflen = SNAP_BUF;
+	s->buf = ps_own_zalloc(s->buflen * sizeof(*s->buf));
+	s->r = ps_own_zalloc((n ? n : 1) * sizeof(*s->r));
+	ret = s->buf && s->r ? pagescan_open(0, NULL, &s->ps) : -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		s->n = i + 1;
+		s->r[i].start = (uintptr_t)sorted[i].addr;
+		s->r[i].end = s->r[i].start + sorted[i].len;
+		ret = range_init(s, &s->r[i], opts);
+	}
+	/* Freed before the copy: a process snapshot copies the heap. */
+	free(sorted);
+	if (proc && !ret)
+		hole_init(s);
+	for (i = 0; i < n && !ret; i++)
+		ret = range_copy(s, &s->r[i]);
+	if (ret) {
+		pagescan_snapshot_free(s);
+		return ret;
+	}
+	if (n)
+		snprintf(s->reason, sizeof(s->reason), "%s",
+			 pagescan_watch_reason(s->r[0].w));
+	s->proc = proc;
+	*out = s;
+	return 0;
+}
+
+int pagescan_snapshot_take(const struct pagescan_range *ranges, size_t n,
+			   const struct pagescan_snapshot_opts *opts,
+			   struct pagescan_snapshot **out)
+{
+	int ret;
+
+	if (!n)
+		return ps_err(EINVAL);
+	ret = snap_new(ranges, n, opts, PAGESCAN_SNAPSHOT_VERIFY, NULL, out);
+	return ret ? ps_err(-ret) : 0;
+}
+
+void pagescan_snapshot_free(struct pagescan_snapshot *s)
+{
+	bool owner;
+	size_t i;
+
+	if (!s)
+		return;
+	owner = s->pid == getpid();
+	for (i = 0; i < s->n; i++) {
+		struct snap_range *r = &s->r[i];
+
+		if (r->w)
+			pagescan_watch_unregister(r->w);
+		/*
+		 * MADV_DONTFORK: a forked child has none of these mappings
+		 * (and may have others at their addresses by now).
+		 */
+		ps_own_unmap(r->store, (size_t)(r->end - r->start), owner);
+		ps_own_free(r->pop);
+		ps_own_free(r->vhash);
+		ps_own_free(r->vmas);
+	}
+	if (s->ps)
+		pagescan_close(s->ps);
+	if (s->maps_fd >= 0)
+		close(s->maps_fd);
+	pthread_mutex_destroy(&s->lock);
+	snap_proc_free(s->proc);
+	ps_own_free(s->buf);
+	ps_own_free(s->r);
+	ps_own_free(s);
+}
+
+enum pagescan_watch_backend
+pagescan_snapshot_backend(const struct pagescan_snapshot *s)
+{
+	return s && s->n ? pagescan_watch_backend(s->r[0].w) :
+	       PAGESCAN_WATCH_AUTO;
+}
+
+const char *pagescan_snapshot_reason(const struct pagescan_snapshot *s)
+{
+	return s ? s->reason : NULL;
+}
+
+int pagescan_snapshot_verify_failure(const struct pagescan_snapshot *s,
+				     void **page, uint64_t *count)
+{
+	if (!s)
+		return ps_err(EINVAL);
+	if (page)
+		*page = (void *)(uintptr_t)s->verify_first;
+	if (count)
+		*count = s->verify_failures;
+	return s->verify_failures ? 1 : 0;
+}

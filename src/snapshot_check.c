@@ -1,0 +1,361 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Is the memory of a snapshot still the memory we saved?  Before a
+ * restore touches one byte, every range must be mapped as it was at take:
+ * same protection, same kind (private/shared, file and offset, page
+ * size).  A range that was munmapped, mremapped or mprotected fails the
+ * whole restore with EFAULT, never a partial, silent one.
+ *
+ * The mappings come from PROCMAP_QUERY (an ioctl on /proc/self/maps,
+ * Linux 6.11): one call per mapping, a few microseconds, where reading
+ * /proc/self/maps costs tens.  Older kernels fall back to reading it
+ * (smaps when a file mapping may be hugetlb, for the page size).
+ *
+ * Also here: the calling thread's stack, which no range may hold (a
+ * restore would rewrite the frames it runs on).
+ */
+#include "snapshot.h"
+
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/ioctl.h>
+
+/* The UAPI of Linux 6.11 (include/uapi/linux/fs.h); Debian 12 lacks it. */
+struct snap_procmap_query {
+	uint64_t size;
+	uint64_t query_flags;
+	uint64_t query_addr;
+	uint64_t vma_start;
+	uint64_t vma_end;
+	uint64_t vma_flags;
+	uint64_t vma_page_size;
+	uint64_t vma_offset;
+	uint64_t inode;
+	uint32_t dev_major;
+	uint32_t dev_minor;
+	uint32_t vma_name_size;
+	uint32_t build_id_size;
+	uint64_t vma_name_addr;
+	uint64_t build_id_addr;
+};
+_Static_assert(sizeof(struct snap_procmap_query) == 104, "procmap_query");
+#define SNAP_PROCMAP_QUERY _IOWR('f', 17, struct snap_procmap_query)
+#define SNAP_PMQ_READ	0x01
+#define SNAP_PMQ_WRITE	0x02
+#define SNAP_PMQ_EXEC	0x04
+#define SNAP_PMQ_SHARED	0x08
+#define SNAP_PMQ_COVERING_OR_NEXT 0x10
+
+/* 1 works, 0 not (ENOTTY: before 6.11), read once. */
+static _Atomic int pmq_state PS_STATE = -1;
+
+static int vma_append(struct snap_vma **v, size_t *n, size_t *cap,
+		      const struct snap_vma *x)
+{
+	struct snap_vma *last = *n ? &(*v)[*n - 1] : NULL;
+
+	/*
+	 * Merge like neighbours: VMA boundaries move for reasons of ours
+	 * (uffd registration, the mprotect backend).  Anonymous memory has
+	 * no offset that names it.
+	 */
+	if (last && last->end == x->start && last->flags == x->flags &&
+	    last->inode == x->inode && last->dev_major == x->dev_major &&
+	    last->dev_minor == x->dev_minor &&
+	    last->page_size == x->page_size &&
+	    ((!x->inode && !x->dev_major && !x->dev_minor) ||
+	     last->offset + (last->end - last->start) == x->offset)) {
+		last->end = x->end;
+		return 0;
+	}
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 8;
+		struct snap_vma *nv = realloc(*v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		*v = nv;
+		*cap = nc;
+	}
+	(*v)[(*n)++] = *x;
+	return 0;
+}
+
+static int vmas_query(int fd, uint64_t start, uint64_t end,
+		      struct snap_vma **out, size_t *n, size_t *cap)
+{
+	uint64_t pos = start;
+
+	while (pos < end) {
+		struct snap_procmap_query q;
+		struct snap_vma x = { 0 };
+		char name[32];
+		int ret, rc;
+
+		/* The name, to tell MAP_HUGETLB|MAP_ANONYMOUS from a file. */
+		memset(&q, 0, sizeof(q));
+		q.size = sizeof(q);
+		q.query_flags = SNAP_PMQ_COVERING_OR_NEXT;
+		q.query_addr = pos;
+		q.vma_name_addr = (uintptr_t)name;
+		q.vma_name_size = sizeof(name);
+		rc = ioctl(fd, SNAP_PROCMAP_QUERY, &q);
+		if (rc && errno == ENAMETOOLONG) {
+			memset(&q, 0, sizeof(q));
+			q.size = sizeof(q);
+			q.query_flags = SNAP_PMQ_COVERING_OR_NEXT;
+			q.query_addr = pos;
+			rc = ioctl(fd, SNAP_PROCMAP_QUERY, &q);
+		}
+		if (rc)
+			return errno == ENOENT ? -EFAULT : -errno;
+		if (!q.vma_name_addr || !q.vma_name_size)
+			name[0] = '\0';
+		name[sizeof(name) - 1] = '\0';
+		if (q.vma_start > pos)
+			return -EFAULT;		/* a hole */
+		x.start = pos;
+		x.end = q.vma_end < end ? q.vma_end : end;
+		x.flags = (q.vma_flags & SNAP_PMQ_READ ? PAGESCAN_VMA_READ : 0) |
+			  (q.vma_flags & SNAP_PMQ_WRITE ? PAGESCAN_VMA_WRITE : 0) |
+			  (q.vma_flags & SNAP_PMQ_EXEC ? PAGESCAN_VMA_EXEC : 0) |
+			  (q.vma_flags & SNAP_PMQ_SHARED ?
+			   PAGESCAN_VMA_SHARED : 0);
+		x.offset = q.vma_offset + (pos - q.vma_start);
+		x.inode = q.inode;
+		x.dev_major = q.dev_major;
+		x.dev_minor = q.dev_minor;
+		x.page_size = q.vma_page_size;
+		x.anon_inode = !strncmp(name, "/anon_hugepage", 14);
+		ret = vma_append(out, n, cap, &x);
+		if (ret)
+			return ret;
+		pos = x.end;
+	}
+	return 0;
+}
+
+static int vmas_read(uint64_t start, uint64_t end, struct snap_vma **out,
+		     size_t *n, size_t *cap)
+{
+	struct ps_maps m = { 0 };
+	uint64_t pos = start;
+	size_t i;
+	int ret;
+
+	/* smaps for the page size: only file mappings can be hugetlb. */
+	ret = ps_maps_read_self_range(start, end, &m);
+	if (ret)
+		return ret;
+	for (i = ps_maps_find(&m, start); i < m.n && pos < end; i++) {
+		const struct ps_vma *v = &m.v[i];
+		struct snap_vma x = { 0 };
+
+		if (v->start > pos)
+			break;
+		x.start = pos;
+		x.end = v->end < end ? v->end : end;
+		x.flags = v->flags & (PAGESCAN_VMA_READ | PAGESCAN_VMA_WRITE |
+				      PAGESCAN_VMA_EXEC | PAGESCAN_VMA_SHARED);
+		x.offset = v->offset + (pos - v->start);
+		x.inode = v->inode;
+		x.dev_major = v->dev_major;
+		x.dev_minor = v->dev_minor;
+		/* Only smaps tells; the base page size where it did not. */
+		x.page_size = v->page_size ? v->page_size : ps_pagesz();
+		x.anon_inode = !strncmp(ps_vma_name(&m, v), "/anon_hugepage", 14);
+		ret = vma_append(out, n, cap, &x);
+		if (ret)
+			break;
+		pos = x.end;
+	}
+	ps_maps_free(&m);
+	if (!ret && pos < end)
+		ret = -EFAULT;
+	return ret;
+}
+
+int snap_vmas_get(struct pagescan_snapshot *s, uint64_t start, uint64_t end,
+		  struct snap_vma **out, size_t *n)
+{
+	size_t cap = 0;
+	int ret = -ENOTTY;
+
+	*out = NULL;
+	*n = 0;
+	if (s->maps_fd >= 0 && atomic_load(&pmq_state) != 0) {
+		ret = vmas_query(s->maps_fd, start, end, out, n, &cap);
+		if (ret == -ENOTTY || ret == -EINVAL)
+			atomic_store(&pmq_state, 0);
+		else
+			atomic_store(&pmq_state, 1);
+	}
+	if (ret == -ENOTTY || ret == -EINVAL) {
+		*n = 0;
+		ret = vmas_read(start, end, out, n, &cap);
+	}
+	if (ret) {
+		free(*out);
+		*out = NULL;
+		*n = 0;
+	}
+	return ret;
+}
+
+static bool vma_same(const struct snap_vma *a, const struct snap_vma *b,
+		     uint32_t mask)
+{
+	return a->start == b->start && a->end == b->end &&
+	       (a->flags & mask) == (b->flags & mask) && a->inode == b->inode &&
+	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       a->page_size == b->page_size &&
+	       (a->offset == b->offset || (!a->inode && !a->dev_major &&
+					   !a->dev_minor));
+}
+
+/*
+ * A mapping unmapped and mapped again the same way passes the checks
+ * below, but lost the userfaultfd registration that tracked it: writes
+ * there would go unseen.  Under uffd-async such memory is not WPALLOWED,
+ * which one scan finds without walking the page tables of the memory
+ * that still is (the kernel decides per VMA).
+ */
+static int still_registered(struct pagescan_snapshot *s, struct snap_range *r,
+			    enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_scan_opts, o,
+		.category_inverted = PAGESCAN_CAT_WPALLOWED,
+		.category_mask = PAGESCAN_CAT_WPALLOWED,
+		.return_mask = PAGESCAN_CAT_WPALLOWED);
+	struct pagescan_region g;
+	int ret;
+
+	if (b != PAGESCAN_WATCH_UFFD_ASYNC)
+		return 0;
+	ret = pagescan_scan(s->ps, r->start, r->end, &g, 1, &o);
+	if (ret > 0)
+		return ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#" PRIx64
+			       " is no longer tracked at %#" PRIx64 " (unmapped "
+			       "and mapped again since take)", r->start,
+			       r->end, g.start);
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * The backends that take PROT_WRITE away to track (mprotect; soft-dirty
+ * while it freezes) split and re-protect the range themselves: the write
+ * bit is theirs, and the mappings are compared by the rest.  Anonymous
+ * mappings are compared without their offset: the kernel keeps vm_pgoff
+ * across merges, but not in a way that names the memory.
+ */
+int snap_vmas_check(struct pagescan_snapshot *s)
+{
+	size_t i, j;
+	int ret = 0;
+
+	for (i = 0; i < s->n && !ret; i++) {
+		struct snap_range *r = &s->r[i];
+		enum pagescan_watch_backend b = pagescan_watch_backend(r->w);
+		uint32_t mask = PAGESCAN_VMA_READ | PAGESCAN_VMA_EXEC |
+				PAGESCAN_VMA_SHARED;
+		struct snap_vma *v, *a, *c;
+		size_t n, na, nc, cap = 0;
+
+		ret = still_registered(s, r, b);
+		if (ret)
+			return ret;
+
+		if (b != PAGESCAN_WATCH_MPROTECT && b != PAGESCAN_WATCH_SOFT_DIRTY)
+			mask |= PAGESCAN_VMA_WRITE;
+		ret = snap_vmas_get(s, r->start, r->end, &v, &n);
+		if (ret == -EFAULT)
+			return ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
+				       PRIx64 " is not mapped as at take "
+				       "(munmap or mremap)", r->start, r->end);
+		if (ret)
+			return ret;
+		/* Re-merge both lists under the mask before comparing. */
+		a = c = NULL;
+		na = nc = 0;
+		for (j = 0; j < n && !ret; j++) {
+			struct snap_vma x = v[j];
+
+			x.flags &= mask;
+			ret = vma_append(&a, &na, &cap, &x);
+		}
+		cap = 0;
+		for (j = 0; j < r->nvmas && !ret; j++) {
+			struct snap_vma x = r->vmas[j];
+
+			x.flags &= mask;
+			ret = vma_append(&c, &nc, &cap, &x);
+		}
+		if (!ret && na != nc)
+			ret = -EFAULT;
+		for (j = 0; !ret && j < na; j++)
+			if (!vma_same(&a[j], &c[j], mask))
+				ret = -EFAULT;
+		free(v);
+		free(a);
+		free(c);
+		if (ret == -EFAULT)
+			return ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
+				       PRIx64 " is mapped differently than at "
+				       "take (mprotect, mremap or a new "
+				       "mapping)", r->start, r->end);
+	}
+	return ret;
+}
+
+/* ---- the calling thread's stack ---- */
+
+static __thread uint64_t stack_lo, stack_hi;
+
+int snap_own_stack(uint64_t *lo, uint64_t *hi)
+{
+	pthread_attr_t a;
+	void *addr;
+	size_t size;
+
+	if (!stack_hi) {
+		if (pthread_getattr_np(pthread_self(), &a))
+			return -ENOMEM;
+		if (pthread_attr_getstack(&a, &addr, &size)) {
+			pthread_attr_destroy(&a);
+			return -EINVAL;
+		}
+		pthread_attr_destroy(&a);
+		stack_lo = (uintptr_t)addr;
+		stack_hi = (uintptr_t)addr + size;
+	}
+	*lo = stack_lo;
+	*hi = stack_hi;
+	return 0;
+}
+
+int snap_stack_check(const struct pagescan_range *r, size_t n)
+{
+	uint64_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
+	size_t i;
+
+	if (snap_own_stack(&lo, &hi)) {
+		/* Without the bounds, at least the live part around sp. */
+		lo = sp - (UINT64_C(1) << 20);
+		hi = sp + (UINT64_C(1) << 20);
+	}
+	/* A stack switched by the caller (sigaltstack, a coroutine). */
+	if (sp < lo || sp >= hi) {
+		lo = sp - (UINT64_C(1) << 20);
+		hi = sp + (UINT64_C(1) << 20);
+	}
+	for (i = 0; i < n; i++) {
+		uint64_t s = (uintptr_t)r[i].addr, e = s + r[i].len;
+
+		if (s < hi && lo < e)
+			return ps_errf(EBUSY, "range %#" PRIx64 "-%#" PRIx64
+				       " holds the calling thread's stack",
+				       s, e);
+	}
+	return 0;
+}

@@ -1,0 +1,557 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Whole-process snapshots: every writable private mapping of the caller
+ * (data and bss of the program and its libraries, the heap, anonymous
+ * mappings), one snapshot range per mapping, and the query of mappings
+ * created or removed since take.
+ *
+ * Left out, always: the library's own memory (ownmem.c: snapshots and
+ * watches), the bytes of its state section (PS_STATE: a static link puts
+ * it among the program's variables, so those pages are taken, and a
+ * restore copies back everything in them but our bytes), the calling
+ * thread's stack.  Unless asked (flags): the other threads' stacks (the
+ * mapping holding each one's stack pointer, from /proc/self/task/TID/
+ * syscall, and [stack]) and mappings marked MADV_DONTDUMP, which is how
+ * sanitizers mark their shadow: ASan's is a 16 TiB reservation, which
+ * would cost page tables to arm and is not the program's memory.
+ *
+ * Refused under a sanitizer (see sanitizer()).  Only uffd-async can
+ * track them: its tracking runs no code of ours.
+ * The mprotect backend and soft-dirty's freeze make a system call that
+ * writes into the heap or data fail with EFAULT (ours included), and
+ * uffd-sync's handler thread would wait on memory it must itself resolve.
+ */
+#include "snapshot.h"
+
+#include <dirent.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <malloc.h>
+#include <sched.h>
+
+#define PROC_FLAGS (PAGESCAN_SNAPSHOT_VERIFY | PAGESCAN_SNAPSHOT_STACKS | \
+		    PAGESCAN_SNAPSHOT_DONTDUMP)
+#define ID_FLAGS (PAGESCAN_VMA_READ | PAGESCAN_VMA_WRITE | PAGESCAN_VMA_EXEC | \
+		  PAGESCAN_VMA_SHARED | PAGESCAN_VMA_HUGETLB)
+/* How long to wait for a thread that runs to enter the kernel. */
+#define RUNNING_TRIES 2000
+
+/* ---- sorted lists of intervals ---- */
+
+struct ivls {
+	struct snap_pmap *v;
+	size_t n, cap;
+};
+
+static int ivl_add(struct ivls *x, const struct snap_pmap *p)
+{
+	if (x->n == x->cap) {
+		size_t nc = x->cap ? x->cap * 2 : 32;
+		struct snap_pmap *nv = realloc(x->v, nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		x->v = nv;
+		x->cap = nc;
+	}
+	x->v[x->n++] = *p;
+	return 0;
+}
+
+static int ivl_add2(struct ivls *x, uint64_t a, uint64_t b)
+{
+	struct snap_pmap p = { .start = a, .end = b };
+
+	return a < b ? ivl_add(x, &p) : 0;
+}
+
+static int cmp_ivl(const void *a, const void *b)
+{
+	const struct snap_pmap *x = a, *y = b;
+
+	return x->start < y->start ? -1 : x->start > y->start;
+}
+
+/* Sort and merge the exclusions, rounded out to whole pages. */
+static void ivl_norm(struct ivls *x)
+{
+	uint64_t psz = ps_pagesz();
+	size_t i, k = 0;
+
+	for (i = 0; i < x->n; i++) {
+		x->v[i].start &= ~(psz - 1);
+		x->v[i].end = (x->v[i].end + psz - 1) & ~(psz - 1);
+	}
+	qsort(x->v, x->n, sizeof(*x->v), cmp_ivl);
+	for (i = 0; i < x->n; i++) {
+		if (k && x->v[i].start <= x->v[k - 1].end) {
+			if (x->v[i].end > x->v[k - 1].end)
+				x->v[k - 1].end = x->v[i].end;
+		} else {
+			x->v[k++] = x->v[i];
+		}
+	}
+	x->n = k;
+}
+
+/* ---- what is left out ---- */
+
+static int own_fn(uint64_t a, uint64_t b, void *ctx)
+{
+	return ivl_add2(ctx, a, b);
+}
+
+/* The mapping of @m holding @addr, as an exclusion. */
+static int exclude_vma_at(const struct ps_maps *m, uint64_t addr,
+			  struct ivls *x)
+{
+	size_t i = ps_maps_find(m, addr);
+
+	if (i < m->n && m->v[i].start <= addr && addr < m->v[i].end)
+		return ivl_add2(x, m->v[i].start, m->v[i].end);
+	return 0;
+}
+
+/*
+ * Each other thread's stack pointer, from /proc/self/task/TID/syscall
+ * ("NR args... SP PC", or "-1 SP PC" when blocked outside a system call).
+ * A thread running in user space shows "running": we wait for it to
+ * enter the kernel, and give up with EBUSY.
+ */
+static int other_stacks(const struct ps_maps *m, struct ivls *x)
+{
+	pid_t self = gettid();
+	struct dirent *de;
+	DIR *d;
+	int ret = 0;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return -errno;
+	while (!ret && (de = readdir(d))) {
+		char path[64], buf[256], *sp;
+		int tid = atoi(de->d_name), tries;
+
+		if (tid <= 0 || tid == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
+		for (tries = 0;; tries++) {
+			ret = sys_read_small(path, buf, sizeof(buf));
+			if (ret || strncmp(buf, "running", 7))
+				break;
+			if (tries == RUNNING_TRIES) {
+				ret = ps_errf(EBUSY, "thread %d runs: its stack "
+					      "cannot be found (stop it, or "
+					      "take its stack too: "
+					      "PAGESCAN_SNAPSHOT_STACKS)", tid);
+				break;
+			}
+			sched_yield();
+		}
+		if (ret == -ENOENT || ret == -ESRCH) {
+			ret = 0;	/* it exited */
+			continue;
+		}
+		if (ret)
+			break;
+		/* The stack pointer is the last field but one. */
+		sp = strrchr(buf, ' ');
+		while (sp && sp > buf && sp[-1] == ' ')
+			sp--;
+		if (sp)
+			*sp = '\0';
+		sp = strrchr(buf, ' ');
+		if (sp)
+			ret = exclude_vma_at(m, strtoull(sp + 1, NULL, 16), x);
+	}
+	closedir(d);
+	return ret;
+}
+
+static int exclusions(const struct ps_maps *m, unsigned int flags,
+		      struct ivls *x)
+{
+	uint64_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
+	size_t i;
+	int ret;
+
+	ret = ps_own_foreach(own_fn, x);
+	if (!ret && !snap_own_stack(&lo, &hi))
+		ret = ivl_add2(x, lo, hi);
+	/* A stack the caller switched to: what snap_stack_check() refuses. */
+	if (!ret)
+		ret = ivl_add2(x, sp - (UINT64_C(1) << 20),
+			       sp + (UINT64_C(1) << 20));
+	if (!ret)
+		ret = exclude_vma_at(m, sp, x);
+	for (i = 0; !ret && i < m->n; i++) {
+		const struct ps_vma *v = &m->v[i];
+
+		if ((v->dontdump && !(flags & PAGESCAN_SNAPSHOT_DONTDUMP)) ||
+		    (!(flags & PAGESCAN_SNAPSHOT_STACKS) &&
+		     !strcmp(ps_vma_name(m, v), "[stack]")))
+			ret = ivl_add2(x, v->start, v->end);
+	}
+	if (!ret && !(flags & PAGESCAN_SNAPSHOT_STACKS))
+		ret = other_stacks(m, x);
+	if (!ret)
+		ivl_norm(x);
+	return ret;
+}
+
+static bool candidate(const struct ps_vma *v)
+{
+	uint32_t rw = PAGESCAN_VMA_READ | PAGESCAN_VMA_WRITE;
+
+	return (v->flags & rw) == rw && !(v->flags & PAGESCAN_VMA_SHARED) &&
+	       !(v->flags & (PAGESCAN_VMA_PFNMAP | PAGESCAN_VMA_IO |
+			     PAGESCAN_VMA_MIXEDMAP));
+}
+
+/*
+ * The writable private mappings of the process now, less what is left
+ * out, into @out (sorted), their names into the string table *@names.
+ */
+static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
+		       size_t *names_len)
+{
+	struct ps_maps m = { 0 };
+	struct ivls x = { 0 };
+	size_t i, j = 0, nl = 0;
+	int ret;
+
+	*names = NULL;
+	ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, &m);
+	if (!ret)
+		ret = exclusions(&m, flags, &x);
+	for (i = 0; !ret && i < m.n; i++) {
+		const struct ps_vma *v = &m.v[i];
+		struct snap_pmap p = {
+			.offset = v->offset, .inode = v->inode,
+			.flags = v->flags & ID_FLAGS,
+			.dev_major = v->dev_major, .dev_minor = v->dev_minor,
+			.name_off = v->name_off,
+		};
+		uint64_t pos = v->start;
+
+		if (!candidate(v))
+			continue;
+		while (j < x.n && x.v[j].end <= pos)
+			j++;
+		/* v minus the exclusions, piece by piece. */
+		while (!ret && pos < v->end) {
+			size_t k = j;
+
+			while (k < x.n && x.v[k].end <= pos)
+				k++;
+			if (k < x.n && x.v[k].start <= pos) {
+				pos = x.v[k].end;
+				continue;
+			}
+			p.start = pos;
+			p.end = k < x.n && x.v[k].start < v->end ?
+				x.v[k].start : v->end;
+			p.offset = v->offset + (p.start - v->start);
+			ret = ivl_add(out, &p);
+			pos = p.end;
+		}
+	}
+	if (!ret) {
+		nl = m.names_len + 1;
+		*names = ps_own_zalloc(nl);
+		if (*names)
+			memcpy(*names, m.names ? m.names : "", nl - 1);
+		else
+			ret = -ENOMEM;
+	}
+	*names_len = nl;
+	free(x.v);
+	ps_maps_free(&m);
+	return ret;
+}
+
+/* ---- take ---- */
+
+/*
+ * A sanitizer's allocator holds the program's heap, and keeps part of
+ * its own state (with the shadow) in memory it marks MADV_DONTDUMP: a
+ * heap rewound without it is incoherent (AddressSanitizer then maps its
+ * regions again over the snapshot's, or reads what it believes mapped).
+ */
+extern void __asan_init(void) __attribute__((weak));
+extern void __hwasan_init(void) __attribute__((weak));
+extern void __msan_init(void) __attribute__((weak));
+extern void __tsan_init(void) __attribute__((weak));
+
+static const char *sanitizer(void)
+{
+	if (__asan_init)
+		return "AddressSanitizer";
+	if (__hwasan_init)
+		return "HWAddressSanitizer";
+	if (__msan_init)
+		return "MemorySanitizer";
+	if (__tsan_init)
+		return "ThreadSanitizer";
+	return NULL;
+}
+
+static int check_backend(const struct pagescan_snapshot_opts *opts)
+{
+	enum pagescan_watch_backend b = OPTS_GET(opts, backend,
+						 PAGESCAN_WATCH_AUTO);
+	const char *ua = pagescan_watch_backend_name(PAGESCAN_WATCH_UFFD_ASYNC);
+	const char *e = getenv("PAGESCAN_WATCH_BACKEND"), *why = "";
+	int ret;
+
+	if (b == PAGESCAN_WATCH_AUTO && e && *e && strcmp(e, "auto") &&
+	    strcmp(e, ua))
+		return ps_errf(EOPNOTSUPP, "PAGESCAN_WATCH_BACKEND=%.40s: a "
+			       "whole-process snapshot needs uffd-async", e);
+	if (b != PAGESCAN_WATCH_AUTO && b != PAGESCAN_WATCH_UFFD_ASYNC)
+		return ps_errf(EOPNOTSUPP, "%s cannot track a whole process "
+			       "(only uffd-async runs no code of ours in the "
+			       "tracked memory)",
+			       pagescan_watch_backend_name(b));
+	ret = pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, &why);
+	if (ret < 0)
+		return ret;
+	if (!ret)
+		return ps_errf(EOPNOTSUPP, "a whole-process snapshot needs "
+			       "uffd-async: %s", why);
+	return 0;
+}
+
+int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
+				   struct pagescan_snapshot **out)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o,
+		.backend = PAGESCAN_WATCH_UFFD_ASYNC);
+	struct pagescan_range *ranges = NULL;
+	struct snap_proc *proc = NULL;
+	struct ivls p = { 0 };
+	char *names = NULL;
+	size_t i, nl = 0;
+	int ret;
+
+	if (!out)
+		return ps_err(EINVAL);
+	ret = OPTS_CHECK(opts, pagescan_snapshot_opts);
+	if (!ret && (OPTS_GET(opts, flags, 0) & ~PROC_FLAGS))
+		ret = -EINVAL;
+	if (!ret && (unsigned int)OPTS_GET(opts, backend, 0) >=
+	    PAGESCAN_WATCH__COUNT)
+		ret = -EINVAL;
+	if (!ret && sanitizer())
+		ret = ps_errf(EOPNOTSUPP, "under %s the heap and the "
+			      "sanitizer's own state cannot be rewound "
+			      "together", sanitizer());
+	if (!ret)
+		ret = check_backend(opts);
+	if (ret)
+		return ps_err(-ret);
+	o.flags = OPTS_GET(opts, flags, 0);
+#ifdef __GLIBC__
+	/*
+	 * free() gives the top of the heap back to the kernel (brk shrinks)
+	 * past M_TRIM_THRESHOLD: that unmaps part of a taken range, and the
+	 * heap grown again later is a new, untracked mapping, so every
+	 * restore would fail with EFAULT.  Trimming is turned off for good.
+	 */
+	mallopt(M_TRIM_THRESHOLD, INT_MAX);
+#endif
+
+	/*
+	 * Nothing of ours may be on the heap when the copy is made: what
+	 * lasts is in our own memory, the rest is freed before snap_new().
+	 */
+	ret = proc_pieces(o.flags, &p, &names, &nl);
+	if (!ret && !p.n)
+		ret = -ENOENT;
+	if (!ret) {
+		proc = ps_own_zalloc(sizeof(*proc) + p.n * sizeof(*p.v));
+		ranges = ps_own_zalloc(p.n * sizeof(*ranges));
+		if (!proc || !ranges)
+			ret = -ENOMEM;
+	}
+	if (!ret) {
+		proc->m = (struct snap_pmap *)(proc + 1);
+		memcpy(proc->m, p.v, p.n * sizeof(*p.v));
+		proc->n = p.n;
+		proc->names = names;
+		proc->names_len = nl;
+		proc->flags = o.flags;
+		names = NULL;
+		for (i = 0; i < p.n; i++) {
+			ranges[i].addr = (void *)(uintptr_t)p.v[i].start;
+			ranges[i].len = (size_t)(p.v[i].end - p.v[i].start);
+		}
+	}
+	free(p.v);
+	p.v = NULL;
+	if (!ret)
+		ret = snap_new(ranges, proc->n, &o, PROC_FLAGS, proc, out);
+	ps_own_free(ranges);
+	if (ret) {
+		snap_proc_free(proc);
+		ps_own_free(names);
+	}
+	return ret ? ps_err(-ret) : 0;
+}
+
+void snap_proc_free(struct snap_proc *proc)
+{
+	if (proc) {
+		ps_own_free(proc->names);
+		ps_own_free(proc);
+	}
+}
+
+/* ---- mappings created and removed since take ---- */
+
+static bool same_id(const struct snap_pmap *a, const struct snap_pmap *b)
+{
+	bool anon = !a->inode && !a->dev_major && !a->dev_minor;
+
+	return a->flags == b->flags && a->inode == b->inode &&
+	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
+	       (anon || a->offset - a->start == b->offset - b->start);
+}
+
+struct report {
+	struct snap_pmap p;
+	uint32_t state;
+	const char *names;
+};
+
+static int report_add(struct report **v, size_t *n, size_t *cap,
+		      const struct snap_pmap *p, uint64_t a, uint64_t b,
+		      uint32_t state, const char *names)
+{
+	struct report *r;
+
+	if (a >= b)
+		return 0;
+	if (*n == *cap) {
+		size_t nc = *cap ? *cap * 2 : 32;
+
+		r = realloc(*v, nc * sizeof(*r));
+		if (!r)
+			return -ENOMEM;
+		*v = r;
+		*cap = nc;
+	}
+	r = &(*v)[(*n)++];
+	r->p = *p;
+	r->p.offset = p->offset + (a - p->start);
+	r->p.start = a;
+	r->p.end = b;
+	r->state = state;
+	r->names = names;
+	return 0;
+}
+
+/*
+ * @x minus the pieces of @y with the same identity; the parts kept go to
+ * the report as @kept (0: not reported), the rest as @gone.
+ */
+static int diff(const struct snap_pmap *x, size_t nx, const char *xnames,
+		const struct snap_pmap *y, size_t ny, uint32_t kept,
+		uint32_t gone, struct report **v, size_t *n, size_t *cap)
+{
+	size_t i, j = 0;
+	int ret = 0;
+
+	for (i = 0; i < nx && !ret; i++) {
+		uint64_t pos = x[i].start;
+		size_t k;
+
+		while (j < ny && y[j].end <= x[i].start)
+			j++;
+		for (k = j; k < ny && y[k].start < x[i].end && !ret; k++) {
+			uint64_t a = y[k].start > pos ? y[k].start : pos;
+			uint64_t b = y[k].end < x[i].end ? y[k].end : x[i].end;
+
+			if (a >= b || !same_id(&x[i], &y[k]))
+				continue;
+			ret = report_add(v, n, cap, &x[i], pos, a, gone, xnames);
+			if (!ret && kept)
+				ret = report_add(v, n, cap, &x[i], a, b, kept,
+						 xnames);
+			pos = b;
+		}
+		if (!ret)
+			ret = report_add(v, n, cap, &x[i], pos, x[i].end, gone,
+					 xnames);
+	}
+	return ret;
+}
+
+static int cmp_report(const void *a, const void *b)
+{
+	const struct report *x = a, *y = b;
+
+	if (x->p.start != y->p.start)
+		return x->p.start < y->p.start ? -1 : 1;
+	return x->state < y->state ? -1 : x->state > y->state;
+}
+
+int pagescan_snapshot_mappings(struct pagescan_snapshot *s,
+			       unsigned int which,
+			       pagescan_snapshot_mapping_fn fn, void *ctx)
+{
+	const unsigned int all = PAGESCAN_SNAPSHOT_MAP_TAKEN |
+				 PAGESCAN_SNAPSHOT_MAP_CREATED |
+				 PAGESCAN_SNAPSHOT_MAP_REMOVED;
+	struct report *v = NULL;
+	struct ivls now = { 0 };
+	char *names = NULL;
+	size_t n = 0, cap = 0, nl, i;
+	int ret;
+
+	if (!fn || !which || (which & ~all))
+		return ps_err(EINVAL);
+	ret = snap_check_owner(s);
+	if (!ret && !s->proc)
+		ret = ps_errf(EINVAL, "not a whole-process snapshot");
+	if (ret)
+		return ps_err(-ret);
+	ret = proc_pieces(s->proc->flags, &now, &names, &nl);
+	if (!ret)
+		ret = diff(s->proc->m, s->proc->n, s->proc->names, now.v, now.n,
+			   which & PAGESCAN_SNAPSHOT_MAP_TAKEN,
+			   which & PAGESCAN_SNAPSHOT_MAP_REMOVED, &v, &n, &cap);
+	if (!ret && (which & PAGESCAN_SNAPSHOT_MAP_CREATED))
+		ret = diff(now.v, now.n, names, s->proc->m, s->proc->n, 0,
+			   PAGESCAN_SNAPSHOT_MAP_CREATED, &v, &n, &cap);
+	if (!ret)
+		qsort(v, n, sizeof(*v), cmp_report);
+	for (i = 0; !ret && i < n; i++) {
+		struct pagescan_snapshot_mapping m = {
+			.sz = sizeof(m),
+			.start = v[i].p.start,
+			.end = v[i].p.end,
+			.offset = v[i].p.offset,
+			.inode = v[i].p.inode,
+			.flags = v[i].p.flags,
+			.dev_major = v[i].p.dev_major,
+			.dev_minor = v[i].p.dev_minor,
+			.state = v[i].state,
+			.name = v[i].names + v[i].p.name_off,
+		};
+
+		if (!v[i].state)
+			continue;
+		ret = fn(&m, ctx);
+		if (ret) {
+			free(v);
+			free(now.v);
+			ps_own_free(names);
+			return ret;	/* the callback's, as is */
+		}
+	}
+	free(v);
+	free(now.v);
+	ps_own_free(names);
+	return ret ? ps_err(-ret) : 0;
+}

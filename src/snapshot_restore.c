@@ -1,0 +1,327 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Restore, update and the changed-pages query, on what snap_gather()
+ * (snapshot_collect.c) found changed.
+ *
+ * Restore copies each changed populated unit back, discards each changed
+ * unpopulated one, and re-arms the pages it wrote, so its own writes are
+ * not reported next time: other threads must not write to the ranges
+ * meanwhile (pagescan_snapshot(3): a write to a page being restored may
+ * be lost; one to any other page is seen next time).
+ */
+#include "snapshot.h"
+
+#include <inttypes.h>
+#include <sys/mman.h>
+
+#define REARM_RUNS 64
+
+/*
+ * Re-arm what this restore wrote, so that it is not reported next time.
+ * Called once every range is back: the watch allocates, and the heap and
+ * the allocator's state (the data of the C library) may be ranges of a
+ * process snapshot, which must never be used half restored.
+ */
+static int rearm(struct pagescan_snapshot *s, struct snap_range *r)
+{
+	size_t i, j, runs = 0, words = snap_words(r->nunits);
+	uint64_t *seen;
+	bool missed = false;
+	int ret;
+
+	for (i = 0; (i = snap_next_set(r->chg, i, r->nunits)) < r->nunits;
+	     i = snap_next_clear(r->chg, i, r->nunits))
+		runs++;
+	if (runs <= REARM_RUNS) {
+		i = 0;
+		while ((i = snap_next_set(r->chg, i, r->nunits)) < r->nunits) {
+			j = snap_next_clear(r->chg, i, r->nunits);
+			ret = pagescan_watch_reset(r->w, (void *)(uintptr_t)
+					(r->start + ((uint64_t)i << r->shift)),
+					(size_t)((uint64_t)(j - i) << r->shift));
+			if (ret)
+				return ret;
+			i = j;
+		}
+		return 0;
+	}
+	/*
+	 * Many runs: one get-and-reset of the range instead.  It also sees
+	 * writes by others to pages this call did not restore, which stay
+	 * pending for the next call.
+	 */
+	seen = r->seen;
+	memset(seen, 0, words * sizeof(uint64_t));
+	ret = snap_watch_into(s, r, r->start, r->end, true, seen, &missed);
+	for (i = 0; i < words; i++)
+		r->pending[i] |= seen[i] & ~r->chg[i];
+	return ret ? ret : missed ? -EIO : 0;
+}
+
+/* Copy back and discard; nothing here may allocate (see rearm()). */
+static int restore_range(struct pagescan_snapshot *s, struct snap_range *r,
+			 struct pagescan_snapshot_stats *st)
+{
+	size_t i = 0, j;
+
+	while ((i = snap_next_set(r->chg, i, r->nunits)) < r->nunits) {
+		j = snap_next_clear(r->chg, i, r->nunits);
+		/* Within the run: copies and discards, in sub-runs. */
+		while (i < j) {
+			bool p = snap_bit(r->pop, i);
+			size_t k = p ? snap_next_clear(r->pop, i, j) :
+				       snap_next_set(r->pop, i, j);
+			uint64_t off = (uint64_t)i << r->shift;
+			size_t len = (size_t)((uint64_t)(k - i) << r->shift);
+
+			if (p) {
+				snap_put(s, (void *)(uintptr_t)(r->start + off),
+					 r->store + off, len);
+				st->copied += len;
+			} else {
+				if (madvise((void *)(uintptr_t)(r->start + off),
+					    len, MADV_DONTNEED))
+					return -errno;
+				st->discarded += len;
+			}
+			st->pages += k - i;
+			st->bytes += len;
+			i = k;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Verify mode: every unit of every range, byte for byte where kept, by
+ * hash where not.  Anonymous units that hold nothing read as zero and
+ * are not read (a read under uffd-sync would fill them with a page).
+ */
+static int verify(struct pagescan_snapshot *s)
+{
+	size_t i, u;
+	int ret = 0;
+
+	for (i = 0; i < s->n; i++) {
+		struct snap_range *r = &s->r[i];
+		uint64_t *now = NULL, zero = snap_hash_zero((size_t)r->unit);
+		bool guard = false;
+
+		/*
+		 * A process snapshot reads everything instead (uffd-async: a
+		 * read of a hole maps the zero page, and fills nothing): the
+		 * emulated scan allocates, and the heap is one of the ranges.
+		 */
+		if (!r->file && !r->shared && !s->proc) {
+			/* r->seen: no malloc here (ownmem.c). */
+			now = r->seen;
+			memset(now, 0, snap_words(r->nunits) * sizeof(uint64_t));
+			/*
+			 * hugetlb is never swapped: SWAPPED there is a
+			 * uffd-wp marker on an empty slot, and reading it
+			 * would allocate a huge page.
+			 */
+			if (snap_scan_now(s, r, PAGESCAN_CAT_PRESENT |
+				     (r->hugetlb ? 0 : PAGESCAN_CAT_SWAPPED),
+				     false, &guard, now))
+				return -ENOMEM;
+		}
+		for (u = 0; u < r->nunits; u++) {
+			uint64_t off = (uint64_t)u << r->shift;
+			const void *m = (const void *)(uintptr_t)(r->start + off);
+			bool same;
+
+			if (snap_bit(r->pop, u))
+				same = snap_same(s, m, r->store + off,
+						 (size_t)r->unit);
+			else if (now && !snap_bit(now, u))
+				same = !r->vhash || r->vhash[u] == zero;
+			else
+				same = !r->vhash ||
+				       snap_hash(m, (size_t)r->unit) == r->vhash[u];
+			if (!same) {
+				if (!s->verify_failures++)
+					s->verify_first = r->start + off;
+				ret = -EIO;
+			}
+		}
+	}
+	return ret;
+}
+
+static uint64_t saved_bytes(const struct pagescan_snapshot *s)
+{
+	uint64_t t = 0;
+	size_t i, j;
+
+	for (i = 0; i < s->n; i++)
+		for (j = 0; j < snap_words(s->r[i].nunits); j++)
+			t += (uint64_t)__builtin_popcountll(s->r[i].pop[j])
+			     << s->r[i].shift;
+	return t;
+}
+
+static void stats_out(const struct pagescan_snapshot *s,
+		      const struct pagescan_snapshot_stats *in,
+		      struct pagescan_snapshot_stats *st)
+{
+	if (!st)
+		return;
+	OPTS_SET(st, pages, in->pages);
+	OPTS_SET(st, bytes, in->bytes);
+	OPTS_SET(st, copied, in->copied);
+	OPTS_SET(st, discarded, in->discarded);
+	OPTS_SET(st, saved, saved_bytes(s));
+}
+
+static int stats_check(struct pagescan_snapshot_stats *st)
+{
+	if (st && st->sz < sizeof(size_t))
+		return -EINVAL;
+	return 0;
+}
+
+int pagescan_snapshot_restore(struct pagescan_snapshot *s,
+			      struct pagescan_snapshot_stats *st)
+{
+	struct pagescan_snapshot_stats acc = { 0 };
+	bool eio = false;
+	size_t i;
+	int ret;
+
+	ret = stats_check(st);
+	if (!ret)
+		ret = snap_check_owner(s);
+	if (ret)
+		return ps_err(-ret);
+	pthread_mutex_lock(&s->lock);
+	/*
+	 * The changed pages are taken without re-arming them, copied back
+	 * (no write fault on a page the watch already saw written), then
+	 * re-armed: armed before the copy, our own writes would be reported
+	 * next time, and the restore after would copy them again.
+	 */
+	ret = snap_gather(s, false, false, &eio);
+	for (i = 0; i < s->n && !ret; i++) {
+		memset(s->r[i].pending, 0,
+		       snap_words(s->r[i].nunits) * sizeof(uint64_t));
+		ret = restore_range(s, &s->r[i], &acc);
+	}
+	for (i = 0; i < s->n && !ret; i++) {
+		ret = rearm(s, &s->r[i]);
+		if (ret == -EIO) {
+			eio = true;
+			ret = 0;
+		}
+	}
+	if (ret)
+		snap_keep_pending(s, s->n);
+	if (!ret && (s->flags & PAGESCAN_SNAPSHOT_VERIFY) && verify(s))
+		ret = ps_errf(EIO, "verify: %" PRIu64 " pages differ from the "
+			      "snapshot after restore, the first at %#" PRIx64,
+			      s->verify_failures, s->verify_first);
+	if (!ret && eio)
+		ret = ps_errf(EIO, "verify: the write watch missed a change "
+			      "(everything was restored)");
+	stats_out(s, &acc, st);
+	pthread_mutex_unlock(&s->lock);
+	return ret ? ps_err(-ret) : 0;
+}
+
+static void update_range(const struct pagescan_snapshot *s,
+			 struct snap_range *r, const uint64_t *now,
+			 struct pagescan_snapshot_stats *st)
+{
+	size_t i = 0, j;
+
+	while ((i = snap_next_set(r->chg, i, r->nunits)) < r->nunits) {
+		uint64_t off = (uint64_t)i << r->shift;
+		void *m = (void *)(uintptr_t)(r->start + off);
+
+		j = i + 1;
+		if (snap_bit(now, i) || snap_unit_in_hole(s, r, i)) {
+			snap_memcpy(r->store + off, m, (size_t)r->unit);
+			snap_set(r->pop, i);
+			st->copied += r->unit;
+			if (r->vhash)
+				r->vhash[i] = 0;
+		} else {
+			/* Nothing there now: drop our copy too. */
+			r->pop[i / 64] &= ~(UINT64_C(1) << (i % 64));
+			madvise(r->store + off, (size_t)r->unit, MADV_DONTNEED);
+			st->discarded += r->unit;
+			if (r->vhash)
+				r->vhash[i] = r->file ? snap_hash(m,
+						(size_t)r->unit) :
+					      snap_hash_zero((size_t)r->unit);
+		}
+		st->pages++;
+		st->bytes += r->unit;
+		i = j;
+	}
+}
+
+int pagescan_snapshot_update(struct pagescan_snapshot *s,
+			     struct pagescan_snapshot_stats *st)
+{
+	struct pagescan_snapshot_stats acc = { 0 };
+	bool missed = false;	/* fine here: everything is saved */
+	size_t i;
+	int ret;
+
+	ret = stats_check(st);
+	if (!ret)
+		ret = snap_check_owner(s);
+	if (ret)
+		return ps_err(-ret);
+	pthread_mutex_lock(&s->lock);
+	/*
+	 * Armed before the copy: a write racing with it is seen next time
+	 * (and the page copied back then, over-reported, not missed).  In
+	 * verify mode a missed write is fine here: everything is saved.
+	 */
+	ret = snap_gather(s, true, true, &missed);
+	for (i = 0; i < s->n && !ret; i++)
+		update_range(s, &s->r[i], s->r[i].now, &acc);
+	stats_out(s, &acc, st);
+	pthread_mutex_unlock(&s->lock);
+	return ret ? ps_err(-ret) : 0;
+}
+
+int pagescan_snapshot_changed(struct pagescan_snapshot *s,
+			      pagescan_region_fn fn, void *ctx)
+{
+	bool missed = false;	/* still listed: it is in chg */
+	size_t i, u, v;
+	int ret;
+
+	if (!fn)
+		return ps_err(EINVAL);
+	ret = snap_check_owner(s);
+	if (ret)
+		return ps_err(-ret);
+	pthread_mutex_lock(&s->lock);
+	ret = snap_gather(s, false, false, &missed);
+	for (i = 0; i < s->n && !ret; i++) {
+		struct snap_range *r = &s->r[i];
+
+		u = 0;
+		while (!ret && (u = snap_next_set(r->chg, u, r->nunits)) <
+		       r->nunits) {
+			struct pagescan_region g;
+
+			v = snap_next_clear(r->chg, u, r->nunits);
+			g.start = r->start + ((uint64_t)u << r->shift);
+			g.end = r->start + ((uint64_t)v << r->shift);
+			g.categories = PAGESCAN_CAT_WRITTEN;
+			ret = fn(&g, ctx);
+			if (ret) {
+				pthread_mutex_unlock(&s->lock);
+				return ret;	/* the callback's, as is */
+			}
+			u = v;
+		}
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ret ? ps_err(-ret) : 0;
+}

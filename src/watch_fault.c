@@ -1,0 +1,402 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * The fault-handling core of the protection-based backends (mprotect,
+ * and soft-dirty while it freezes its ranges): the one SIGSEGV handler
+ * of the library and its table of armed ranges.
+ *
+ * Semantics (pagescan_watch(3), SIGNALS):
+ *  - The handler runs with every signal blocked (sa_mask full), so no
+ *    application handler can run on this thread while it holds an arm
+ *    lock, and none can write watched memory half way through an arm.
+ *  - A fault is ours only if the kernel raised it (si_code > 0: kill(2),
+ *    sigqueue(3), raise(3) and tgkill(2) give SI_USER, SI_QUEUE, SI_TKILL,
+ *    all <= 0) as SEGV_ACCERR at an address inside an ACTIVE slot.
+ *  - Everything else goes to the disposition found when we were first
+ *    installed, the way the kernel would deliver it: SA_SIGINFO or plain
+ *    handler, called with the interrupted mask | its sa_mask | the signal
+ *    (unless SA_NODEFER), SA_RESETHAND honoured (it runs once, then the
+ *    previous disposition is SIG_DFL); SIG_IGN ignores a sent signal, but
+ *    a fault cannot be ignored (the kernel resets it to SIG_DFL too);
+ *    SIG_DFL: a fault is returned from with SIG_DFL installed, so that it
+ *    repeats and kills as it would have without us; a sent signal is
+ *    sent again with SIG_DFL installed, and kills.
+ *  - The saved previous disposition is never ours and never one installed
+ *    on top of ours (which may chain to us): when we install again while
+ *    still reachable below an application's handler, we keep the one found
+ *    first.  A handler that chains back to us with the same siginfo is
+ *    treated as SIG_DFL, so no pair of handlers can call each other forever.
+ *  - Faults in flight when the last slot goes: a retired slot is still
+ *    recognised (the write is simply retried, its protection having been
+ *    restored), and the previous handler is put back only once no thread
+ *    has a SIGSEGV pending (/proc/self/task/N/status); otherwise ours
+ *    stays installed, forwarding everything.
+ *  - If mprotect(2) of one page fails in the handler (vm.max_map_count:
+ *    each un-protected page may split a VMA), every page of the watch is
+ *    marked and the whole range made writable: an over-report, no crash.
+ */
+#include "watch.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+
+#define MP_SLOTS 256
+
+enum { MP_FREE, MP_ACTIVE, MP_RETIRED };
+
+struct mp_slot {
+	_Atomic int state;
+	_Atomic int busy;	/* handlers inside this slot */
+	_Atomic uint64_t start, end;
+	_Atomic int prot;
+	struct pagescan_watch *_Atomic w;
+};
+
+static struct mp_slot mp_tab[MP_SLOTS] PS_STATE;
+static pthread_mutex_t mp_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
+static int mp_users PS_STATE;		/* active slots */
+/* Ours is installed, on top or below. */
+static bool mp_installed PS_STATE;
+/* What we found at the first install. */
+static struct sigaction mp_old PS_STATE;
+/* SA_RESETHAND: ran once, now SIG_DFL. */
+static _Atomic int mp_old_spent PS_STATE;
+static __thread uint64_t mp_retry __attribute__((tls_model("initial-exec")));
+/* The forwarding in progress on this thread, to recognise a call back. */
+static __thread const siginfo_t *mp_fwd_si
+	__attribute__((tls_model("initial-exec")));
+static __thread uintptr_t mp_fwd_frame
+	__attribute__((tls_model("initial-exec")));
+
+static void mp_handler(int sig, siginfo_t *si, void *uc);
+
+static bool mp_is_ours(const struct sigaction *sa)
+{
+	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == mp_handler;
+}
+
+/* Send @sig again with SIG_DFL installed, and let it act. */
+static void mp_default(int sig, siginfo_t *si, bool fault)
+{
+	struct sigaction dfl = { .sa_handler = SIG_DFL };
+	sigset_t one;
+
+	sigaction(sig, &dfl, NULL);
+	if (fault)
+		return;		/* the instruction repeats and kills */
+	/* Same siginfo (sender, code): allowed to ourselves. */
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid),
+		    sig, si))
+		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
+}
+
+/* Deliver what is not ours to the previous disposition (see the top). */
+static void mp_forward(int sig, siginfo_t *si, void *uc)
+{
+	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
+	const siginfo_t *up_si = mp_fwd_si;
+	uintptr_t up_frame = mp_fwd_frame;
+	bool fault = si->si_code > 0;
+	struct sigaction old = mp_old;
+	sigset_t m, cur;
+
+	/* Called back from the handler we called, with its siginfo: a cycle. */
+	if ((si == up_si && frame < up_frame) || atomic_load(&mp_old_spent))
+		old.sa_handler = SIG_DFL;
+	else if ((old.sa_flags & SA_RESETHAND) && old.sa_handler != SIG_DFL &&
+		 old.sa_handler != SIG_IGN &&
+		 atomic_exchange(&mp_old_spent, 1))
+		old.sa_handler = SIG_DFL;	/* another thread ran it */
+	if (old.sa_handler == SIG_IGN) {
+		if (!fault)
+			return;
+		old.sa_handler = SIG_DFL;	/* a fault cannot be ignored */
+	}
+	if (old.sa_handler == SIG_DFL) {
+		mp_default(sig, si, fault);
+		return;
+	}
+	/* The mask the kernel would have set for it. */
+	m = ((ucontext_t *)uc)->uc_sigmask;
+	sigorset(&m, &m, &old.sa_mask);
+	if (!(old.sa_flags & SA_NODEFER))
+		sigaddset(&m, sig);
+	pthread_sigmask(SIG_SETMASK, &m, &cur);
+	mp_fwd_si = si;
+	mp_fwd_frame = frame;
+	if (old.sa_flags & SA_SIGINFO)
+		old.sa_sigaction(sig, si, uc);
+	else
+		old.sa_handler(sig);
+	mp_fwd_si = up_si;
+	mp_fwd_frame = up_frame;
+	pthread_sigmask(SIG_SETMASK, &cur, NULL);
+}
+
+/* Mark every page of @w and make the whole range writable. */
+static bool mp_give_up(struct pagescan_watch *w, int prot)
+{
+	size_t i;
+
+	for (i = 0; i < watch_bitmap_words(w->npages); i++)
+		atomic_store(&w->bits[i], ~UINT64_C(0));
+	return !mprotect((void *)(uintptr_t)w->start, w->end - w->start, prot);
+}
+
+/* Mark and un-protect @a if an active slot owns it: true if done. */
+static bool mp_mark(uint64_t a)
+{
+	int i;
+
+	for (i = 0; i < MP_SLOTS; i++) {
+		struct mp_slot *s = &mp_tab[i];
+		struct pagescan_watch *w;
+		uint64_t page;
+		bool ok;
+		int prot;
+
+		if (atomic_load(&s->state) != MP_ACTIVE ||
+		    a < atomic_load(&s->start) || a >= atomic_load(&s->end))
+			continue;
+		atomic_fetch_add(&s->busy, 1);
+		if (atomic_load(&s->state) != MP_ACTIVE) {
+			atomic_fetch_sub(&s->busy, 1);
+			continue;
+		}
+		w = atomic_load(&s->w);
+		prot = atomic_load(&s->prot);
+		page = a & ~(uint64_t)(ps_page_size - 1);
+		/*
+		 * Mark, then un-protect, under the arm lock (watch.h); the
+		 * write happens after we return.  If the page cannot be made
+		 * writable (ENOMEM: vm.max_map_count reached by split VMAs),
+		 * mark everything and un-protect the whole range, which
+		 * merges VMAs instead of splitting them: an over-report.
+		 */
+		watch_arm_lock(w);
+		watch_bit_set(w, page);
+		ok = !mprotect((void *)(uintptr_t)page, ps_page_size, prot) ||
+		     mp_give_up(w, prot);
+		watch_arm_unlock(w);
+		atomic_fetch_sub(&s->busy, 1);
+		return ok;
+	}
+	return false;
+}
+
+/* Was @a in a slot unregistered while its fault was in flight? */
+static bool mp_retired(uint64_t a)
+{
+	int i;
+
+	for (i = 0; i < MP_SLOTS; i++) {
+		struct mp_slot *s = &mp_tab[i];
+
+		if (atomic_load(&s->state) == MP_RETIRED &&
+		    a >= atomic_load(&s->start) && a < atomic_load(&s->end))
+			return true;
+	}
+	return false;
+}
+
+static void mp_handler(int sig, siginfo_t *si, void *uc)
+{
+	uint64_t a = (uintptr_t)si->si_addr;
+	int saved = errno;
+
+	/* Raised by the kernel (never SI_USER, SI_QUEUE, SI_TKILL: <= 0). */
+	if (sig == SIGSEGV && si->si_code > 0 && si->si_code == SEGV_ACCERR) {
+		if (mp_mark(a)) {
+			mp_retry = 0;
+			errno = saved;
+			return;
+		}
+		/* The protection is already restored: retry once. */
+		if (mp_retry != a && mp_retired(a)) {
+			mp_retry = a;
+			errno = saved;
+			return;
+		}
+	}
+	mp_forward(sig, si, uc);
+	errno = saved;
+}
+
+/*
+ * Ours on top; the previous disposition saved only if it cannot be one
+ * that calls us (see the top).  Called with mp_lock.
+ */
+static int mp_install(void)
+{
+	struct sigaction sa = {
+		.sa_sigaction = mp_handler,
+		.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_RESTART,
+	}, cur;
+
+	if (sigaction(SIGSEGV, NULL, &cur))
+		return -errno;
+	if (mp_is_ours(&cur)) {
+		mp_installed = true;
+		return 0;
+	}
+	if (!mp_installed) {
+		mp_old = cur;
+		atomic_store(&mp_old_spent, 0);
+	}
+	/* All signals blocked while it runs (see the top). */
+	sigfillset(&sa.sa_mask);
+	if (sigaction(SIGSEGV, &sa, NULL))
+		return -errno;
+	mp_installed = true;
+	return 0;
+}
+
+/*
+ * No thread has a SIGSEGV pending that it does not block (a fault raised
+ * before the protection was restored, not yet delivered)?  A fault's
+ * signal is thread-directed and unblocked by the kernel.  false also when
+ * /proc cannot tell.
+ */
+static bool mp_no_fault_pending(void)
+{
+	uint64_t bit = UINT64_C(1) << (SIGSEGV - 1);
+	bool quiet = true;
+	struct dirent *e;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	if (!d)
+		return false;
+	while (quiet && (e = readdir(d))) {
+		unsigned long long pnd = 0, blk = 0;
+		char path[300], buf[2048], *p;
+		ssize_t n;
+		int fd;
+
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/status",
+			 e->d_name);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			continue;	/* exited */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		p = strstr(buf, "\nSigPnd:");
+		if (!p || sscanf(p, "\nSigPnd: %llx", &pnd) != 1) {
+			quiet = false;
+			break;
+		}
+		p = strstr(buf, "\nSigBlk:");
+		if (p)
+			sscanf(p, "\nSigBlk: %llx", &blk);
+		if (pnd & ~blk & bit)
+			quiet = false;
+	}
+	closedir(d);
+	return quiet;
+}
+
+/* The last slot went: put the previous disposition back if we may. */
+static void mp_uninstall(void)
+{
+	struct sigaction cur, old = mp_old;
+	int i;
+
+	/* An application's handler on top of ours: stay, forwarding. */
+	if (sigaction(SIGSEGV, NULL, &cur) || !mp_is_ours(&cur))
+		return;
+	for (i = 0; i < 1000; i++) {
+		sched_yield();
+		if (mp_no_fault_pending())
+			break;
+	}
+	if (i == 1000)
+		return;		/* stay installed: safe, forwards everything */
+	if (atomic_load(&mp_old_spent)) {
+		old.sa_handler = SIG_DFL;
+		old.sa_flags &= ~SA_SIGINFO;
+	}
+	if (!sigaction(SIGSEGV, &old, NULL))
+		mp_installed = false;
+}
+
+int watch_fault_add(struct pagescan_watch *w)
+{
+	int i, slot = -1, ret = 0;
+
+	pthread_mutex_lock(&mp_lock);
+	for (i = 0; i < MP_SLOTS && slot < 0; i++)
+		if (atomic_load(&mp_tab[i].state) == MP_FREE)
+			slot = i;
+	for (i = 0; i < MP_SLOTS && slot < 0; i++)
+		if (atomic_load(&mp_tab[i].state) == MP_RETIRED)
+			slot = i;
+	if (slot < 0) {
+		ret = -ENOSPC;
+		goto out;
+	}
+	if (!mp_users) {
+		ret = mp_install();
+		if (ret)
+			goto out;
+	}
+	mp_users++;
+	atomic_store(&mp_tab[slot].w, w);
+	atomic_store(&mp_tab[slot].prot, w->prot);
+	atomic_store(&mp_tab[slot].start, w->start);
+	atomic_store(&mp_tab[slot].end, w->end);
+	atomic_store(&mp_tab[slot].state, MP_ACTIVE);
+	w->mp_slot = slot;
+out:
+	pthread_mutex_unlock(&mp_lock);
+	return ret;
+}
+
+void watch_fault_del(struct pagescan_watch *w)
+{
+	struct mp_slot *s;
+
+	if (w->mp_slot < 0)
+		return;
+	s = &mp_tab[w->mp_slot];
+	pthread_mutex_lock(&mp_lock);
+	atomic_store(&s->state, MP_RETIRED);
+	while (atomic_load(&s->busy))
+		sched_yield();
+	atomic_store(&s->w, NULL);
+	w->mp_slot = -1;
+	if (!--mp_users)
+		mp_uninstall();
+	pthread_mutex_unlock(&mp_lock);
+}
+
+/* fork(2): see watch_fork.c. */
+void watch_fault_fork_lock(void)
+{
+	pthread_mutex_lock(&mp_lock);
+}
+
+void watch_fault_fork_unlock(bool child)
+{
+	int i;
+
+	/*
+	 * A thread of the parent that was inside a slot does not exist in
+	 * the child: its busy count would make unregister wait forever.
+	 */
+	if (child)
+		for (i = 0; i < MP_SLOTS; i++)
+			atomic_store(&mp_tab[i].busy, 0);
+	pthread_mutex_unlock(&mp_lock);
+}

@@ -1,0 +1,60 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * fork(2) from a thread while another one is inside the watch layer: the
+ * child has only the forking thread, so a lock some other thread held at
+ * the fork would stay held in the child for ever (its first watched write,
+ * or the pagescan_watch_unregister() the man page tells it to call, would
+ * hang).  pthread_atfork() handlers take every mutex of the watch layer
+ * in the lock order (watch.h) before the fork and release them after, in
+ * both processes.  The arm spin locks are not taken (a fault handler may
+ * hold one for a moment and the forking thread must not wait on signal
+ * context): in the child, where no other thread exists, they and the
+ * fault core's busy counts are simply cleared, and each watch's get/reset
+ * mutex is made new.
+ */
+#include "watch.h"
+
+static pthread_once_t fork_once PS_STATE = PTHREAD_ONCE_INIT;
+
+static void fork_prepare(void)
+{
+	watch_reg_lock();
+	watch_sd_fork_lock();
+	watch_fault_fork_lock();
+	watch_avail_fork_lock();
+	ps_own_fork_lock();	/* watches live in the library's own memory */
+}
+
+static void fork_parent(void)
+{
+	ps_own_fork_unlock();
+	watch_avail_fork_unlock();
+	watch_fault_fork_unlock(false);
+	watch_sd_fork_unlock();
+	watch_reg_unlock();
+}
+
+static void fork_child(void)
+{
+	struct pagescan_watch *w;
+
+	for (w = watch_reg_first_locked(); w; w = w->next) {
+		atomic_store(&w->arm_lock, 0);
+		pthread_mutex_init(&w->lock, NULL);
+	}
+	ps_own_fork_unlock();
+	watch_avail_fork_unlock();
+	watch_fault_fork_unlock(true);
+	watch_sd_fork_unlock();
+	watch_reg_unlock();
+}
+
+static void fork_init(void)
+{
+	pthread_atfork(fork_prepare, fork_parent, fork_child);
+}
+
+void watch_fork_init(void)
+{
+	pthread_once(&fork_once, fork_init);
+}

@@ -1,0 +1,152 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * What the protection-based backends (mprotect, soft-dirty) check before
+ * they arm a range: not hugetlb, one protection that includes PROT_WRITE,
+ * and no live thread stack inside.
+ *
+ * Why stacks: to run a signal handler the kernel pushes a frame onto the
+ * thread's stack; on a write-protected stack it cannot, and the process
+ * dies of SIGSEGV (unless the handler runs on an alternate stack).  So a
+ * range holding the stack of a thread is refused with EBUSY.  A stack is
+ * found by the calling thread's own stack pointer, the main thread's
+ * [stack] in /proc/self/maps, and the stack pointer of every other thread
+ * blocked in a system call (/proc/self/task/N/syscall; a thread running at
+ * that moment shows no pointer and is not seen).
+ */
+#include "watch.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <sys/mman.h>
+
+/*
+ * Does [start, end) hold the part of @sp's stack that a signal frame may
+ * need: from the bottom of the VMA holding @sp (a thread stack has its
+ * guard page below it) up to @sp's page?  Not the VMA above @sp: the
+ * kernel merges a glibc thread stack with an anonymous mapping made next
+ * to its top, and frames above @sp that fault are served by a frame
+ * pushed below @sp (a buffer next to a stack was refused on 6.1).
+ */
+static bool sp_in(const struct ps_maps *m, uint64_t sp, uint64_t start,
+		  uint64_t end)
+{
+	size_t i = ps_maps_find(m, sp);
+	uint64_t top;
+
+	if (i >= m->n || m->v[i].start > sp || sp >= m->v[i].end)
+		return false;
+	top = (sp & ~(uint64_t)(ps_pagesz() - 1)) + ps_pagesz();
+	if (top > m->v[i].end)
+		top = m->v[i].end;
+	return m->v[i].start < end && start < top;
+}
+
+/* The stack pointer of thread @tid, blocked in a system call, or 0. */
+static uint64_t task_sp(const char *tid)
+{
+	unsigned long long f[9];
+	char path[300], buf[512];
+	ssize_t n;
+	int fd, k;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	/* "nr a1 .. a6 sp pc", or "-1 sp pc" (not in a call), or "running". */
+	k = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx",
+		   (long long *)&f[0], &f[1], &f[2], &f[3], &f[4], &f[5],
+		   &f[6], &f[7], &f[8]);
+	if (k == 9)
+		return f[7];
+	if (k == 3 && (long long)f[0] == -1)
+		return f[1];
+	return 0;
+}
+
+static bool range_has_stack(const struct ps_maps *m, uint64_t start,
+			    uint64_t end)
+{
+	uint64_t here = (uintptr_t)__builtin_frame_address(0);
+	struct dirent *e;
+	bool found;
+	size_t i;
+	DIR *d;
+
+	found = sp_in(m, here, start, end);
+	for (i = ps_maps_find(m, start); !found && i < m->n &&
+	     m->v[i].start < end; i++)
+		if (!strcmp(ps_vma_name(m, &m->v[i]), "[stack]"))
+			found = true;
+	d = found ? NULL : opendir("/proc/self/task");
+	while (d && !found && (e = readdir(d))) {
+		uint64_t sp;
+
+		if (e->d_name[0] == '.')
+			continue;
+		sp = task_sp(e->d_name);
+		if (sp && sp_in(m, sp, start, end))
+			found = true;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+int watch_range_prot(uint64_t start, uint64_t end, int *prot)
+{
+	struct ps_maps m = { 0 };
+	uint64_t pos = start;
+	int p = -1, ret;
+	size_t i;
+
+	ret = ps_maps_read(getpid(), 0, &m);
+	if (ret)
+		return ret;
+	for (i = ps_maps_find(&m, start); i < m.n && pos < end; i++) {
+		const struct ps_vma *v = &m.v[i];
+		int vp = 0;
+
+		if (v->start > pos)
+			break;
+		vp |= v->flags & PAGESCAN_VMA_READ ? PROT_READ : 0;
+		vp |= v->flags & PAGESCAN_VMA_WRITE ? PROT_WRITE : 0;
+		vp |= v->flags & PAGESCAN_VMA_EXEC ? PROT_EXEC : 0;
+		if (p >= 0 && vp != p)
+			ret = -EINVAL;
+		p = vp;
+		pos = v->end;
+	}
+	if (!ret && pos < end)
+		ret = -ENOMEM;
+	if (!ret && !(p & PROT_WRITE))
+		ret = -EINVAL;
+	if (!ret && range_has_stack(&m, start, end))
+		ret = -EBUSY;
+	ps_maps_free(&m);
+	*prot = p;
+	return ret;
+}
+
+int watch_protect_prepare(struct pagescan_watch *w)
+{
+	int ret;
+
+	if (w->hugetlb)
+		return -EOPNOTSUPP;
+	ret = watch_range_prot(w->start, w->end, &w->prot);
+	if (ret == -EBUSY)
+		watch_reason(w, "; %s: a thread's stack is in the range",
+			     w->ops->name);
+	if (ret)
+		return ret;
+	w->bits = ps_own_zalloc(watch_bitmap_words(w->npages) *
+				 sizeof(uint64_t));
+	return w->bits ? 0 : -ENOMEM;
+}

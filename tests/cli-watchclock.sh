@@ -1,0 +1,101 @@
+#!/bin/bash
+# SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+#
+# Description: "pagescan watch" keeps its schedule.  Watched: a target of
+# 20,000 mappings (2,000 where the scan is emulated), whose every sample takes a good part of the interval,
+# so that a loop sleeping one interval after each scan would drift by the
+# scan's time every sample.  Over N intervals the JSON lines number 0..N,
+# carry sub-second timestamps, the interval asked for and the interval
+# measured (equal to the difference of the timestamps), and sample k is
+# taken at start + (k + ticks missed) x interval, not later than one
+# interval after its tick; the measured intervals add up to N (+ missed)
+# intervals.  With an interval shorter than a scan, samples skip (and
+# count) the ticks they missed and are taken on the next tick.  Bounds are generous (a behaviour check, not a benchmark).
+. "$(dirname "$0")/clilib.bash" || exit 99
+
+max=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 65530)
+[ "$max" -gt 20100 ] || t_skip "vm.max_map_count is $max, under 20,100"
+# Emulated (a VM's old kernel, under TCG) 2,000 mappings take long enough.
+run features 0 "$PS" features --json
+maps=$(python3 -c 'import json,sys
+f = {x["name"]: x for x in json.load(open(sys.argv[1]))["features"]}
+print(20000 if f["scan"]["support"] == "native" else 2000)' "$T_TMP/features.out")
+LAYOUT_BIN=$MAPS start_layout --maps "$maps"
+
+python3 - "$PS" "$TPID" <<'EOF' || T_FAILS=$((T_FAILS + 1))
+import json, subprocess, sys, time
+ps, pid = sys.argv[1], sys.argv[2]
+bad = 0
+def fail(m):
+    global bad
+    print("FAIL cli-watchclock:", m); bad += 1
+
+# How long one scan takes here: the interval is twice that (at least
+# 0.2 s), so the scan's time is half of every interval.
+t = time.monotonic()
+subprocess.run([ps, "watch", pid, "--count", "1", "--interval", "0.01",
+                "--json", "--no-written"], capture_output=True, check=True)
+scan = (time.monotonic() - t) / 2
+iv = max(0.2, round(2 * scan, 2))
+n = 12
+out = subprocess.run([ps, "watch", pid, "--interval", "%g" % iv, "--count",
+                      str(n), "--json", "--no-written"],
+                     capture_output=True, text=True)
+if out.returncode != 0:
+    fail("exit %d: %s" % (out.returncode, out.stderr.strip()))
+s = [json.loads(l) for l in out.stdout.splitlines()]
+print("interval %g s (a scan takes about %.3f s), %d samples" %
+      (iv, scan, len(s)))
+if [x["seq"] for x in s] != list(range(n + 1)):
+    fail("seq %r, expected 0..%d" % ([x["seq"] for x in s], n))
+    sys.exit(1)
+if all(x["time"] == int(x["time"]) for x in s):
+    fail("no timestamp has a fraction of a second: %r" % [x["time"] for x in s])
+missed = 0
+for k, x in enumerate(s):
+    if x["interval"] != iv:
+        fail("sample %d: interval %r, asked %g" % (k, x["interval"], iv))
+    if k == 0:
+        continue
+    d = x["time"] - s[k - 1]["time"]
+    if abs(x["measured"] - d) > 0.02:
+        fail("sample %d: measured %r, timestamps %.6f apart" %
+             (k, x["measured"], d))
+    missed += x["missed"]
+    late = x["time"] - s[0]["time"] - (k + missed) * iv
+    print("  #%d at +%.3f s: %+.3f s from its tick, measured %.3f, missed %d" %
+          (k, x["time"] - s[0]["time"], late, x["measured"], x["missed"]))
+    if not -0.05 < late < iv:
+        fail("sample %d is %+.3f s from its tick (start + %d x %g s)" %
+             (k, late, k + missed, iv))
+total = sum(x["measured"] for x in s[1:])
+if abs(total - (n + missed) * iv) > iv:
+    fail("the measured intervals add up to %.3f s, not %d x %g s" %
+         (total, n + missed, iv))
+if missed > n // 2:
+    fail("%d of %d ticks missed" % (missed, n))
+
+# An interval shorter than a scan: samples skip the ticks they missed,
+# and stay on the schedule (each at the first tick after the scan).
+iv = max(0.01, round(scan / 3, 3))
+n = 8
+out = subprocess.run([ps, "watch", pid, "--interval", "%g" % iv, "--count",
+                      str(n), "--json", "--no-written"],
+                     capture_output=True, text=True)
+if out.returncode != 0:
+    fail("short interval: exit %d: %s" % (out.returncode, out.stderr.strip()))
+s = [json.loads(l) for l in out.stdout.splitlines()]
+missed = 0
+for k, x in enumerate(s[1:], 1):
+    missed += x["missed"]
+    late = x["time"] - s[0]["time"] - (k + missed) * iv
+    want = (1 + x["missed"]) * iv
+    if not -0.05 < late < iv + 0.25 or abs(x["measured"] - want) > iv + 0.25:
+        fail("interval %g: sample %d %+.3f s from its tick, measured %.3f "
+             "with %d missed" % (iv, k, late, x["measured"], x["missed"]))
+print("interval %g s: %d ticks missed in %d samples" % (iv, missed, n))
+if missed == 0:
+    fail("interval %g s, scans of about %.3f s: no tick missed" % (iv, scan))
+sys.exit(1 if bad else 0)
+EOF
+t_done

@@ -1,0 +1,534 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: pagescan_snapshot_take_process(3).  The program's
+ * initialised globals, its bss, the heap (small and large malloc blocks)
+ * and an anonymous mapping are changed in every way (written, discarded,
+ * populated) and come back byte for byte, pages unpopulated at take
+ * unpopulated again, several rounds, with and without verify mode; a
+ * mapping created after take and one removed are reported (and restore
+ * fails with EFAULT until the removed one is mapped again); the calling
+ * thread's stack is never taken, another thread's only with
+ * PAGESCAN_SNAPSHOT_STACKS; every backend but uffd-async is refused with
+ * EOPNOTSUPP and a reason.
+ *
+ * The restore rewinds this program's own variables too (t_failures
+ * among them): what must outlive it is kept in a MAP_SHARED page, which
+ * no process snapshot takes.
+ */
+#include "snapshot-common.h"
+
+#include <pthread.h>
+
+#define DATA_LEN (3 * 4096 + 123)
+#define BSS_LEN (5 * 4096 + 7)
+#define NSMALL 64
+#define BIG_LEN (3 << 20)	/* above the mmap threshold */
+#define ANON_NP 64
+#define GONE_NP 8
+#define NEW_NP 4
+
+static unsigned char g_data[DATA_LEN] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+static unsigned char g_bss[BSS_LEN];
+static char *small[NSMALL];
+static char *big, *anon, *gone;
+static void *volatile late;
+
+/* Outlives restores: MAP_SHARED. */
+struct keep {
+	int failures;
+	char msg[8][160];
+	bool created_seen, removed_seen, stack_taken, other_taken;
+	bool data_taken, bss_taken, heap_taken, big_taken, anon_taken;
+	unsigned char data[DATA_LEN], bss[BSS_LEN];
+	unsigned char small[NSMALL][100];
+	bool anon_pop[ANON_NP];
+};
+static struct keep *keep;
+static unsigned char *big_ref, *anon_ref;	/* MAP_SHARED too */
+static const unsigned char zero[65536];
+
+#define k_fail(...)							\
+	do {								\
+		if (keep->failures < 8)					\
+			snprintf(keep->msg[keep->failures], 160,	\
+				 __VA_ARGS__);				\
+		keep->failures++;					\
+	} while (0)
+
+static void *shared(size_t len)
+{
+	return t_map(len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+}
+
+static void k_flush(const char *what)
+{
+	int i;
+
+	for (i = 0; i < keep->failures && i < 8; i++)
+		t_fail("%s: %s", what, keep->msg[i]);
+	if (keep->failures > 8)
+		t_fail("%s: %d more", what, keep->failures - 8);
+	keep->failures = 0;
+}
+
+static void fill(unsigned int seed)
+{
+	size_t i;
+
+	for (i = 0; i < DATA_LEN; i++)
+		g_data[i] = (unsigned char)(i * 7 + seed);
+	for (i = 0; i < BSS_LEN; i += 3)
+		g_bss[i] = (unsigned char)(i + seed);
+	for (i = 0; i < NSMALL; i++)
+		memset(small[i], (int)(i + seed), 100);
+	for (i = 0; i < BIG_LEN; i += 4096 * 5)
+		memset(big + i, (int)(i / 4096 + seed), 4096);
+	/* Every third page of the anonymous mapping populated. */
+	madvise(anon, ANON_NP * t_psz, MADV_DONTNEED);
+	for (i = 0; i < ANON_NP; i += 3)
+		memset(anon + i * t_psz, (int)(i + seed), t_psz);
+	for (i = 0; i < GONE_NP; i++)
+		memset(gone + i * t_psz, (int)(0x40 + i + seed), t_psz);
+}
+
+static void reference(void)
+{
+	size_t i;
+
+	memcpy(keep->data, g_data, DATA_LEN);
+	memcpy(keep->bss, g_bss, BSS_LEN);
+	for (i = 0; i < NSMALL; i++)
+		memcpy(keep->small[i], small[i], 100);
+	memcpy(big_ref, big, BIG_LEN);
+	/* Unpopulated pages are not read: that would map the zero page. */
+	for (i = 0; i < ANON_NP; i++) {
+		keep->anon_pop[i] = s_populated(anon + i * t_psz);
+		if (keep->anon_pop[i])
+			memcpy(anon_ref + i * t_psz, anon + i * t_psz, t_psz);
+	}
+	memcpy(anon_ref + ANON_NP * t_psz, gone, GONE_NP * t_psz);
+}
+
+static void scribble(unsigned int round)
+{
+	size_t i;
+
+	for (i = 0; i < DATA_LEN; i += 1000)
+		g_data[i] ^= 0x5a;
+	memset(g_bss + round * 100, 0xee, 4096);
+	for (i = round % 2; i < NSMALL; i += 2)
+		memset(small[i], 0xcc, 100);
+	memset(big + BIG_LEN / 2, 0xbb, BIG_LEN / 4);
+	for (i = 0; i < ANON_NP; i++) {
+		if (i % 3 == 0 && i % 2)
+			madvise(anon + i * t_psz, t_psz, MADV_DONTNEED);
+		else if (i % 5 == 1)
+			anon[i * t_psz + round] = 'w';	/* unpopulated at take */
+		else if (i % 3 == 0)
+			anon[i * t_psz + 17] ^= 1;
+	}
+	memset(gone, 0x11, GONE_NP * t_psz);
+	/* A block malloc'd after take: forgotten by the restore. */
+	small[0][0] = (char)round;
+	late = malloc(40);
+}
+
+/* After a restore: every byte as at take (checked into keep). */
+static void compare(const char *what)
+{
+	size_t i;
+
+	if (memcmp(g_data, keep->data, DATA_LEN))
+		k_fail("%s: initialised globals differ", what);
+	if (memcmp(g_bss, keep->bss, BSS_LEN))
+		k_fail("%s: bss differs", what);
+	for (i = 0; i < NSMALL; i++)
+		if (memcmp(small[i], keep->small[i], 100)) {
+			k_fail("%s: small block %zu differs", what, i);
+			break;
+		}
+	if (memcmp(big, big_ref, BIG_LEN))
+		k_fail("%s: large block differs", what);
+	for (i = 0; i < ANON_NP; i++) {
+		if (!keep->anon_pop[i]) {
+			/* Needs PFNs (root); a marker reads as swapped. */
+			if (s_holds_page(anon + i * t_psz))
+				k_fail("%s: anon page %zu, unpopulated at "
+				       "take, holds a page after restore",
+				       what, i);
+			else if (memcmp(anon + i * t_psz, zero, t_psz))
+				k_fail("%s: anon page %zu, unpopulated at "
+				       "take, is not zero after restore",
+				       what, i);
+			continue;
+		}
+		if (memcmp(anon + i * t_psz, anon_ref + i * t_psz, t_psz)) {
+			k_fail("%s: anon page %zu differs", what, i);
+			break;
+		}
+	}
+	if (memcmp(gone, anon_ref + ANON_NP * t_psz, GONE_NP * t_psz))
+		k_fail("%s: the remapped mapping differs", what);
+}
+
+struct find {
+	uint64_t addr;
+	bool found;
+};
+
+static int find_fn(const struct pagescan_snapshot_mapping *m, void *ctx)
+{
+	struct find *f = ctx;
+
+	if (m->state != PAGESCAN_SNAPSHOT_MAP_TAKEN || m->sz < sizeof(*m))
+		return -100;
+	if (m->start <= f->addr && f->addr < m->end)
+		f->found = true;
+	return 0;
+}
+
+static bool taken(struct pagescan_snapshot *s, const void *p)
+{
+	struct find f = { (uintptr_t)p, false };
+	int ret;
+
+	ret = pagescan_snapshot_mappings(s, PAGESCAN_SNAPSHOT_MAP_TAKEN,
+					 find_fn, &f);
+	if (ret)
+		k_fail("mappings(TAKEN): %d", ret);
+	return f.found;
+}
+
+struct changes {
+	char *created;
+	bool created_ok, removed_ok, other;
+};
+
+static int change_fn(const struct pagescan_snapshot_mapping *m, void *ctx)
+{
+	struct changes *c = ctx;
+	uint64_t n = (uintptr_t)c->created, g = (uintptr_t)gone;
+
+	if (m->state == PAGESCAN_SNAPSHOT_MAP_CREATED && m->start <= n &&
+	    n + NEW_NP * t_psz <= m->end)
+		c->created_ok = true;
+	else if (m->state == PAGESCAN_SNAPSHOT_MAP_REMOVED && m->start <= g &&
+		 g + GONE_NP * t_psz <= m->end)
+		c->removed_ok = true;
+	else if (m->state == PAGESCAN_SNAPSHOT_MAP_REMOVED && m->end > g &&
+		 m->start < g + GONE_NP * t_psz)
+		c->other = true;	/* only a part of it */
+	if (m->state == PAGESCAN_SNAPSHOT_MAP_TAKEN)
+		c->other = true;	/* not asked for */
+	return 0;
+}
+
+/*
+ * After a restore the allocators' state is as at take: memory they
+ * mapped since (ASan's allocator maps its regions piece by piece) is
+ * theirs no more, and would be mapped again on top of what is there.
+ * Unmapped, as a fuzzer would do it.
+ */
+struct created {
+	uint64_t start[64], end[64];
+	int n;
+};
+
+static int created_fn(const struct pagescan_snapshot_mapping *m, void *ctx)
+{
+	struct created *c = ctx;
+
+	if (c->n < 64) {
+		c->start[c->n] = m->start;
+		c->end[c->n++] = m->end;
+	}
+	return 0;
+}
+
+static void drop_created(struct pagescan_snapshot *s)
+{
+	struct created c = { .n = 0 };
+	int i, ret;
+
+	ret = pagescan_snapshot_mappings(s, PAGESCAN_SNAPSHOT_MAP_CREATED,
+					 created_fn, &c);
+	if (ret)
+		k_fail("mappings(CREATED): %d", ret);
+	for (i = 0; i < c.n; i++)
+		munmap((void *)(uintptr_t)c.start[i],
+		       (size_t)(c.end[i] - c.start[i]));
+}
+
+static int pipefd[2];
+static void *volatile thread_local_addr;
+
+static void *blocked(void *arg)
+{
+	volatile char here = 1;
+	char c;
+
+	(void)arg;
+	thread_local_addr = (void *)&here;
+	if (read(pipefd[0], &c, 1) < 0)
+		return NULL;
+	return (void *)(uintptr_t)here;
+}
+
+static void stacks(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	struct pagescan_snapshot *s;
+	volatile char mine = 0;
+	pthread_t th;
+	int ret;
+
+	if (pipe(pipefd) || pthread_create(&th, NULL, blocked, NULL))
+		t_error("thread");
+	while (!thread_local_addr)
+		usleep(1000);
+	usleep(20000);	/* in read(2) by now, or the take waits for it */
+	ret = pagescan_snapshot_take_process(&o, &s);
+	t_check(!ret, "take (no stacks): %s", strerror(-ret));
+	if (!ret) {
+		t_check(!taken(s, (const void *)&mine), "the calling thread's "
+			"stack was taken");
+		t_check(!taken(s, thread_local_addr), "another thread's stack "
+			"was taken without PAGESCAN_SNAPSHOT_STACKS");
+		t_check(taken(s, g_data), "globals not taken");
+		pagescan_snapshot_free(s);
+	}
+	o.flags = PAGESCAN_SNAPSHOT_STACKS;
+	ret = pagescan_snapshot_take_process(&o, &s);
+	t_check(!ret, "take (stacks): %s", strerror(-ret));
+	if (!ret) {
+		t_check(!taken(s, (const void *)&mine), "the calling thread's "
+			"stack was taken with PAGESCAN_SNAPSHOT_STACKS");
+		t_check(taken(s, thread_local_addr), "the other thread's stack "
+			"was not taken with PAGESCAN_SNAPSHOT_STACKS");
+		pagescan_snapshot_free(s);
+	}
+	if (write(pipefd[1], "x", 1) != 1 || pthread_join(th, NULL))
+		t_error("join");
+	close(pipefd[0]);
+	close(pipefd[1]);
+	k_flush("stacks");
+}
+
+static void rounds(unsigned int flags)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o, .flags = flags);
+	PAGESCAN_OPTS(pagescan_snapshot_stats, st);
+	struct pagescan_snapshot *s;
+	struct changes c = { 0 };
+	volatile int on_stack = 1;
+	unsigned int r;
+	void *again;
+	int ret;
+
+	fill(flags * 3 + 1);
+	reference();
+	ret = pagescan_snapshot_take_process(&o, &s);
+	if (ret) {
+		t_fail("take_process(flags %#x): %s (%s)", flags,
+		       strerror(-ret), pagescan_last_error());
+		return;
+	}
+	t_check(pagescan_snapshot_backend(s) == PAGESCAN_WATCH_UFFD_ASYNC,
+		"backend %s", pagescan_watch_backend_name(
+			pagescan_snapshot_backend(s)));
+	keep->data_taken = taken(s, g_data) && taken(s, g_data + DATA_LEN - 1);
+	keep->bss_taken = taken(s, g_bss) && taken(s, g_bss + BSS_LEN - 1);
+	keep->heap_taken = taken(s, small[NSMALL - 1]);
+	keep->big_taken = taken(s, big) && taken(s, big + BIG_LEN - 1);
+	keep->anon_taken = taken(s, anon) && taken(s, gone);
+	for (r = 0; r < 4; r++) {
+		scribble(r);
+		on_stack = 2 + (int)r;
+		ret = pagescan_snapshot_restore(s, &st);
+		if (ret) {
+			k_fail("round %u: restore: %s (%s)", r, strerror(-ret),
+			       pagescan_last_error());
+			break;
+		}
+		if (!st.pages)
+			k_fail("round %u: restored no page", r);
+		compare("restore");
+		drop_created(s);
+		if (on_stack != 2 + (int)r)
+			k_fail("round %u: the calling thread's stack was "
+			       "restored", r);
+	}
+
+	/* A mapping created since take, and one removed. */
+	c.created = t_map(NEW_NP * t_psz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS);
+	c.created[0] = 1;
+	scribble(9);
+	munmap(gone, GONE_NP * t_psz);
+	ret = pagescan_snapshot_mappings(s, PAGESCAN_SNAPSHOT_MAP_CREATED |
+					 PAGESCAN_SNAPSHOT_MAP_REMOVED,
+					 change_fn, &c);
+	if (ret)
+		k_fail("mappings: %s", strerror(-ret));
+	if (!c.created_ok)
+		k_fail("the mapping created since take is not reported");
+	if (!c.removed_ok || c.other)
+		k_fail("the mapping removed since take is not reported whole");
+	ret = pagescan_snapshot_restore(s, &st);
+	if (ret != -EFAULT)
+		k_fail("restore with a mapping removed: %d, not -EFAULT", ret);
+	again = mmap(gone, GONE_NP * t_psz, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (again != gone)
+		k_fail("cannot map the removed range again");
+	/* Mapped as before, but its tracking is gone: still refused. */
+	gone[0] = 0x77;
+	ret = pagescan_snapshot_restore(s, &st);
+	if (ret != -EFAULT)
+		k_fail("restore after mapping it again: %d, not -EFAULT", ret);
+	if (gone[0] != 0x77 || small[1][0] != (char)0xcc)
+		k_fail("a failed restore touched memory");
+	if (c.created[0] != 1)
+		k_fail("the mapping created since take was touched");
+	munmap(c.created, NEW_NP * t_psz);
+
+	pagescan_snapshot_free(s);
+
+	/* Taken again; an update, then a restore to it. */
+	fill(flags * 3 + 2);
+	reference();
+	ret = pagescan_snapshot_take_process(&o, &s);
+	if (ret) {
+		t_fail("take_process again: %s", strerror(-ret));
+		return;
+	}
+	scribble(1);
+	ret = pagescan_snapshot_restore(s, &st);
+	if (ret)
+		k_fail("restore after take again: %s", strerror(-ret));
+	else
+		compare("restore after take again");
+	drop_created(s);
+	scribble(5);
+	ret = pagescan_snapshot_update(s, &st);
+	if (ret)
+		k_fail("update: %s", strerror(-ret));
+	reference();
+	scribble(6);
+	ret = pagescan_snapshot_restore(s, &st);
+	if (ret)
+		k_fail("restore after update: %s", strerror(-ret));
+	else
+		compare("restore after update");
+	drop_created(s);
+	pagescan_snapshot_free(s);
+
+	t_check(keep->data_taken, "initialised globals not taken");
+	t_check(keep->bss_taken, "bss not taken");
+	t_check(keep->heap_taken, "heap not taken");
+	t_check(keep->big_taken, "the large malloc block not taken");
+	t_check(keep->anon_taken, "the anonymous mappings not taken");
+	k_flush(flags ? "verify" : "plain");
+}
+
+static void refused(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o, .backend = b);
+	struct pagescan_snapshot *s = NULL;
+	int ret;
+
+	errno = 0;
+	ret = pagescan_snapshot_take_process(&o, &s);
+	t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP && !s,
+		"%s: take_process: %d, not -EOPNOTSUPP",
+		pagescan_watch_backend_name(b), ret);
+	t_check(pagescan_last_error() && *pagescan_last_error(),
+		"%s: no reason given", pagescan_watch_backend_name(b));
+	printf("%s refused: %s\n", pagescan_watch_backend_name(b),
+	       pagescan_last_error());
+}
+
+static void bad_input(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o, .flags = 1U << 20);
+	struct pagescan_snapshot *s = NULL;
+	struct s_ref none = { 0 };
+	char *p = t_map(t_psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	struct pagescan_range rg = { p, t_psz };
+	struct changes c = { 0 };
+
+	(void)none;
+	t_eq(pagescan_snapshot_take_process(&o, &s), -EINVAL);
+	t_eq(pagescan_snapshot_take_process(NULL, NULL), -EINVAL);
+	t_eq(pagescan_snapshot_take(&rg, 1, NULL, &s), 0);
+	/* Not a whole-process snapshot. */
+	t_eq(pagescan_snapshot_mappings(s, PAGESCAN_SNAPSHOT_MAP_TAKEN,
+					change_fn, &c), -EINVAL);
+	pagescan_snapshot_free(s);
+	t_eq(pagescan_snapshot_mappings(NULL, PAGESCAN_SNAPSHOT_MAP_TAKEN,
+					change_fn, &c), -EINVAL);
+	munmap(p, t_psz);
+}
+
+int main(void)
+{
+	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
+	const char *why = "";
+	int n, i, b;
+
+	t_init("snapshot-process");
+	keep = shared(sizeof(*keep));
+	big_ref = shared(BIG_LEN);
+	anon_ref = shared((ANON_NP + GONE_NP) * t_psz);
+	for (i = 0; i < NSMALL; i++)
+		small[i] = malloc(100);
+	big = malloc(BIG_LEN);
+	anon = t_map(ANON_NP * t_psz, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS);
+	madvise(anon, ANON_NP * t_psz, MADV_NOHUGEPAGE);
+	gone = t_map(GONE_NP * t_psz, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS);
+	if (!small[NSMALL - 1] || !big)
+		t_error("malloc");
+
+	bad_input();
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	{
+		/* A sanitizer's heap cannot be rewound: refused. */
+		PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+		struct pagescan_snapshot *s = NULL;
+		int ret = pagescan_snapshot_take_process(&o, &s);
+
+		t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP && !s,
+			"take_process under a sanitizer: %d", ret);
+		printf("under a sanitizer: %s\n", pagescan_last_error());
+		t_done();
+	}
+#endif
+	n = w_backends(bs);
+	for (b = 1; b < PAGESCAN_WATCH__COUNT; b++)
+		if (b != PAGESCAN_WATCH_UFFD_ASYNC &&
+		    pagescan_watch_available(b, &why) == 1)
+			refused(b);
+	for (i = 0; i < n; i++)
+		if (bs[i] == PAGESCAN_WATCH_UFFD_ASYNC)
+			break;
+	if (i == n) {
+		/* Not here, or another backend forced: a clear refusal. */
+		PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+		struct pagescan_snapshot *s = NULL;
+		int ret = pagescan_snapshot_take_process(&o, &s);
+
+		t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP,
+			"take_process without uffd-async: %d", ret);
+		if (!t_failures)
+			t_skip("uffd-async unavailable or not the forced "
+			       "backend: refused (%s)", pagescan_last_error());
+		t_done();
+	}
+	rounds(0);
+	rounds(PAGESCAN_SNAPSHOT_VERIFY);
+	stacks();
+	t_done();
+}

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: the rules of pagescan_snapshot_take(3), on every
+ * write-watch backend this kernel has.  A range munmapped, mremapped or
+ * mprotected since take fails the restore with EFAULT and nothing is
+ * touched (the scribbles stay), and restores again once the mapping is
+ * back as it was; guard pages installed since take (MADV_GUARD_INSTALL,
+ * 6.13) fail it the same way, and at take; a thread whose stack lies in
+ * a range cannot restore it (EBUSY), another thread can; fork: the
+ * child's copy fails with ECHILD and frees cleanly, the parent's goes on
+ * and does not see the child's writes; racing writer threads, stopped
+ * for each restore, never leave a byte different; free leaves no fd,
+ * thread, mapping or signal handler behind.
+ */
+#include "snapshot-common.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#ifndef MADV_GUARD_INSTALL
+#define MADV_GUARD_INSTALL 102
+#define MADV_GUARD_REMOVE 103
+#endif
+
+#define NP 64
+
+static char *fresh(size_t np)
+{
+	char *p = t_map(np * t_psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	size_t i;
+
+	madvise(p, np * t_psz, MADV_NOHUGEPAGE);
+	for (i = 0; i < np; i += 3)
+		memset(p + i * t_psz, (int)i + 1, t_psz);
+	return p;
+}
+
+static void expect_efault(struct pagescan_snapshot *s, char *p,
+			  const char *what)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_stats, st);
+	int ret;
+
+	p[10 * t_psz] = 'X';
+	ret = pagescan_snapshot_restore(s, &st);
+	t_check(ret == -EFAULT, "%s: restore: %s", what, strerror(-ret));
+	t_check(p[10 * t_psz] == 'X', "%s: a failed restore touched memory",
+		what);
+	t_check(pagescan_last_error() != NULL, "%s: no message", what);
+	ret = pagescan_snapshot_update(s, NULL);
+	t_check(ret == -EFAULT, "%s: update: %s", what, strerror(-ret));
+}
+
+static void mappings(enum pagescan_watch_backend b)
+{
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+	char what[64], *p = fresh(NP), *q;
+
+	s_ref_take(&ref, p, NP * t_psz, true);
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
+
+	/*
+	 * mprotect (not under the mprotect and soft-dirty backends: they
+	 * own PROT_WRITE, pagescan_snapshot_take(3)).
+	 */
+	if (b != PAGESCAN_WATCH_MPROTECT && b != PAGESCAN_WATCH_SOFT_DIRTY) {
+		snprintf(what, sizeof(what), "%s mprotect", name);
+		mprotect(p + 20 * t_psz, t_psz, PROT_READ);
+		expect_efault(s, p, what);
+		mprotect(p + 20 * t_psz, t_psz, PROT_READ | PROT_WRITE);
+		s_restore(s, what);
+		s_ref_check(&ref, what, NULL);
+	}
+
+	/* mremap away: a hole where the range was. */
+	snprintf(what, sizeof(what), "%s mremap", name);
+	q = mremap(p + 30 * t_psz, 2 * t_psz, 2 * t_psz,
+		   MREMAP_MAYMOVE | MREMAP_FIXED,
+		   t_map(2 * t_psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS));
+	if (q == MAP_FAILED)
+		t_error("mremap");
+	expect_efault(s, p, what);
+	/* Back in place: mapped as before, but the watch cannot follow. */
+	if (mremap(q, 2 * t_psz, 2 * t_psz, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p + 30 * t_psz) == MAP_FAILED)
+		t_error("mremap back");
+
+	/* munmap */
+	snprintf(what, sizeof(what), "%s munmap", name);
+	munmap(p + 40 * t_psz, t_psz);
+	expect_efault(s, p, what);
+	pagescan_snapshot_free(s);
+	s_ref_free(&ref);
+	munmap(p, NP * t_psz);
+}
+
+static void guards(enum pagescan_watch_backend b)
+{
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+	char *p = fresh(NP);
+
+	if (pagescan_probe(PAGESCAN_FEAT_GUARD_REGIONS) != 1) {
+		printf("guard regions: not on this kernel (6.13)\n");
+		munmap(p, NP * t_psz);
+		return;
+	}
+	s_ref_take(&ref, p, NP * t_psz, true);
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
+	p[5 * t_psz] = 1;
+	if (madvise(p + 12 * t_psz, 2 * t_psz, MADV_GUARD_INSTALL))
+		t_error("MADV_GUARD_INSTALL");
+	expect_efault(s, p, name);
+	t_check(p[5 * t_psz] == 1, "%s: touched before the guard check", name);
+	madvise(p + 12 * t_psz, 2 * t_psz, MADV_GUARD_REMOVE);
+	/* Seen before the failure: kept, restored now. */
+	s_restore(s, name);
+	s_ref_check(&ref, name, NULL);
+	pagescan_snapshot_free(s);
+	s_ref_free(&ref);
+
+	/* Guard pages at take: refused. */
+	madvise(p + 12 * t_psz, t_psz, MADV_GUARD_INSTALL);
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), -EFAULT);
+	munmap(p, NP * t_psz);
+}
+
+/* ---- a thread whose stack is in the range ---- */
+
+struct stk {
+	struct pagescan_snapshot *s;
+	int ret;
+};
+
+static void *restore_thread(void *arg)
+{
+	struct stk *k = arg;
+
+	k->ret = pagescan_snapshot_restore(k->s, NULL);
+	return NULL;
+}
+
+static void stacks(enum pagescan_watch_backend b)
+{
+	size_t len = 256 * t_psz;	/* ThreadSanitizer wants 900 KiB */
+	char *stack = t_map(len, PROT_READ | PROT_WRITE,
+			    MAP_PRIVATE | MAP_ANONYMOUS);
+	struct stk k = { 0 };
+	pthread_attr_t a;
+	pthread_t th;
+
+	/*
+	 * Under mprotect a thread cannot run on a read-only stack (the
+	 * kernel cannot push the SIGSEGV frame): not with that backend.
+	 */
+	if (b == PAGESCAN_WATCH_MPROTECT) {
+		munmap(stack, len);
+		return;
+	}
+	/* Another thread's stack may be snapshotted (it is not running). */
+	t_eq(s_take1(stack, len, b, 0, &k.s), 0);
+	pthread_attr_init(&a);
+	pthread_attr_setstack(&a, stack, len);
+	if (pthread_create(&th, &a, restore_thread, &k))
+		t_error("pthread_create");
+	pthread_join(th, NULL);
+	t_check(k.ret == -EBUSY, "%s: restore on its own stack: %s",
+		pagescan_watch_backend_name(b), strerror(-k.ret));
+	t_eq(pagescan_snapshot_restore(k.s, NULL), 0);
+	pagescan_snapshot_free(k.s);
+	pthread_attr_destroy(&a);
+	munmap(stack, len);
+}
+
+/* ---- fork ---- */
+
+static void forks(enum pagescan_watch_backend b)
+{
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+	char *p = fresh(NP);
+	int status;
+	pid_t pid;
+
+	s_ref_take(&ref, p, NP * t_psz, true);
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
+	p[0] = 'p';
+	pid = fork();
+	if (pid < 0)
+		t_error("fork");
+	if (!pid) {
+		int r1, r2;
+
+		memset(p, 'c', 8 * t_psz);
+		r1 = pagescan_snapshot_restore(s, NULL);
+		r2 = pagescan_snapshot_changed(s, NULL, NULL);
+		pagescan_snapshot_free(s);
+		_exit(r1 == -ECHILD && r2 == -EINVAL && p[0] == 'c' ? 0 : 1);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_error("waitpid");
+	t_check(WIFEXITED(status) && !WEXITSTATUS(status),
+		"%s: in the child, restore did not fail with ECHILD", name);
+	t_check(p[0] == 'p' && p[3 * t_psz] != 'c', "%s: the child's writes "
+		"reached the parent", name);
+	s_restore(s, name);
+	s_ref_check(&ref, name, NULL);
+	pagescan_snapshot_free(s);
+	s_ref_free(&ref);
+	munmap(p, NP * t_psz);
+}
+
+/* ---- racing writers, stopped for each restore ---- */
+
+struct racer {
+	char *p;
+	size_t len;
+	pthread_mutex_t m;
+	pthread_cond_t c;
+	int want;		/* 0 stop, 1 run, 2 exit */
+	int state;		/* 0 stopped, 1 running */
+	uint64_t seed;
+};
+
+T_RACY static void *racer(void *arg)
+{
+	struct racer *r = arg;
+	int i;
+
+	for (;;) {
+		pthread_mutex_lock(&r->m);
+		if (r->want != 1) {
+			r->state = 0;
+			pthread_cond_broadcast(&r->c);
+			while (r->want == 0)
+				pthread_cond_wait(&r->c, &r->m);
+			if (r->want == 2) {
+				pthread_mutex_unlock(&r->m);
+				return NULL;
+			}
+			r->state = 1;
+		}
+		pthread_mutex_unlock(&r->m);
+		for (i = 0; i < 64; i++) {
+			size_t o = s_rand(&r->seed) % r->len;
+
+			if (s_rand(&r->seed) % 64 == 0)
+				madvise(r->p + (o & ~(t_psz - 1)), t_psz,
+					MADV_DONTNEED);
+			else
+				r->p[o] = (char)s_rand(&r->seed);
+		}
+	}
+}
+
+static void racer_set(struct racer *r, int want)
+{
+	pthread_mutex_lock(&r->m);
+	r->want = want;
+	pthread_cond_broadcast(&r->c);
+	while (want == 0 && r->state != 0)
+		pthread_cond_wait(&r->c, &r->m);
+	pthread_mutex_unlock(&r->m);
+}
+
+static void racing(enum pagescan_watch_backend b)
+{
+	const char *name = pagescan_watch_backend_name(b);
+	struct racer r[2];
+	pthread_t th[2];
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+	char *p = fresh(NP);
+	int i, k;
+
+	for (k = 0; k < 2; k++) {
+		r[k] = (struct racer){ .p = p, .len = NP * t_psz, .want = 1,
+				       .state = 1, .seed = 77 + (uint64_t)k };
+		pthread_mutex_init(&r[k].m, NULL);
+		pthread_cond_init(&r[k].c, NULL);
+		if (pthread_create(&th[k], NULL, racer, &r[k]))
+			t_error("pthread_create");
+	}
+	/* Take while they run: allowed.  The reference is what restores. */
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
+	for (k = 0; k < 2; k++)
+		racer_set(&r[k], 0);
+	s_restore(s, name);
+	s_ref_take(&ref, p, NP * t_psz, true);
+	for (i = 0; i < 200; i++) {
+		for (k = 0; k < 2; k++)
+			racer_set(&r[k], 1);
+		usleep(200);
+		for (k = 0; k < 2; k++)
+			racer_set(&r[k], 0);
+		if (s_restore(s, name) == UINT64_MAX ||
+		    s_ref_check(&ref, name, NULL))
+			break;
+	}
+	for (k = 0; k < 2; k++) {
+		racer_set(&r[k], 2);
+		pthread_join(th[k], NULL);
+	}
+	pagescan_snapshot_free(s);
+	s_ref_free(&ref);
+	munmap(p, NP * t_psz);
+}
+
+int main(void)
+{
+	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
+	struct w_state st;
+	char *probe;
+	int n, i;
+
+	t_init("snapshot-rules");
+	n = w_backends(bs);
+	if (!n)
+		t_skip("no write-watch backend here");
+	probe = t_map(4 * t_psz, PROT_READ | PROT_WRITE,
+		      MAP_PRIVATE | MAP_ANONYMOUS);
+	for (i = 0; i < n; i++) {
+		struct pagescan_snapshot *s;
+
+		/* Free leaves the process as it found it. */
+		w_state_get(&st, probe, 4 * t_psz);
+		t_eq(s_take1(probe, 4 * t_psz, bs[i], 0, &s), 0);
+		pagescan_snapshot_free(s);
+		w_state_check(&st, probe, 4 * t_psz,
+			      pagescan_watch_backend_name(bs[i]));
+		free(st.maps);
+
+		mappings(bs[i]);
+		guards(bs[i]);
+		stacks(bs[i]);
+		forks(bs[i]);
+		racing(bs[i]);
+	}
+	t_done();
+}

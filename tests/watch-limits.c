@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: what the protection-based backends do at their limits
+ * (pagescan_watch(3), SIGNALS), with mprotect, each case in a child so a
+ * death is seen:
+ *  - a range holding a thread's stack (the caller's own, or that of a
+ *    thread blocked in a system call) is refused with EBUSY: the kernel
+ *    could not push a signal frame onto it once write-protected;
+ *  - with vm.max_map_count reached (reached by this process alone, no
+ *    sysctl changed), writes that would split VMAs neither kill nor go
+ *    unreported: every write is in the next get (an over-report is
+ *    allowed), and after a reset the next write is reported again.
+ */
+#include "watch-common.h"
+
+#include <pthread.h>
+#include <sys/wait.h>
+
+#define NP 64
+
+static struct pagescan_watch_opts wo = {
+	.sz = sizeof(wo),
+	.backend = PAGESCAN_WATCH_MPROTECT,
+};
+
+static int in_child(int (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		t_error("fork");
+	if (pid == 0) {
+		alarm(120);
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_error("waitpid");
+	return status;
+}
+
+static void expect0(const char *what, int st)
+{
+	t_check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child %s %d",
+		what, WIFEXITED(st) ? "exited" : "died of",
+		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		printf("%s: ok\n", what);
+}
+
+/* ---- thread stacks ---- */
+
+static int own_stack(void)
+{
+	volatile char here[64];
+	uintptr_t a = (uintptr_t)here & ~(uintptr_t)(t_psz - 1);
+	struct pagescan_watch *w;
+	int r;
+
+	here[0] = 1;
+	r = pagescan_watch_register((void *)a, t_psz, &wo, &w);
+	if (r == 0) {
+		pagescan_watch_unregister(w);
+		return 1;
+	}
+	return r == -EBUSY ? 0 : 2;
+}
+
+static int pipefd[2];
+
+static void *blocked_reader(void *arg)
+{
+	volatile char buf[256];
+	char c;
+
+	buf[0] = 0;
+	if (read(pipefd[0], &c, 1) != 1)
+		return NULL;
+	/* Wakes up and uses its stack, as any thread would. */
+	memset((char *)buf, c, sizeof(buf));
+	return (void *)(uintptr_t)buf[7];
+}
+
+static int other_stack(void)
+{
+	size_t len = 64 * t_psz;
+	struct pagescan_watch *w;
+	pthread_attr_t at;
+	pthread_t th;
+	void *stk, *ret;
+	int r, i;
+
+	stk = t_map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	if (pipe(pipefd) || pthread_attr_init(&at) ||
+	    pthread_attr_setstack(&at, stk, len) ||
+	    pthread_create(&th, &at, blocked_reader, NULL))
+		return 3;
+	/* Until /proc shows it blocked in read(2). */
+	for (i = 0; i < 1000; i++) {
+		r = pagescan_watch_register(stk, len, &wo, &w);
+		if (r == -EBUSY)
+			break;
+		if (r == 0)
+			pagescan_watch_unregister(w);
+		usleep(1000);
+	}
+	if (write(pipefd[1], "x", 1) != 1 || pthread_join(th, &ret))
+		return 4;
+	return r == -EBUSY ? 0 : 1;
+}
+
+/* ---- vm.max_map_count ---- */
+
+static uint64_t take(struct pagescan_watch *w, char *p, bool *err)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, go,
+		.flags = PAGESCAN_WATCH_RESET);
+	struct pagescan_region r[NP];
+	uint64_t m = 0, a;
+	int n, i;
+
+	n = pagescan_watch_get_regions(w, p, NP * t_psz, r, NP, &go);
+	*err = n < 0;
+	for (i = 0; i < n; i++)
+		for (a = r[i].start; a < r[i].end; a += t_psz)
+			m |= UINT64_C(1) << ((a - (uintptr_t)p) / t_psz);
+	return m;
+}
+
+static int map_count(void)
+{
+	unsigned long max = 0, k, made = 0, freed;
+	struct pagescan_watch *w;
+	uint64_t wrote = 0, got;
+	char *p, *fill;
+	FILE *f;
+	bool err;
+	int i;
+
+	f = fopen("/proc/sys/vm/max_map_count", "r");
+	if (!f || fscanf(f, "%lu", &max) != 1 || max > 1000000)
+		return 77;
+	fclose(f);
+	/* The watch, alone in its VMA between two guard pages. */
+	p = t_map((NP + 2) * t_psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	p += t_psz;
+	if (mprotect(p, NP * t_psz, PROT_READ | PROT_WRITE))
+		return 3;
+	t_touch(p, NP * t_psz);
+	if (pagescan_watch_register(p, NP * t_psz, &wo, &w))
+		return 4;
+	/* Every other page PROT_NONE until the kernel says no more. */
+	k = max + 16;
+	fill = mmap(NULL, 2 * k * t_psz, PROT_READ,
+		    MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (fill == MAP_FAILED)
+		return 5;
+	while (made < k && !mprotect(fill + (2 * made + 1) * t_psz, t_psz,
+				     PROT_NONE))
+		made++;
+	if (made == k || errno != ENOMEM)
+		return 6;
+	/* Room for a few splits only. */
+	for (freed = 0; freed < 3; freed++)
+		mprotect(fill + (2 * --made + 1) * t_psz, t_psz, PROT_READ);
+	for (i = 0; i < NP; i += 2) {
+		p[i * t_psz] = 1;	/* each splits a VMA, until it cannot */
+		wrote |= UINT64_C(1) << i;
+	}
+	got = take(w, p, &err);
+	if (err || (got & wrote) != wrote)
+		return 7;
+	p[5 * t_psz] = 1;
+	got = take(w, p, &err);
+	if (err || !(got & (UINT64_C(1) << 5)))
+		return 8;
+	if (pagescan_watch_unregister(w))
+		return 9;
+	munmap(fill, 2 * k * t_psz);
+	return 0;
+}
+
+int main(void)
+{
+	int st;
+
+	t_init("watch-limits");
+	expect0("the caller's own stack: EBUSY", in_child(own_stack));
+	expect0("a blocked thread's stack: EBUSY", in_child(other_stack));
+	st = in_child(map_count);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		printf("vm.max_map_count above 1000000: not reached here\n");
+	else
+		expect0("vm.max_map_count reached: writes reported", st);
+	t_done();
+}

@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: the fault core's signal semantics (pagescan_watch(3),
+ * SIGNALS), under the mprotect backend, each case in a child process so
+ * that a death or a hang is seen by the parent:
+ *  - an application signal whose handler writes watched memory, sent
+ *    again and again while the main thread writes watched pages: no death,
+ *    no deadlock, every write reported;
+ *  - a SIGSEGV sent with kill()/raise() is never taken for a tracking
+ *    fault: it reaches the previous disposition as the kernel would
+ *    deliver it (SIG_IGN ignores it, SIG_DFL kills, a handler runs with
+ *    its sa_mask and the signal blocked, SA_NODEFER and SA_RESETHAND are
+ *    honoured), and tracking goes on;
+ *  - a real fault outside any watch reaches the previous handler (which
+ *    may siglongjmp out, again and again), or kills under SIG_DFL;
+ *  - an application handler stacked on ours that chains to its previous
+ *    (ours), then unregister all and register again, then a foreign
+ *    SIGSEGV: no endless recursion.
+ */
+#include "watch-common.h"
+
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+#define NP 32
+
+static char *wp;		/* the watched range */
+static struct pagescan_watch *ww;
+
+static void w_open(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo,
+		.backend = PAGESCAN_WATCH_MPROTECT);
+
+	wp = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(wp, NP * t_psz);
+	if (pagescan_watch_register(wp, NP * t_psz, &wo, &ww))
+		_exit(90);
+}
+
+/* The written pages of the watch, as a bitmap; with reset. */
+static uint64_t w_take(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, go,
+		.flags = PAGESCAN_WATCH_RESET);
+	struct pagescan_region r[NP];
+	uint64_t m = 0, a;
+	int n, i;
+
+	n = pagescan_watch_get_regions(ww, wp, NP * t_psz, r, NP, &go);
+	if (n < 0)
+		_exit(91);
+	for (i = 0; i < n; i++)
+		for (a = r[i].start; a < r[i].end; a += t_psz)
+			m |= UINT64_C(1) << ((a - (uintptr_t)wp) / t_psz);
+	return m;
+}
+
+static void set(int sig, void (*h)(int), void (*sa)(int, siginfo_t *, void *),
+		int flags, int masked)
+{
+	struct sigaction s = { .sa_flags = flags };
+
+	if (sa) {
+		s.sa_sigaction = sa;
+		s.sa_flags |= SA_SIGINFO;
+	} else {
+		s.sa_handler = h;
+	}
+	sigemptyset(&s.sa_mask);
+	if (masked)
+		sigaddset(&s.sa_mask, masked);
+	if (sigaction(sig, &s, NULL))
+		_exit(92);
+}
+
+static bool blocked(int sig)
+{
+	sigset_t m;
+
+	pthread_sigmask(SIG_BLOCK, NULL, &m);
+	return sigismember(&m, sig);
+}
+
+/* Run @fn in a child; its wait status. */
+static int in_child(void (*fn)(void))
+{
+	int status;
+	pid_t pid;
+
+	pid = fork();
+	if (pid < 0)
+		t_error("fork");
+	if (pid == 0) {
+		alarm(120);	/* a hang dies of SIGALRM */
+		fn();
+		_exit(0);
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_error("waitpid");
+	return status;
+}
+
+static void expect_exit0(const char *what, int st)
+{
+	t_check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+		"%s: child %s %d", what, WIFEXITED(st) ? "exited" : "died of",
+		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
+		printf("%s: ok\n", what);
+}
+
+static void expect_segv(const char *what, int st)
+{
+	t_check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+		"%s: child %s %d, expected death by SIGSEGV", what,
+		WIFEXITED(st) ? "exited" : "died of",
+		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV)
+		printf("%s: killed by SIGSEGV, as without the library\n", what);
+}
+
+/* ---- an application signal handler writing watched memory ---- */
+
+static _Atomic uint64_t h_wrote;
+static _Atomic unsigned int h_next;
+static _Atomic int h_stop;
+static _Atomic unsigned long h_runs;
+
+static void usr1(int sig)
+{
+	unsigned int k = atomic_fetch_add(&h_next, 1) % (NP / 2);
+
+	/* The upper half is the handler's; the main thread writes the lower. */
+	wp[(NP / 2 + k) * t_psz + 8] = 1;
+	atomic_fetch_or(&h_wrote, UINT64_C(1) << (NP / 2 + k));
+	atomic_fetch_add(&h_runs, 1);
+}
+
+static void *hammer(void *arg)
+{
+	pthread_t main_thread = *(pthread_t *)arg;
+
+	while (!atomic_load(&h_stop))
+		pthread_kill(main_thread, SIGUSR1);
+	return NULL;
+}
+
+static void storm(void)
+{
+	pthread_t me = pthread_self(), th;
+	uint64_t wrote, got;
+	sigset_t u;
+	int round, i;
+
+	w_open();
+	set(SIGUSR1, usr1, NULL, SA_RESTART, 0);
+	sigemptyset(&u);
+	sigaddset(&u, SIGUSR1);
+	if (pthread_create(&th, NULL, hammer, &me))
+		_exit(93);
+	for (round = 0; round < 3000; round++) {
+		wrote = 0;
+		for (i = 0; i < NP / 2; i++) {
+			wp[i * t_psz] = (char)round;
+			wrote |= UINT64_C(1) << i;
+		}
+		/* No handler from here to the get: what it recorded is done. */
+		pthread_sigmask(SIG_BLOCK, &u, NULL);
+		wrote |= atomic_exchange(&h_wrote, 0);
+		got = w_take();
+		pthread_sigmask(SIG_UNBLOCK, &u, NULL);
+		if ((got & wrote) != wrote) {
+			printf("round %d: wrote %#" PRIx64 ", reported %#"
+			       PRIx64 "\n", round, wrote, got);
+			_exit(1);
+		}
+	}
+	atomic_store(&h_stop, 1);
+	pthread_join(th, NULL);
+	printf("storm: %lu handler runs, every write reported\n",
+	       atomic_load(&h_runs));
+	_exit(pagescan_watch_unregister(ww) ? 2 : 0);
+}
+
+/* ---- foreign SIGSEGVs ---- */
+
+static _Atomic int calls;
+static bool bad_mask;
+
+static void plain(int sig)
+{
+	atomic_fetch_add(&calls, 1);
+	/* SA_NODEFER: the signal is not blocked inside. */
+	if (blocked(SIGSEGV))
+		bad_mask = true;
+}
+
+static void info(int sig, siginfo_t *si, void *uc)
+{
+	atomic_fetch_add(&calls, 1);
+	if (si->si_code > 0 || !blocked(SIGSEGV) || !blocked(SIGUSR2))
+		bad_mask = true;
+}
+
+/* A tracked write after the foreign signal: still tracked. */
+static void tracked_write_checked(int code)
+{
+	wp[3 * t_psz] = 1;
+	if (w_take() != UINT64_C(1) << 3)
+		_exit(code);
+}
+
+static void sent_ignored(void)
+{
+	set(SIGSEGV, SIG_IGN, NULL, 0, 0);
+	w_open();
+	kill(getpid(), SIGSEGV);
+	raise(SIGSEGV);
+	tracked_write_checked(3);
+}
+
+static void sent_default(void)
+{
+	set(SIGSEGV, SIG_DFL, NULL, 0, 0);	/* not a sanitizer's */
+	w_open();
+	kill(getpid(), SIGSEGV);
+	_exit(3);		/* the kernel would have killed us */
+}
+
+static void sent_info_resethand(void)
+{
+	set(SIGSEGV, NULL, info, SA_RESETHAND, SIGUSR2);
+	w_open();
+	raise(SIGSEGV);
+	if (calls != 1 || bad_mask)
+		_exit(3);
+	tracked_write_checked(4);
+	raise(SIGSEGV);		/* reset to SIG_DFL: kills */
+	_exit(5);
+}
+
+static void sent_plain_nodefer(void)
+{
+	set(SIGSEGV, plain, NULL, SA_NODEFER, 0);
+	w_open();
+	kill(getpid(), SIGSEGV);
+	tracked_write_checked(3);
+	raise(SIGSEGV);
+	if (calls != 2 || bad_mask)
+		_exit(4);
+	tracked_write_checked(5);
+}
+
+static sigjmp_buf jb;
+static void *fault_addr;
+
+static void jumper(int sig, siginfo_t *si, void *uc)
+{
+	atomic_fetch_add(&calls, 1);
+	fault_addr = si->si_addr;
+	if (si->si_code != SEGV_ACCERR)
+		_exit(10);
+	siglongjmp(jb, 1);
+}
+
+static void real_fault_handler(void)
+{
+	volatile char *ro;
+	int i;
+
+	set(SIGSEGV, NULL, jumper, 0, 0);
+	w_open();
+	ro = t_map(t_psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	for (i = 0; i < 5; i++) {
+		if (!sigsetjmp(jb, 1))
+			ro[0] = 1;
+		if (fault_addr != ro)
+			_exit(3);
+		tracked_write_checked(4);
+	}
+	if (calls != 5)
+		_exit(5);
+}
+
+static void real_fault_default(void)
+{
+	volatile char *ro;
+
+	set(SIGSEGV, SIG_DFL, NULL, 0, 0);
+	w_open();
+	ro = t_map(t_psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	ro[0] = 1;
+	_exit(3);
+}
+
+/* ---- an application handler stacked on ours ---- */
+
+static struct sigaction app_prev;
+
+static void app_handler(int sig, siginfo_t *si, void *uc)
+{
+	/* Chains to what it found: ours. */
+	if (app_prev.sa_flags & SA_SIGINFO)
+		app_prev.sa_sigaction(sig, si, uc);
+	else if (app_prev.sa_handler != SIG_DFL &&
+		 app_prev.sa_handler != SIG_IGN)
+		app_prev.sa_handler(sig);
+}
+
+static void base(int sig)
+{
+	atomic_fetch_add(&calls, 1);
+}
+
+static void stacked(void)
+{
+	struct sigaction s = { .sa_sigaction = app_handler,
+			       .sa_flags = SA_SIGINFO };
+
+	set(SIGSEGV, base, NULL, 0, 0);
+	w_open();
+	sigemptyset(&s.sa_mask);
+	sigaction(SIGSEGV, &s, &app_prev);
+	tracked_write_checked(3);	/* through the application's handler */
+	pagescan_watch_unregister(ww);
+	munmap(wp, NP * t_psz);
+	w_open();			/* register again */
+	tracked_write_checked(4);
+	raise(SIGSEGV);
+	if (calls != 1)
+		_exit(5);
+	tracked_write_checked(6);
+	pagescan_watch_unregister(ww);
+	raise(SIGSEGV);
+	if (calls != 2)
+		_exit(7);
+}
+
+int main(void)
+{
+	t_init("watch-signals");
+	expect_exit0("application signal writing watched memory", in_child(storm));
+	expect_exit0("kill/raise SIGSEGV, previous SIG_IGN", in_child(sent_ignored));
+	expect_segv("kill SIGSEGV, previous SIG_DFL", in_child(sent_default));
+	expect_segv("raise SIGSEGV, SA_SIGINFO|SA_RESETHAND handler",
+		    in_child(sent_info_resethand));
+	expect_exit0("kill/raise SIGSEGV, plain SA_NODEFER handler",
+		     in_child(sent_plain_nodefer));
+	expect_exit0("real fault outside the watch, siglongjmp handler",
+		     in_child(real_fault_handler));
+	expect_segv("real fault outside the watch, SIG_DFL",
+		    in_child(real_fault_default));
+	expect_exit0("application handler stacked on ours, register again",
+		     in_child(stacked));
+	t_done();
+}

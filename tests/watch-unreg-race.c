@@ -1,0 +1,105 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: unregistering the last watch while other threads still
+ * write its range (pagescan_watch(3), SIGNALS: faults in flight).  A
+ * write that faulted before the protection was restored must simply be
+ * retried, on the protection-based backends (mprotect here; soft-dirty
+ * where the kernel has it): no SIGSEGV death, many rounds, in a child so
+ * that a death is reported.  The SIGSEGV disposition is the one found
+ * before the first register once all is done.
+ */
+#include "watch-common.h"
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <sys/wait.h>
+
+#define NP 4096
+#define WRITERS 3
+#define ROUNDS 200
+
+static char *p;
+static _Atomic int stop;
+
+T_RACY static void *writer(void *arg)
+{
+	unsigned int i = (unsigned int)(uintptr_t)arg;
+
+	while (!atomic_load_explicit(&stop, memory_order_relaxed)) {
+		((volatile char *)p)[(i % NP) * t_psz + i % 64] = (char)i;
+		i += 17;
+	}
+	return NULL;
+}
+
+static int rounds(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	struct sigaction before, after;
+	pthread_t th[WRITERS];
+	struct pagescan_watch *w;
+	int r, i;
+
+	sigaction(SIGSEGV, NULL, &before);
+	p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	for (r = 0; r < ROUNDS; r++) {
+		if (pagescan_watch_register(p, NP * t_psz, &wo, &w))
+			return 2;
+		atomic_store(&stop, 0);
+		for (i = 0; i < WRITERS; i++)
+			if (pthread_create(&th[i], NULL, writer,
+					   (void *)(uintptr_t)(i * 13 + r)))
+				return 3;
+		sched_yield();
+		if (pagescan_watch_unregister(w))
+			return 4;
+		/* Faults in flight now meet a retired slot. */
+		sched_yield();
+		atomic_store(&stop, 1);
+		for (i = 0; i < WRITERS; i++)
+			pthread_join(th[i], NULL);
+	}
+	sigaction(SIGSEGV, NULL, &after);
+	if (after.sa_handler != before.sa_handler)
+		return 5;
+	return 0;
+}
+
+int main(void)
+{
+	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
+	int n, i, runs = 0;
+
+	t_init("watch-unreg-race");
+	n = w_backends(bs);
+	for (i = 0; i < n; i++) {
+		const char *name = pagescan_watch_backend_name(bs[i]);
+		int status;
+		pid_t pid;
+
+		if (bs[i] != PAGESCAN_WATCH_MPROTECT &&
+		    bs[i] != PAGESCAN_WATCH_SOFT_DIRTY)
+			continue;
+		pid = fork();
+		if (pid < 0)
+			t_error("fork");
+		if (pid == 0) {
+			alarm(200);
+			_exit(rounds(bs[i]));
+		}
+		if (waitpid(pid, &status, 0) != pid)
+			t_error("waitpid");
+		t_check(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			"%s: child %s %d", name,
+			WIFEXITED(status) ? "exited" : "died of",
+			WIFEXITED(status) ? WEXITSTATUS(status) :
+			WTERMSIG(status));
+		printf("%s: %d rounds of unregister under %d writers\n", name,
+		       ROUNDS, WRITERS);
+		runs++;
+	}
+	if (!runs)
+		t_skip("no protection-based backend forced here");
+	t_done();
+}
