@@ -80,6 +80,7 @@ struct emu {
 	const struct emu_caps *caps;
 	uint64_t interest;		/* mask | anyof | return */
 	bool want_huge, want_zero, want_wpallowed;
+	bool direct;			/* emu_push() serves matching runs */
 
 	/* Output: the kernel's bounce buffer and its bookkeeping. */
 	bool have_vec;
@@ -114,6 +115,7 @@ struct emu {
 	uint64_t win_lo, win_hi;
 	size_t win_want;		/* entries of the next read */
 	unsigned int win_reads;
+	uint64_t pm_read;		/* entries the windows have read */
 	uint64_t *tmp;			/* CHUNK_ENTRIES scratch entries */
 	uint64_t *huge;			/* bitmap of HUGE 2 MiB blocks */
 	uint64_t *hzero;		/* of those, huge zero pages */
@@ -213,6 +215,43 @@ static inline bool emu_matches(const struct pm_scan_arg *a, uint64_t c)
 	if (a->category_anyof_mask && !(x & a->category_anyof_mask))
 		return false;
 	return true;
+}
+
+/*
+ * Output the matching [start, end) with raw categories @c at once, with
+ * no pending run: only where nothing is armed (no WP_MATCHING) and a vec
+ * exists, so that splitting a run into parts changes nothing (the
+ * output stage merges them back, and truncates at the same page).
+ */
+int emu_output_run(struct emu *s, uint64_t c, uint64_t start, uint64_t end);
+
+/*
+ * The common case of emu_output_run() inline: the run extends the open
+ * region, or opens one in a free slot, within max_pages.  @rc is @c
+ * masked by return_mask.
+ */
+static inline int emu_push(struct emu *s, uint64_t c, uint64_t rc,
+			   uint64_t start, uint64_t end)
+{
+	struct page_region *cur = &s->buf[s->buf_idx];
+	uint64_t np = (end - start) >> s->shift;
+
+	if (np > s->max_pages - s->found)
+		return emu_output_run(s, c, start, end);
+	if (start == cur->end && rc == cur->categories) {
+		cur->end = end;
+	} else {
+		if (cur->end) {
+			if (s->buf_idx >= s->buf_len - 1)
+				return emu_output_run(s, c, start, end);
+			cur = &s->buf[++s->buf_idx];
+		}
+		cur->start = start;
+		cur->end = end;
+		cur->categories = rc;
+	}
+	s->found += np;
+	return 0;
 }
 
 /* Add [start, end) with raw categories @c to the pending run. */

@@ -109,6 +109,13 @@ again:
 	return stop;
 }
 
+int emu_output_run(struct emu *s, uint64_t c, uint64_t start, uint64_t end)
+{
+	uint64_t out_end;
+
+	return output(s, c, start, end, &out_end);
+}
+
 int emu_arm(struct emu *s, uint64_t start, uint64_t end)
 {
 	if (!s->wp || start >= end)

@@ -91,6 +91,39 @@ static uint64_t window_end(const struct emu *s, size_t vi, uint64_t addr)
 	return hi;
 }
 
+/* Regions the vec has taken so far, flushed or in the bounce buffer. */
+static uint64_t regions_out(const struct emu *s)
+{
+	return (uint64_t)s->nout + s->buf_idx + (s->buf[s->buf_idx].end ? 1 : 0);
+}
+
+/*
+ * The size of the next read.  With a vec, sized by the density seen so
+ * far: the entries the regions still to come should span at the rate of
+ * the entries read per region so far, an eighth and a PMD block more, so
+ * that a scan that stops when its vec is full reads little beyond where
+ * it stops.  Without one (or before a region), doubling.  Never more than
+ * CHUNK_ENTRIES: memory stays bounded whatever the range.
+ */
+static size_t next_want(const struct emu *s)
+{
+	uint64_t done, left, want;
+
+	want = (uint64_t)s->win_want * 2;
+	if (s->have_vec && (done = regions_out(s)) > 0 &&
+	    done < s->a.vec_len) {
+		left = s->a.vec_len - done;
+		if (left < CHUNK_ENTRIES &&
+		    s->pm_read / done < CHUNK_ENTRIES / left) {
+			want = left * s->pm_read / done;
+			want += want / 8 + WINDOW_MIN;
+		}
+	}
+	if (want < WINDOW_MIN)
+		want = WINDOW_MIN;
+	return want < CHUNK_ENTRIES ? (size_t)want : CHUNK_ENTRIES;
+}
+
 int emu_pm_get(struct emu *s, size_t vi, uint64_t addr, uint64_t end,
 	       const uint64_t **e, size_t *n)
 {
@@ -99,6 +132,8 @@ int emu_pm_get(struct emu *s, size_t vi, uint64_t addr, uint64_t end,
 	int ret;
 
 	if (addr < s->win_lo || addr >= s->win_hi) {
+		if (s->win_reads)
+			s->win_want = next_want(s);
 		hi = window_end(s, vi, addr);
 		want = (size_t)((hi - addr) >> s->shift);
 		if (want > s->pm_cap) {
@@ -115,16 +150,8 @@ int emu_pm_get(struct emu *s, size_t vi, uint64_t addr, uint64_t end,
 			return ret;
 		s->win_lo = addr;
 		s->win_hi = hi;
-		/*
-		 * After a first read fitted to the vec, a quarter of it:
-		 * what a full vec stops short of is usually near.
-		 */
-		if (!s->win_reads++ && s->win_want < CHUNK_ENTRIES)
-			s->win_want = s->win_want / 4 > WINDOW_MIN ?
-				      s->win_want / 4 : WINDOW_MIN;
-		else
-			s->win_want = s->win_want < CHUNK_ENTRIES / 2 ?
-				      s->win_want * 2 : CHUNK_ENTRIES;
+		s->win_reads++;
+		s->pm_read += want;
 	}
 	*e = s->pm + ((addr - s->win_lo) >> s->shift);
 	if (end > s->win_hi)

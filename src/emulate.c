@@ -21,32 +21,73 @@
 #include <unistd.h>
 
 /*
+ * The categories of the entries with key @k (all but the PFN) in this
+ * VMA, through a cache of the last two keys: layouts alternate between
+ * two kinds of entry (written and not, present and swapped) far more
+ * often than among more.
+ */
+struct key_cache {
+	uint64_t key[2], c[2], rc[2];
+	bool match[2];
+	unsigned int victim;		/* the slot a new key takes */
+};
+
+static inline unsigned int key_slot(struct emu *s, struct key_cache *kc,
+				    uint64_t k, uint64_t e)
+{
+	unsigned int i;
+
+	if (k == kc->key[0])
+		return 0;
+	if (k == kc->key[1])
+		return 1;
+	i = kc->victim;
+	kc->victim ^= 1;
+	kc->key[i] = k;
+	kc->c[i] = (emu_entry_cats(e) & s->keep) | s->vma_cats;
+	kc->rc[i] = kc->c[i] & s->a.return_mask;
+	kc->match[i] = emu_matches(&s->a, kc->c[i]);
+	return i;
+}
+
+/*
  * The common case: categories from the entries alone.  Runs of entries
- * with one key (all but the PFN) have one set of categories; the last
- * key's categories and match are kept, so a run costs a compare and, if
- * it matches, one region for the output stage.
+ * with one key have one set of categories, so a run costs a compare and,
+ * if it matches, one region for the output stage: straight into the
+ * bounce buffer where nothing is armed (s->direct), else through the
+ * pending run.
  */
 static int walk_entries(struct emu *s, const uint64_t *pm, size_t n,
 			uint64_t a)
 {
-	uint64_t key = ~(uint64_t)0, c = 0, start, end;
-	unsigned int sh = s->shift;
-	bool match = false;
+	struct key_cache kc = { .key = { ~(uint64_t)0, ~(uint64_t)0 } };
+	unsigned int sh = s->shift, slot;
+	uint64_t start, end, c;
 	size_t i, j;
 	int ret;
 
+	if (s->direct && s->run_end) {
+		ret = emu_emit_run(s);
+		if (ret)
+			return ret;
+	}
 	for (i = 0; i < n; i = j) {
 		uint64_t k = pm[i] & PM_KEY_MASK;
 
 		for (j = i + 1; j < n && (pm[j] & PM_KEY_MASK) == k; j++)
 			;
-		if (k != key) {
-			key = k;
-			c = (emu_entry_cats(pm[i]) & s->keep) | s->vma_cats;
-			match = emu_matches(&s->a, c);
-		}
+		slot = key_slot(s, &kc, k, pm[i]);
 		start = a + ((uint64_t)i << sh);
 		end = a + ((uint64_t)j << sh);
+		if (s->direct) {
+			if (!kc.match[slot])
+				continue;
+			ret = emu_push(s, kc.c[slot], kc.rc[slot], start, end);
+			if (ret)
+				return ret;
+			continue;
+		}
+		c = kc.c[slot];
 		if (s->run_end == start && s->run_cats == c && s->run_end) {
 			s->run_end = end;
 			continue;
@@ -55,7 +96,7 @@ static int walk_entries(struct emu *s, const uint64_t *pm, size_t n,
 		if (ret)
 			return ret;
 		/* A run that does not match only ends the one before. */
-		if (match) {
+		if (kc.match[slot]) {
 			s->run_start = start;
 			s->run_end = end;
 			s->run_cats = c;
@@ -356,6 +397,7 @@ static int emu_scan_target(const struct ps_target *t,
 		}
 	}
 	s->have_vec = s->a.vec_len > 0;
+	s->direct = s->have_vec && !(s->a.flags & PM_SCAN_WP_MATCHING);
 	/*
 	 * A first read of two entries per region the vec holds and a PMD
 	 * block more (every other page written fills it exactly, and the
