@@ -69,6 +69,36 @@ void t_error(const char *fmt, ...)
 	exit(T_EXIT_ERROR);
 }
 
+int t_child(int (*fn)(void), unsigned int secs)
+{
+	int status;
+	pid_t pid;
+
+	fflush(stdout);		/* the child's exit must not repeat it */
+	pid = fork();
+	if (pid < 0)
+		t_error("fork");
+	if (pid == 0) {
+		alarm(secs);
+		_exit(fn());
+	}
+	if (waitpid(pid, &status, 0) != pid)
+		t_error("waitpid");
+	return status;
+}
+
+bool t_child_ok(const char *what, int status)
+{
+	bool ok = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+
+	t_check(ok, "%s: child %s %d", what,
+		WIFEXITED(status) ? "exited" : "died of",
+		WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+	if (ok)
+		printf("%s: ok\n", what);
+	return ok;
+}
+
 void t_done(void)
 {
 	if (t_failures) {

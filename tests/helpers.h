@@ -72,6 +72,14 @@ void t_error(const char *fmt, ...);
 /* Exit 0 or 1 according to t_failures. */
 __attribute__((noreturn)) void t_done(void);
 
+/*
+ * Run @fn in a child process, which exits with what @fn returns and dies
+ * of SIGALRM after @secs seconds (a hang seen as such); its wait status.
+ */
+int t_child(int (*fn)(void), unsigned int secs);
+/* A failure naming @what unless @status is exit 0; true when it is. */
+bool t_child_ok(const char *what, int status);
+
 /* mmap wrappers that t_error() on failure. */
 void *t_map(size_t len, int prot, int flags);
 /* An anonymous mapping aligned to @align (munmap the slack). */

@@ -23,32 +23,6 @@ static struct pagescan_watch_opts wo = {
 	.backend = PAGESCAN_WATCH_MPROTECT,
 };
 
-static int in_child(int (*fn)(void))
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		t_error("fork");
-	if (pid == 0) {
-		alarm(120);
-		_exit(fn());
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_error("waitpid");
-	return status;
-}
-
-static void expect0(const char *what, int st)
-{
-	t_check(WIFEXITED(st) && WEXITSTATUS(st) == 0, "%s: child %s %d",
-		what, WIFEXITED(st) ? "exited" : "died of",
-		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		printf("%s: ok\n", what);
-}
-
 /* ---- thread stacks ---- */
 
 static int own_stack(void)
@@ -186,12 +160,12 @@ int main(void)
 	int st;
 
 	t_init("watch-limits");
-	expect0("the caller's own stack: EBUSY", in_child(own_stack));
-	expect0("a blocked thread's stack: EBUSY", in_child(other_stack));
-	st = in_child(map_count);
+	t_child_ok("the caller's own stack: EBUSY", t_child(own_stack, 120));
+	t_child_ok("a blocked thread's stack: EBUSY", t_child(other_stack, 120));
+	st = t_child(map_count, 120);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		printf("vm.max_map_count above 1000000: not reached here\n");
 	else
-		expect0("vm.max_map_count reached: writes reported", st);
+		t_child_ok("vm.max_map_count reached: writes reported", st);
 	t_done();
 }

@@ -85,34 +85,6 @@ static bool blocked(int sig)
 	return sigismember(&m, sig);
 }
 
-/* Run @fn in a child; its wait status. */
-static int in_child(void (*fn)(void))
-{
-	int status;
-	pid_t pid;
-
-	pid = fork();
-	if (pid < 0)
-		t_error("fork");
-	if (pid == 0) {
-		alarm(120);	/* a hang dies of SIGALRM */
-		fn();
-		_exit(0);
-	}
-	if (waitpid(pid, &status, 0) != pid)
-		t_error("waitpid");
-	return status;
-}
-
-static void expect_exit0(const char *what, int st)
-{
-	t_check(WIFEXITED(st) && WEXITSTATUS(st) == 0,
-		"%s: child %s %d", what, WIFEXITED(st) ? "exited" : "died of",
-		WIFEXITED(st) ? WEXITSTATUS(st) : WTERMSIG(st));
-	if (WIFEXITED(st) && WEXITSTATUS(st) == 0)
-		printf("%s: ok\n", what);
-}
-
 static void expect_segv(const char *what, int st)
 {
 	t_check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
@@ -144,12 +116,25 @@ static void *hammer(void *arg)
 {
 	pthread_t main_thread = *(pthread_t *)arg;
 
-	while (!atomic_load(&h_stop))
+	unsigned long seen;
+
+	/*
+	 * One signal in flight at a time: the next is sent as soon as the
+	 * handler has run, so one lands at every point of the main thread's
+	 * writes and gets.  Sending without waiting livelocked the main
+	 * thread under qemu's TCG (6.1 guest): a new signal was pending at
+	 * every return from the handler, so the writes never went on.
+	 */
+	while (!atomic_load(&h_stop)) {
+		seen = atomic_load(&h_runs);
 		pthread_kill(main_thread, SIGUSR1);
+		while (atomic_load(&h_runs) == seen && !atomic_load(&h_stop))
+			sched_yield();
+	}
 	return NULL;
 }
 
-static void storm(void)
+static int storm(void)
 {
 	pthread_t me = pthread_self(), th;
 	uint64_t wrote, got;
@@ -214,16 +199,17 @@ static void tracked_write_checked(int code)
 		_exit(code);
 }
 
-static void sent_ignored(void)
+static int sent_ignored(void)
 {
 	set(SIGSEGV, SIG_IGN, NULL, 0, 0);
 	w_open();
 	kill(getpid(), SIGSEGV);
 	raise(SIGSEGV);
 	tracked_write_checked(3);
+	return 0;
 }
 
-static void sent_default(void)
+static int sent_default(void)
 {
 	set(SIGSEGV, SIG_DFL, NULL, 0, 0);	/* not a sanitizer's */
 	w_open();
@@ -231,7 +217,7 @@ static void sent_default(void)
 	_exit(3);		/* the kernel would have killed us */
 }
 
-static void sent_info_resethand(void)
+static int sent_info_resethand(void)
 {
 	set(SIGSEGV, NULL, info, SA_RESETHAND, SIGUSR2);
 	w_open();
@@ -243,7 +229,7 @@ static void sent_info_resethand(void)
 	_exit(5);
 }
 
-static void sent_plain_nodefer(void)
+static int sent_plain_nodefer(void)
 {
 	set(SIGSEGV, plain, NULL, SA_NODEFER, 0);
 	w_open();
@@ -253,6 +239,7 @@ static void sent_plain_nodefer(void)
 	if (calls != 2 || bad_mask)
 		_exit(4);
 	tracked_write_checked(5);
+	return 0;
 }
 
 static sigjmp_buf jb;
@@ -267,7 +254,7 @@ static void jumper(int sig, siginfo_t *si, void *uc)
 	siglongjmp(jb, 1);
 }
 
-static void real_fault_handler(void)
+static int real_fault_handler(void)
 {
 	volatile char *ro;
 	int i;
@@ -282,11 +269,10 @@ static void real_fault_handler(void)
 			_exit(3);
 		tracked_write_checked(4);
 	}
-	if (calls != 5)
-		_exit(5);
+	return calls != 5 ? 5 : 0;
 }
 
-static void real_fault_default(void)
+static int real_fault_default(void)
 {
 	volatile char *ro;
 
@@ -316,7 +302,7 @@ static void base(int sig)
 	atomic_fetch_add(&calls, 1);
 }
 
-static void stacked(void)
+static int stacked(void)
 {
 	struct sigaction s = { .sa_sigaction = app_handler,
 			       .sa_flags = SA_SIGINFO };
@@ -336,25 +322,27 @@ static void stacked(void)
 	tracked_write_checked(6);
 	pagescan_watch_unregister(ww);
 	raise(SIGSEGV);
-	if (calls != 2)
-		_exit(7);
+	return calls != 2 ? 7 : 0;
 }
 
 int main(void)
 {
 	t_init("watch-signals");
-	expect_exit0("application signal writing watched memory", in_child(storm));
-	expect_exit0("kill/raise SIGSEGV, previous SIG_IGN", in_child(sent_ignored));
-	expect_segv("kill SIGSEGV, previous SIG_DFL", in_child(sent_default));
+	t_child_ok("application signal writing watched memory",
+		   t_child(storm, 120));
+	t_child_ok("kill/raise SIGSEGV, previous SIG_IGN",
+		   t_child(sent_ignored, 120));
+	expect_segv("kill SIGSEGV, previous SIG_DFL",
+		    t_child(sent_default, 120));
 	expect_segv("raise SIGSEGV, SA_SIGINFO|SA_RESETHAND handler",
-		    in_child(sent_info_resethand));
-	expect_exit0("kill/raise SIGSEGV, plain SA_NODEFER handler",
-		     in_child(sent_plain_nodefer));
-	expect_exit0("real fault outside the watch, siglongjmp handler",
-		     in_child(real_fault_handler));
+		    t_child(sent_info_resethand, 120));
+	t_child_ok("kill/raise SIGSEGV, plain SA_NODEFER handler",
+		   t_child(sent_plain_nodefer, 120));
+	t_child_ok("real fault outside the watch, siglongjmp handler",
+		   t_child(real_fault_handler, 120));
 	expect_segv("real fault outside the watch, SIG_DFL",
-		    in_child(real_fault_default));
-	expect_exit0("application handler stacked on ours, register again",
-		     in_child(stacked));
+		    t_child(real_fault_default, 120));
+	t_child_ok("application handler stacked on ours, register again",
+		   t_child(stacked, 120));
 	t_done();
 }
