@@ -14,7 +14,7 @@ import os
 import threading
 from ctypes import (POINTER, Structure, c_char_p, c_int, c_int64, c_size_t,
                     c_uint, c_uint32, c_uint64, c_void_p)
-from typing import Callable, Optional
+from typing import Any, Callable, Optional, Tuple
 
 SONAME = "libpagescan.so.0"
 ABI_MAJOR = 0
@@ -221,6 +221,51 @@ def check(ret: int, what: str = "") -> int:
     if ret < 0:
         raise error(ret, what)
     return ret
+
+
+class Pin:
+    """A writable, C-contiguous buffer held exported: while pinned, its
+    memory cannot be resized, closed (mmap) or freed under the library.
+
+    ``who`` names the caller in messages; ``wants`` says what it accepts.
+    """
+
+    def __init__(self, buf: Any, who: str,
+                 wants: str = "an object with the buffer protocol "
+                              "(bytearray, mmap, numpy array)"):
+        try:
+            mv = memoryview(buf)
+        except TypeError:
+            raise TypeError("%s needs %s, not %s" % (
+                who, wants, type(buf).__name__)) from None
+        try:
+            if mv.readonly:
+                raise TypeError("%s: the buffer is read-only" % who)
+            if not mv.c_contiguous:
+                raise InvalidArgument("%s: the buffer is not contiguous"
+                                      % who)
+            if mv.nbytes == 0:
+                raise InvalidArgument("%s: empty buffer" % who)
+            flat = mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv
+            # The export that pins the memory; its address is the buffer's.
+            pin = (ctypes.c_char * flat.nbytes).from_buffer(flat)
+        except BaseException:
+            mv.release()
+            raise
+        self._views: Optional[Tuple[memoryview, memoryview]] = (mv, flat)
+        self._pin: Any = pin
+        self.addr = ctypes.addressof(pin)
+        self.nbytes = flat.nbytes
+
+    def release(self) -> None:
+        """Let the buffer go (idempotent)."""
+        if self._views is None:
+            return
+        mv, flat = self._views
+        self._pin = None
+        self._views = None
+        flat.release()
+        mv.release()
 
 
 class Resource:

@@ -91,7 +91,7 @@ class Snapshot:
             raise OSError(_errno.ENOSYS, "pagescan.snapshot(): %s lacks %s"
                           % (_lib.path, ", ".join(missing)))
         self._ptr = 0
-        self._pins: List[Any] = []
+        self._pins: List[_lib.Pin] = []
         self._single: Optional[int] = None
         ranges = self._ranges(what)
         try:
@@ -117,35 +117,20 @@ class Snapshot:
 
     # -- arguments -------------------------------------------------------
     def _pin(self, buf: Any) -> Tuple[int, int]:
-        try:
-            mv = memoryview(buf)
-        except TypeError:
-            raise TypeError("pagescan.snapshot() needs buffers (mmap, "
-                            "numpy array, ...) or (address, length) "
-                            "tuples, not %s" % type(buf).__name__) from None
-        try:
-            if mv.readonly:
-                raise TypeError("pagescan.snapshot(): a buffer is "
-                                "read-only")
-            if not mv.c_contiguous or mv.nbytes == 0:
-                raise InvalidArgument("pagescan.snapshot(): a buffer is "
-                                      "empty or not contiguous")
-            flat = mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv
-            pin = (ctypes.c_char * flat.nbytes).from_buffer(flat)
-        except BaseException:
-            mv.release()
-            raise
-        self._pins.append((mv, flat, pin))
-        addr = ctypes.addressof(pin)
+        pin = _lib.Pin(buf, "pagescan.snapshot()",
+                       "buffers (mmap, numpy array, ...) or (address, "
+                       "length) tuples")
+        self._pins.append(pin)
+        addr, nbytes = pin.addr, pin.nbytes
         # A restore writes whole pages: the bytes around an unaligned
         # buffer belong to other objects, which it would rewind too.
-        if addr % PAGE_SIZE or flat.nbytes % PAGE_SIZE:
+        if addr % PAGE_SIZE or nbytes % PAGE_SIZE:
             raise InvalidArgument(
                 "pagescan.snapshot(): the buffer [%#x, %#x) does not start "
                 "and end on %d-byte pages (a restore would rewind its "
                 "neighbours too); use mmap.mmap" % (
-                    addr, addr + flat.nbytes, PAGE_SIZE))
-        return addr, flat.nbytes
+                    addr, addr + nbytes, PAGE_SIZE))
+        return addr, nbytes
 
     def _ranges(self, what: Any) -> List[Tuple[int, int]]:
         def one(x: Any) -> Tuple[int, int]:
@@ -179,9 +164,8 @@ class Snapshot:
 
     # -- lifetime --------------------------------------------------------
     def _unpin(self) -> None:
-        for mv, flat, _ in self._pins:
-            flat.release()
-            mv.release()
+        for pin in self._pins:
+            pin.release()
         self._pins = []
 
     def _free(self, ptr: int) -> None:

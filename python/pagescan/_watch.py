@@ -62,31 +62,9 @@ class Watch:
 
     def __init__(self, buffer: Any, *, backend: Optional[str] = None,
                  verify: bool = False, aligned: bool = False):
-        try:
-            mv = memoryview(buffer)
-        except TypeError:
-            raise TypeError("pagescan.watch() needs an object with the "
-                            "buffer protocol (bytearray, mmap, numpy "
-                            "array), not %s" % type(buffer).__name__) \
-                from None
-        try:
-            if mv.readonly:
-                raise TypeError("pagescan.watch(): the buffer is read-only")
-            if not mv.c_contiguous:
-                raise InvalidArgument("pagescan.watch(): the buffer is not "
-                                      "contiguous")
-            if mv.nbytes == 0:
-                raise InvalidArgument("pagescan.watch(): empty buffer")
-            flat = mv.cast("B") if mv.ndim != 1 or mv.format != "B" else mv
-        except BaseException:
-            mv.release()
-            raise
-        self._mv = mv
-        self._flat = flat
-        # The export that pins the memory; its address is the buffer's.
-        self._pin = (ctypes.c_char * flat.nbytes).from_buffer(flat)
-        self._addr = ctypes.addressof(self._pin)
-        self._nbytes = flat.nbytes
+        self._pin = _lib.Pin(buffer, "pagescan.watch()")
+        self._addr = self._pin.addr
+        self._nbytes = self._pin.nbytes
         self._base = self._addr - self._addr % PAGE_SIZE
         end = self._addr + self._nbytes
         self._end = -(-end // PAGE_SIZE) * PAGE_SIZE
@@ -116,9 +94,7 @@ class Watch:
 
     # -- lifetime --------------------------------------------------------
     def _unpin(self) -> None:
-        self._pin = None
-        self._flat.release()
-        self._mv.release()
+        self._pin.release()
 
     def _unregister(self, ptr: int) -> int:
         ret = lib.pagescan_watch_unregister(ptr)
