@@ -12,18 +12,12 @@
 # line fits 80 columns.  Prints the time each command took (figures).
 . "$(dirname "$0")/clilib.bash" || exit 99
 
-max=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 65530)
-[ "$max" -gt 20100 ] || t_skip "vm.max_map_count is $max, under 20,100"
 # Where the scan is emulated (a VM's old kernel under TCG, where 20,000
 # timed out) 5,000 mappings.
-run features 0 "$PS" features --json
-maps=$(python3 -c 'import json,sys
-f = {x["name"]: x for x in json.load(open(sys.argv[1]))["features"]}
-print(20000 if f["scan"]["support"] == "native" else 5000)' "$T_TMP/features.out")
-LAYOUT_BIN=$MAPS start_layout --maps "$maps"
+start_many_maps 20000 5000
 unset COLUMNS
 
-python3 - "$PS" "$TPID" "$T_TMP" "$maps" <<'EOF' || T_FAILS=$((T_FAILS + 1))
+python3 - "$PS" "$TPID" "$T_TMP" "$MAPS_N" <<'EOF' || T_FAILS=$((T_FAILS + 1))
 import json, os, re, subprocess, sys, time
 import xml.etree.ElementTree as ET
 ps, pid, tmp = sys.argv[1], sys.argv[2], sys.argv[3]

@@ -13,14 +13,8 @@
 # count) the ticks they missed and are taken on the next tick.  Bounds are generous (a behaviour check, not a benchmark).
 . "$(dirname "$0")/clilib.bash" || exit 99
 
-max=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 65530)
-[ "$max" -gt 20100 ] || t_skip "vm.max_map_count is $max, under 20,100"
 # Emulated (a VM's old kernel, under TCG) 2,000 mappings take long enough.
-run features 0 "$PS" features --json
-maps=$(python3 -c 'import json,sys
-f = {x["name"]: x for x in json.load(open(sys.argv[1]))["features"]}
-print(20000 if f["scan"]["support"] == "native" else 2000)' "$T_TMP/features.out")
-LAYOUT_BIN=$MAPS start_layout --maps "$maps"
+start_many_maps 20000 2000
 
 python3 - "$PS" "$TPID" <<'EOF' || T_FAILS=$((T_FAILS + 1))
 import json, subprocess, sys, time

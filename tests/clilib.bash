@@ -51,6 +51,22 @@ start_layout() {
 		<<<"$LAYOUT_JSON") || t_error "bad layout JSON: $LAYOUT_JSON"
 }
 
+# Start a layout target of many mappings: $1 of them where the scan is
+# native, $2 where it is emulated (an old kernel under TCG, where the
+# large count takes too long).  Skips where vm.max_map_count is too low
+# for the larger count.  Sets MAPS_N to the count used.
+start_many_maps() {
+	local max
+	max=$(cat /proc/sys/vm/max_map_count 2>/dev/null || echo 65530)
+	[ "$max" -gt $(($1 + 100)) ] || t_skip "vm.max_map_count is $max, under $(($1 + 100))"
+	run features 0 "$PS" features --json
+	MAPS_N=$(python3 -c 'import json,sys
+f = {x["name"]: x for x in json.load(open(sys.argv[1]))["features"]}
+print(sys.argv[2] if f["scan"]["support"] == "native" else sys.argv[3])' \
+		"$T_TMP/features.out" "$1" "$2")
+	LAYOUT_BIN=$MAPS start_layout --maps "$MAPS_N"
+}
+
 # run NAME EXPECTED_RC CMD...: run, keep stdout/stderr in $T_TMP/NAME.*
 run() {
 	local name=$1 want=$2 rc
