@@ -129,40 +129,23 @@ static int other_stacks(const struct ps_maps *m, struct ivls *x)
 	if (!d)
 		return -errno;
 	while (!ret && (de = readdir(d))) {
-		char path[64], buf[256], *sp;
-		int tid = atoi(de->d_name), tries;
+		int tid = atoi(de->d_name);
+		uint64_t sp;
 
 		if (tid <= 0 || tid == self)
 			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", tid);
-		for (tries = 0;; tries++) {
-			ret = sys_read_small(path, buf, sizeof(buf));
-			if (ret || strncmp(buf, "running", 7))
-				break;
-			if (tries == RUNNING_TRIES) {
-				ret = ps_errf(EBUSY, "thread %d runs: its stack "
-					      "cannot be found (stop it, or "
-					      "take its stack too: "
-					      "PAGESCAN_SNAPSHOT_STACKS)", tid);
-				break;
-			}
-			sched_yield();
-		}
+		ret = sys_thread_sp(de->d_name, RUNNING_TRIES, &sp);
 		if (ret == -ENOENT || ret == -ESRCH) {
 			ret = 0;	/* it exited */
 			continue;
 		}
-		if (ret)
-			break;
-		/* The stack pointer is the last field but one. */
-		sp = strrchr(buf, ' ');
-		while (sp && sp > buf && sp[-1] == ' ')
-			sp--;
-		if (sp)
-			*sp = '\0';
-		sp = strrchr(buf, ' ');
-		if (sp)
-			ret = exclude_vma_at(m, strtoull(sp + 1, NULL, 16), x);
+		if (ret == -EBUSY)
+			ret = ps_errf(EBUSY, "thread %d runs: its stack "
+				      "cannot be found (stop it, or "
+				      "take its stack too: "
+				      "PAGESCAN_SNAPSHOT_STACKS)", tid);
+		if (!ret)
+			ret = exclude_vma_at(m, sp, x);
 	}
 	closedir(d);
 	return ret;

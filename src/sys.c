@@ -8,8 +8,10 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <sched.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/ioctl.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
@@ -293,6 +295,44 @@ int sys_read_small(const char *path, char *buf, size_t len)
 	if (n < 0)
 		return -errno;
 	buf[n] = '\0';
+	return 0;
+}
+
+/*
+ * The stack pointer of thread @tid (a /proc/self/task entry) of this
+ * process, from /proc/self/task/TID/syscall: "NR a1 .. a6 SP PC" while in
+ * a system call, "-1 SP PC" when stopped outside one, "running" while it
+ * runs in user space, which shows no pointer: then read again up to
+ * @tries times, yielding, before -EBUSY.  -ENOENT or -ESRCH once it has
+ * exited.
+ */
+int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp)
+{
+	unsigned long long f[9];
+	char path[300], buf[512];
+	unsigned int t;
+	int ret, k;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
+	for (t = 0;; t++) {
+		ret = sys_read_small(path, buf, sizeof(buf));
+		if (ret)
+			return ret;
+		if (strncmp(buf, "running", 7))
+			break;
+		if (t >= tries)
+			return -EBUSY;
+		sched_yield();
+	}
+	k = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx",
+		   (long long *)&f[0], &f[1], &f[2], &f[3], &f[4], &f[5],
+		   &f[6], &f[7], &f[8]);
+	if (k == 9)
+		*sp = f[7];
+	else if (k == 3 && (long long)f[0] == -1)
+		*sp = f[1];
+	else
+		return -EIO;
 	return 0;
 }
 

@@ -16,9 +16,14 @@
 #include "watch.h"
 
 #include <dirent.h>
-#include <fcntl.h>
-#include <stdio.h>
 #include <sys/mman.h>
+
+/*
+ * How often to look again at a thread running in user space for its stack
+ * pointer: a thread between two system calls is soon seen, a spinning one
+ * is not waited for (a collector registers while its mutators run).
+ */
+#define STACK_TRIES 20
 
 /*
  * Does [start, end) hold the part of @sp's stack that a signal frame may
@@ -42,34 +47,6 @@ static bool sp_in(const struct ps_maps *m, uint64_t sp, uint64_t start,
 	return m->v[i].start < end && start < top;
 }
 
-/* The stack pointer of thread @tid, blocked in a system call, or 0. */
-static uint64_t task_sp(const char *tid)
-{
-	unsigned long long f[9];
-	char path[300], buf[512];
-	ssize_t n;
-	int fd, k;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%s/syscall", tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return 0;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return 0;
-	buf[n] = '\0';
-	/* "nr a1 .. a6 sp pc", or "-1 sp pc" (not in a call), or "running". */
-	k = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx",
-		   (long long *)&f[0], &f[1], &f[2], &f[3], &f[4], &f[5],
-		   &f[6], &f[7], &f[8]);
-	if (k == 9)
-		return f[7];
-	if (k == 3 && (long long)f[0] == -1)
-		return f[1];
-	return 0;
-}
-
 static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 			    uint64_t end)
 {
@@ -90,8 +67,9 @@ static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 
 		if (e->d_name[0] == '.')
 			continue;
-		sp = task_sp(e->d_name);
-		if (sp && sp_in(m, sp, start, end))
+		/* A thread that keeps running is not seen (pagescan_watch(3)). */
+		if (!sys_thread_sp(e->d_name, STACK_TRIES, &sp) &&
+		    sp_in(m, sp, start, end))
 			found = true;
 	}
 	if (d)
