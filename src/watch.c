@@ -188,7 +188,7 @@ static int classify(struct pagescan_watch *w)
 			    !strncmp(name, "/memfd:", 7) ||
 			    !strncmp(name, "/SYSV", 5))
 				w->shmem_or_hugetlb = true;
-		} else if (v->inode || (v->flags & PAGESCAN_VMA_HUGETLB)) {
+		} else if (!watch_vma_anon(&m, v)) {
 			w->anon_private = false;
 		}
 		if (v->flags & (PAGESCAN_VMA_PFNMAP | PAGESCAN_VMA_IO))

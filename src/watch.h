@@ -214,6 +214,12 @@ int watch_range_prot(uint64_t start, uint64_t end, int *prot);
  */
 int watch_protect_prepare(struct pagescan_watch *w);
 
+/*
+ * A private anonymous VMA, MAP_PRIVATE of /dev/zero included (it has an
+ * inode in maps, yet is anonymous memory): watch_vma.c.
+ */
+bool watch_vma_anon(const struct ps_maps *m, const struct ps_vma *v);
+
 /* Userfaultfd helpers (watch_uffd.c), for uffd-async and uffd-sync. */
 /*
  * A userfaultfd with UFFDIO_API done for @features.  @user_only: may use

@@ -190,7 +190,7 @@ static int register_pieces(struct pagescan_watch *w)
 		return ret;
 	for (i = ps_maps_find(&m, w->start); !ret && i < m.n; i++) {
 		const struct ps_vma *v = &m.v[i];
-		bool anon = !(v->flags & PAGESCAN_VMA_SHARED) && !v->inode;
+		bool anon = watch_vma_anon(&m, v);
 		struct uffdio_register reg = {
 			.mode = UFFDIO_REGISTER_MODE_WP |
 				(anon ? UFFDIO_REGISTER_MODE_MISSING : 0),
@@ -198,6 +198,21 @@ static int register_pieces(struct pagescan_watch *w)
 
 		if (v->start >= w->end)
 			break;
+		/*
+		 * MAP_PRIVATE of /dev/zero: anonymous (watch_vma.c), so a
+		 * first write to an empty PTE needs MISSING mode, but the
+		 * VMA keeps its file, whose size is 0, and UFFDIO_COPY and
+		 * UFFDIO_ZEROPAGE refuse every page past it (EFAULT, 6.18
+		 * and before): the handler could never resolve the fault.
+		 * Without MISSING mode such a write is lost.  Refused.
+		 */
+		if (anon && v->inode) {
+			watch_reason(w, "; uffd-sync: a MAP_PRIVATE /dev/zero "
+				     "mapping: its empty pages cannot be "
+				     "filled by the handler");
+			ret = -EINVAL;
+			break;
+		}
 		reg.range.start = v->start > w->start ? v->start : w->start;
 		reg.range.len = (v->end < w->end ? v->end : w->end) -
 				reg.range.start;
