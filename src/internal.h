@@ -152,6 +152,7 @@ struct ps_vma {
 	uint32_t flags, dev_major, dev_minor;
 	uint32_t name_off;	/* into ps_maps.names */
 	bool dontdump;		/* smaps VmFlags dd (MADV_DONTDUMP) */
+	bool mergeable;		/* smaps VmFlags mg (MADV_MERGEABLE, KSM) */
 };
 
 struct ps_maps {

@@ -142,6 +142,8 @@ static void parse_key(struct ps_vma *v, const char *p, const char *eol)
 					v->flags |= vmflags[i].flag;
 			if (!memcmp(p, "dd", 2))
 				v->dontdump = true;
+			if (!memcmp(p, "mg", 2))
+				v->mergeable = true;
 			p += 2;
 			skip_spaces(&p);
 		}

@@ -119,6 +119,11 @@ struct pagescan_watch {
 		uint64_t start, end, hps;
 	} *huge;
 	size_t nhuge;
+	/* uffd-sync: stretches it took MADV_MERGEABLE off (watch_vma.c) */
+	struct watch_span {
+		uint64_t start, end;
+	} *unmerged;
+	size_t nunmerged;
 	char reason[512];
 
 	/* Bitmap backends: bit set = written since last reset. */
@@ -133,9 +138,15 @@ struct pagescan_watch {
 	int uffd;
 	int pagemap_fd;
 	int stop_fd;			/* uffd-sync: eventfd to stop thread */
+	/* uffd-sync: memory moved in could not be registered (-errno) */
+	_Atomic int lost;
 	pthread_t thread;
 	bool thread_started;
 	int mp_slot;			/* mprotect/sd: handler table slot */
+
+	/* the discard audit (watch_audit.c): bit set = page held data */
+	_Atomic uint64_t *present;
+	int audit_fd;
 
 	/* verify mode */
 	uint64_t *hash;
@@ -170,6 +181,12 @@ static inline void watch_bit_set(struct pagescan_watch *w, uint64_t addr)
 
 /* Clear the bits of [start, end). */
 void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/*
+ * Mark the part of [start, end) inside w written, under the arm lock (a
+ * re-arm cannot clear it unseen).  Async signals must be blocked (the
+ * uffd-sync thread: all are).
+ */
+void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end);
 
 /* The arm lock: async-signal-safe (atomics and sched_yield only). */
 static inline void watch_arm_lock(struct pagescan_watch *w)
@@ -191,6 +208,7 @@ static inline void watch_arm_unlock(struct pagescan_watch *w)
  * the fault handlers.  If @rearm fails the bits stay: an over-report,
  * never a hidden write.  Async signals are blocked meanwhile, so that a
  * handler of ours cannot fault on this thread while it holds the lock.
+ * -EAGAIN from @rearm is retried with the lock let go.
  */
 int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      int (*rearm)(struct pagescan_watch *w, uint64_t s,
@@ -219,6 +237,12 @@ int watch_protect_prepare(struct pagescan_watch *w);
  * inode in maps, yet is anonymous memory): watch_vma.c.
  */
 bool watch_vma_anon(const struct ps_maps *m, const struct ps_vma *v);
+/*
+ * KSM off the range (MADV_UNMERGEABLE where it was MADV_MERGEABLE), and
+ * back on: for uffd-sync, whose uffd-wp bits a merge drops (watch_vma.c).
+ */
+int watch_vma_ksm_off(struct pagescan_watch *w);
+void watch_vma_ksm_restore(struct pagescan_watch *w);
 
 /* Userfaultfd helpers (watch_uffd.c), for uffd-async and uffd-sync. */
 /*
@@ -230,6 +254,26 @@ bool watch_vma_anon(const struct ps_maps *m, const struct ps_vma *v);
 int watch_uffd_open(bool user_only, uint64_t features);
 /* UFFDIO_WRITEPROTECT of [start, end) with @mode: 0 or -errno. */
 int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode);
+/*
+ * The same, but -EAGAIN (an mm change in flight: a userfaultfd event not
+ * yet read) is returned, not retried.  For the uffd-sync thread, which is
+ * the reader of those events, and for anything holding the arm lock,
+ * which that thread may be waiting for: retrying there never ends.
+ */
+int watch_uffd_wp_once(int uffd, uint64_t start, uint64_t end,
+		       uint64_t mode);
+
+/*
+ * The discard audit (watch_audit.c), for mprotect and uffd-sync: init at
+ * attach (after arming), fini at detach; watch_audit() at the start of
+ * every collect and reset marks written the pages of [start, end) that
+ * held data at the last audit and hold none now.  w->lock held.
+ */
+int watch_audit_init(struct pagescan_watch *w);
+void watch_audit_fini(struct pagescan_watch *w);
+void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/* Did the page at @addr hold data at the last audit?  Any thread. */
+bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 
 /* Verify mode (watch_verify.c). */
 #define WATCH_HASH_UNKNOWN 0	/* a page that could not be read */

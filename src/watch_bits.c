@@ -72,14 +72,22 @@ int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	sigfillset(&all);
 	sigdelset(&all, SIGSEGV);
 	sigdelset(&all, SIGBUS);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
-	watch_arm_lock(w);
-	ret = rearm(w, start, end);
-	if (!ret)
-		watch_bits_clear(w, start, end);
-	watch_arm_unlock(w);
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	return ret;
+	for (;;) {
+		pthread_sigmask(SIG_BLOCK, &all, &old);
+		watch_arm_lock(w);
+		ret = rearm(w, start, end);
+		if (!ret)
+			watch_bits_clear(w, start, end);
+		watch_arm_unlock(w);
+		pthread_sigmask(SIG_SETMASK, &old, NULL);
+		/*
+		 * uffd-sync: an event is waiting for its thread, which may
+		 * wait for this lock: retry without it.
+		 */
+		if (ret != -EAGAIN)
+			return ret;
+		sched_yield();
+	}
 }
 
 int watch_bitmap_collect(struct pagescan_watch *w, uint64_t start,
@@ -146,4 +154,21 @@ void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	for (i = (start - w->start) >> ps_page_shift;
 	     i < (end - w->start) >> ps_page_shift; i++)
 		atomic_fetch_and(&w->bits[i / 64], ~(UINT64_C(1) << (i % 64)));
+}
+
+void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	uint64_t i;
+
+	if (start < w->start)
+		start = w->start;
+	if (end > w->end)
+		end = w->end;
+	if (start >= end)
+		return;
+	watch_arm_lock(w);
+	for (i = (start - w->start) >> ps_page_shift;
+	     i < (end - w->start) >> ps_page_shift; i++)
+		atomic_fetch_or(&w->bits[i / 64], UINT64_C(1) << (i % 64));
+	watch_arm_unlock(w);
 }

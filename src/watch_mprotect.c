@@ -20,6 +20,10 @@
  * vm.max_map_count; the fault core then marks the whole watch written and
  * un-protects all of it (watch_fault.c), and a re-arm that cannot split
  * arms the whole range (mp_rearm()).
+ *
+ * Discards (MADV_DONTNEED, MADV_FREE and reclaim, hole punching) change
+ * pages without a store: the audit (watch_audit.c) reports them at the
+ * next get.
  */
 #include "watch.h"
 
@@ -37,6 +41,7 @@ static void mp_detach(struct pagescan_watch *w)
 	/* Also in a forked child: it inherited the protection. */
 	mprotect((void *)(uintptr_t)w->start, w->end - w->start, w->prot);
 	watch_fault_del(w);
+	watch_audit_fini(w);
 	ps_own_free(w->bits);
 	w->bits = NULL;
 }
@@ -52,6 +57,8 @@ static int mp_attach(struct pagescan_watch *w)
 	if (!ret && mprotect((void *)(uintptr_t)w->start, w->end - w->start,
 			     w->prot & ~PROT_WRITE))
 		ret = -errno;
+	if (!ret)
+		ret = watch_audit_init(w);
 	if (ret)
 		mp_detach(w);
 	return ret;
@@ -95,11 +102,13 @@ static int mp_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
+	watch_audit(w, start, end);	/* discards: watch_audit.c */
 	return watch_bitmap_collect(w, start, end, reset, s, mp_rearm);
 }
 
 static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
+	watch_audit(w, start, end);
 	return watch_rearm_clear(w, start, end, mp_rearm);
 }
 

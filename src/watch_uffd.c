@@ -28,7 +28,7 @@ int watch_uffd_open(bool user_only, uint64_t features)
 	return fd;
 }
 
-int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode)
+int watch_uffd_wp_once(int uffd, uint64_t start, uint64_t end, uint64_t mode)
 {
 	struct uffdio_writeprotect wp = {
 		.range = { .start = start, .len = end - start },
@@ -36,9 +36,19 @@ int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode)
 	};
 
 	while (ioctl(uffd, UFFDIO_WRITEPROTECT, &wp)) {
-		/* EAGAIN: the mm changed under us (5.19+); just retry. */
-		if (errno != EAGAIN && errno != EINTR)
+		if (errno != EINTR)
 			return -errno;
 	}
 	return 0;
+}
+
+int watch_uffd_wp(int uffd, uint64_t start, uint64_t end, uint64_t mode)
+{
+	int ret;
+
+	/* EAGAIN: the mm changed under us (5.19+); just retry. */
+	do
+		ret = watch_uffd_wp_once(uffd, start, end, mode);
+	while (ret == -EAGAIN);
+	return ret;
 }

@@ -129,6 +129,60 @@ static int ua_attach(struct pagescan_watch *w)
 }
 
 /*
+ * mremap(2) drops the userfaultfd registration of the VMA it moves (every
+ * kernel, unless the descriptor has UFFD_FEATURE_EVENT_REMAP, which makes
+ * mremap wait until someone reads the event: uffd-async has no reader).
+ * Memory moved away and back, or moved into the watch from elsewhere, is
+ * then untracked, and a WP_MATCHING walk skips it without a word: every
+ * later write was lost.  So each get and reset first registers again what
+ * is mapped in the watch but not uffd-wp-async (PAGE_IS_WPALLOWED, 6.7):
+ * such memory has no uffd-wp bit, so the walk that follows reports all of
+ * it as written (holes included) and arms it: an over-report, no miss.
+ * The cost where nothing moved: one walk that skips whole VMAs.
+ */
+static int ua_heal(struct pagescan_watch *w)
+{
+	struct page_region buf[16];
+	uint64_t pos = w->start;
+
+	while (pos < w->end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = pos, .end = w->end,
+			.vec = (uintptr_t)buf, .vec_len = 16,
+			.category_inverted = PAGE_IS_WPALLOWED,
+			.category_mask = PAGE_IS_WPALLOWED,
+			.return_mask = PAGE_IS_WPALLOWED,
+		};
+		int n, i;
+
+		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++) {
+			struct uffdio_register reg = {
+				.range = {
+					.start = buf[i].start,
+					.len = buf[i].end - buf[i].start,
+				},
+				.mode = UFFDIO_REGISTER_MODE_WP,
+			};
+
+			/*
+			 * Cannot register it (EBUSY: another userfaultfd's
+			 * now): its writes would go unseen, so the get fails.
+			 */
+			if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
+				return -errno;
+		}
+		if (n < 16)
+			break;
+		pos = a.walk_end;
+	}
+	return 0;
+}
+
+/*
  * One piece of the range: WP_MATCHING when @wp, pages counted in whole
  * units of @unit pages (1, or the pages of a huge page).
  */
@@ -193,8 +247,9 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 {
 	uint64_t pos = start;
 	size_t i;
-	int ret = 0;
+	int ret;
 
+	ret = ua_heal(w);
 	for (i = 0; i < w->nhuge && !ret && !s->full; i++) {
 		const struct watch_huge *h = &w->huge[i];
 		uint64_t hs, he, unit = h->hps >> ps_page_shift;
@@ -247,8 +302,9 @@ static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	uint64_t pos = start;
 	size_t i;
-	int ret = 0;
+	int ret;
 
+	ret = ua_heal(w);
 	for (i = 0; i < w->nhuge && !ret; i++) {
 		const struct watch_huge *h = &w->huge[i];
 		uint64_t hs, he;

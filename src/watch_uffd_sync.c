@@ -76,6 +76,23 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 	uint64_t flags = m->arg.pagefault.flags;
 
 	if (addr < w->start || addr >= w->end) {
+		/*
+		 * Memory moved out of the watch keeps the registration
+		 * (on_remap()): let such a write through
+		 * (un-protecting wakes), or it would fault for ever.  EAGAIN
+		 * here and below: an event waits to be read; the writer,
+		 * woken, faults again once it has been.
+		 */
+		if (flags & UFFD_PAGEFAULT_FLAG_WP) {
+			watch_uffd_wp_once(w->uffd, addr, addr + ps_page_size,
+					   0);
+		} else {
+			struct uffdio_zeropage z = {
+				.range = { .start = addr, .len = ps_page_size },
+			};
+
+			ioctl(w->uffd, UFFDIO_ZEROPAGE, &z);
+		}
 		wake(w->uffd, addr);
 		return;
 	}
@@ -83,8 +100,8 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 		/* Mark, then un-protect, under the arm lock (watch.h). */
 		watch_arm_lock(w);
 		watch_bit_set(w, addr);
-		watch_uffd_wp(w->uffd, addr, addr + ps_page_size,
-			      UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+		watch_uffd_wp_once(w->uffd, addr, addr + ps_page_size,
+				   UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
 		watch_arm_unlock(w);
 	} else {
 		static const char zero[65536] __attribute__((aligned(4096)));
@@ -106,6 +123,12 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 		 * over-report, never a miss).  EEXIST: populated meanwhile,
 		 * and then it went through the WP path or will.
 		 */
+		/*
+		 * A missing page that held data at the last audit was
+		 * discarded since: that read sees zeros, a change.
+		 */
+		if (watch_audit_held(w, addr))
+			watch_bits_mark(w, addr, addr + ps_page_size);
 		if (!write) {
 			c.mode |= UFFDIO_COPY_MODE_WP;
 			if (!ioctl(w->uffd, UFFDIO_COPY, &c) || errno == EEXIST)
@@ -120,6 +143,39 @@ static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
 	}
 out:
 	wake(w->uffd, addr);
+}
+
+/*
+ * mremap(2) moved [from, from + len) to @to (UFFD_EVENT_REMAP; the kernel
+ * waits until this thread has read it).  What left the watch changed
+ * (now a hole), and what arrived did: both are written.  The moved VMA
+ * keeps our registration (that is what the feature asks for), also while
+ * it is outside the watch, where handle() lets its writes through: so
+ * the kernel tells us again when it comes back.  Memory that arrives
+ * without our registration (mapped elsewhere, moved over the watch) is
+ * registered with the modes attach chose for the watch's kind of memory
+ * (no maps read here: that allocates, and this thread must not touch
+ * memory that may be watched); registered before marked, so a reset in
+ * between arms it and the mark still comes after.  If it cannot be
+ * registered, its writes could go unseen: every later get fails.
+ */
+static void on_remap(struct pagescan_watch *w, uint64_t from, uint64_t to,
+		     uint64_t len)
+{
+	uint64_t s = to > w->start ? to : w->start;
+	uint64_t e = to + len < w->end ? to + len : w->end;
+	struct uffdio_register reg = {
+		.range = { .start = s, .len = e - s },
+		.mode = UFFDIO_REGISTER_MODE_WP |
+			(w->anon_private ? UFFDIO_REGISTER_MODE_MISSING : 0),
+	};
+
+	watch_bits_mark(w, from, from + len);
+	if (s >= e)
+		return;
+	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
+		atomic_store(&w->lost, -errno);
+	watch_bits_mark(w, s, e);
 }
 
 static void *us_thread(void *arg)
@@ -141,7 +197,22 @@ static void *us_thread(void *arg)
 		n = read(w->uffd, msg, sizeof(msg));
 		if (n <= 0)
 			continue;	/* EAGAIN: another wakeup raced */
-		for (i = 0; i < n / (ssize_t)sizeof(msg[0]); i++)
+		n /= (ssize_t)sizeof(msg[0]);
+		/*
+		 * Events first: until one is read its mm change holds every
+		 * UFFDIO_WRITEPROTECT and UFFDIO_COPY off (EAGAIN).
+		 */
+		for (i = 0; i < n; i++) {
+			const struct uffd_msg *m = &msg[i];
+
+			switch (m->event) {
+			case UFFD_EVENT_REMAP:
+				on_remap(w, m->arg.remap.from, m->arg.remap.to,
+					 m->arg.remap.len);
+				break;
+			}
+		}
+		for (i = 0; i < n; i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
 				handle(w, &msg[i]);
 	}
@@ -167,6 +238,8 @@ static void us_detach(struct pagescan_watch *w)
 				pthread_join(w->thread, NULL);
 		}
 	}
+	watch_audit_fini(w);
+	watch_vma_ksm_restore(w);
 	/* In a forked child the thread does not exist: just let go. */
 	if (w->uffd >= 0)
 		close(w->uffd);
@@ -178,8 +251,9 @@ static void us_detach(struct pagescan_watch *w)
 	w->thread_started = false;
 }
 
-/* Register each VMA of the range with the mode its kind needs. */
-static int register_pieces(struct pagescan_watch *w)
+/* Register each VMA of [start, end) with the mode its kind needs. */
+static int register_range(struct pagescan_watch *w, uint64_t start,
+			  uint64_t end)
 {
 	struct ps_maps m = { 0 };
 	size_t i;
@@ -188,7 +262,7 @@ static int register_pieces(struct pagescan_watch *w)
 	ret = ps_maps_read(getpid(), 0, &m);
 	if (ret)
 		return ret;
-	for (i = ps_maps_find(&m, w->start); !ret && i < m.n; i++) {
+	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
 		const struct ps_vma *v = &m.v[i];
 		bool anon = watch_vma_anon(&m, v);
 		struct uffdio_register reg = {
@@ -196,7 +270,7 @@ static int register_pieces(struct pagescan_watch *w)
 				(anon ? UFFDIO_REGISTER_MODE_MISSING : 0),
 		};
 
-		if (v->start >= w->end)
+		if (v->start >= end)
 			break;
 		/*
 		 * MAP_PRIVATE of /dev/zero: anonymous (watch_vma.c), so a
@@ -213,8 +287,8 @@ static int register_pieces(struct pagescan_watch *w)
 			ret = -EINVAL;
 			break;
 		}
-		reg.range.start = v->start > w->start ? v->start : w->start;
-		reg.range.len = (v->end < w->end ? v->end : w->end) -
+		reg.range.start = v->start > start ? v->start : start;
+		reg.range.len = (v->end < end ? v->end : end) -
 				reg.range.start;
 		if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
 			ret = -errno;
@@ -234,8 +308,21 @@ static int us_attach(struct pagescan_watch *w)
 				 sizeof(uint64_t));
 	if (!w->bits)
 		return -ENOMEM;
-	ret = watch_uffd_open(false, w->shmem_or_hugetlb ?
-			      UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0);
+	/* Before arming: a KSM merge drops uffd-wp bits (watch_vma.c). */
+	ret = watch_vma_ksm_off(w);
+	if (ret)
+		goto fail;
+	/*
+	 * UFFD_FEATURE_EVENT_REMAP (4.11): mremap keeps the registration
+	 * and says where (on_remap()).  Not UFFD_EVENT_REMOVE for discards:
+	 * madvise(2) returns once the event is read, before this thread
+	 * has marked anything, so a get or reset right after it (a snapshot
+	 * restore) would be followed by a stale mark; the audit at get and
+	 * reset (watch_audit.c) sees discards in order.
+	 */
+	ret = watch_uffd_open(false, UFFD_FEATURE_EVENT_REMAP |
+			      (w->shmem_or_hugetlb ?
+			       UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0));
 	if (ret < 0)
 		goto fail;
 	w->uffd = ret;
@@ -244,7 +331,7 @@ static int us_attach(struct pagescan_watch *w)
 		ret = -errno;
 		goto fail;
 	}
-	ret = register_pieces(w);
+	ret = register_range(w, w->start, w->end);
 	if (ret)
 		goto fail;
 	/* The handler thread takes no signal meant for the application. */
@@ -257,6 +344,8 @@ static int us_attach(struct pagescan_watch *w)
 	w->thread_started = true;
 	ret = watch_uffd_wp(w->uffd, w->start, w->end,
 			    UFFDIO_WRITEPROTECT_MODE_WP);
+	if (!ret)
+		ret = watch_audit_init(w);
 	if (ret)
 		goto fail;
 	return 0;
@@ -267,8 +356,9 @@ fail:
 
 static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	int ret = watch_uffd_wp(w->uffd, start, end,
-				UFFDIO_WRITEPROTECT_MODE_WP);
+	/* Under the arm lock: EAGAIN goes back (watch_rearm_clear()). */
+	int ret = watch_uffd_wp_once(w->uffd, start, end,
+				     UFFDIO_WRITEPROTECT_MODE_WP);
 
 	/* The range was unmapped: nothing left to protect. */
 	return ret == -ENOENT ? 0 : ret;
@@ -277,11 +367,22 @@ static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
+	int lost = atomic_load(&w->lost);
+
+	if (lost)
+		return lost;
+	/* Hole punching sends no event: the audit (watch_audit.c). */
+	watch_audit(w, start, end);
 	return watch_bitmap_collect(w, start, end, reset, s, us_rearm);
 }
 
 static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
+	int lost = atomic_load(&w->lost);
+
+	if (lost)
+		return lost;
+	watch_audit(w, start, end);
 	return watch_rearm_clear(w, start, end, us_rearm);
 }
 

@@ -1,0 +1,165 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: a discard changes watched memory without a store, and
+ * every backend reports the page as written at the next get:
+ * MADV_DONTNEED of a written private page (also when the page is read
+ * again before the get: it reads zeros now), MADV_FREE followed by
+ * reclaim (MADV_PAGEOUT).  uffd-async saw them (the emptied entry is
+ * WRITTEN); uffd-sync and mprotect did not, and verify mode caught the
+ * miss.  fallocate(PUNCH_HOLE) in a memfd is seen by none (the manual's
+ * table says so): verify mode must catch it.
+ */
+#include "watch-common.h"
+
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include <sys/syscall.h>
+
+#define NP 16
+
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+
+static bool got(struct pagescan_watch *w, char *p, int page, const char *name,
+		const char *what)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
+		      .flags = PAGESCAN_WATCH_RESET);
+	void *pg[NP];
+	bool seen = false;
+	int i, n;
+
+	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
+	t_check(n >= 0, "%s: %s: get: %s", name, what, strerror(-n));
+	if (n == -EIO)
+		n = (int)reset.pages;
+	for (i = 0; i < n; i++)
+		if (pg[i] == p + page * t_psz)
+			seen = true;
+	return seen;
+}
+
+/* The same, for a get that verify mode may fail. */
+static bool got_quiet(struct pagescan_watch *w, char *p, int page)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
+		      .flags = PAGESCAN_WATCH_RESET);
+	void *pg[NP];
+	int i, n;
+
+	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
+	if (n == -EIO)
+		n = (int)reset.pages;
+	for (i = 0; i < n; i++)
+		if (pg[i] == p + page * t_psz)
+			return true;
+	return false;
+}
+
+static void private_discards(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b,
+		      .flags = PAGESCAN_WATCH_VERIFY);
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	volatile char sink;
+	char *p;
+
+	p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(p, NP * t_psz);
+	if (pagescan_watch_register(p, NP * t_psz, &wo, &w))
+		t_error("%s: register", name);
+
+	/* Written before register, discarded after: a change. */
+	if (madvise(p + 2 * t_psz, t_psz, MADV_DONTNEED))
+		t_error("MADV_DONTNEED");
+	t_check(got(w, p, 2, name, "DONTNEED"), "%s: MADV_DONTNEED not "
+		"reported", name);
+	/* Written, reported, discarded, read again (zeros): a change. */
+	p[4 * t_psz] = 7;
+	got(w, p, 4, name, "write");
+	if (madvise(p + 4 * t_psz, t_psz, MADV_DONTNEED))
+		t_error("MADV_DONTNEED");
+	sink = p[4 * t_psz];
+	(void)sink;
+	t_check(got(w, p, 4, name, "DONTNEED+read"), "%s: MADV_DONTNEED "
+		"then a read not reported", name);
+	/* MADV_FREE, then reclaim drops the page: reads zeros. */
+	p[6 * t_psz] = 7;
+	got(w, p, 6, name, "write");
+	if (madvise(p + 6 * t_psz, t_psz, MADV_FREE))
+		t_error("MADV_FREE");
+	if (!madvise(p + 6 * t_psz, t_psz, MADV_PAGEOUT) && !p[6 * t_psz + 1] &&
+	    !p[6 * t_psz])
+		t_check(got(w, p, 6, name, "FREE"), "%s: MADV_FREE and "
+			"reclaim not reported", name);
+	else
+		printf("%s: MADV_FREE page not reclaimed here\n", name);
+	t_check(!pagescan_watch_verify_failure(w, NULL, NULL),
+		"%s: verify mode found an unreported change", name);
+	t_eq(pagescan_watch_unregister(w), 0);
+	munmap(p, NP * t_psz);
+}
+
+static void punch_hole(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b,
+		      .flags = PAGESCAN_WATCH_VERIFY);
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	int fd, ret;
+	char *p;
+
+	fd = (int)syscall(SYS_memfd_create, "discard", 0);
+	if (fd < 0 || ftruncate(fd, NP * (off_t)t_psz))
+		t_error("memfd");
+	p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		t_error("mmap");
+	t_touch(p, NP * t_psz);
+	ret = pagescan_watch_register(p, NP * t_psz, &wo, &w);
+	if (ret == -EINVAL || ret == -EOPNOTSUPP) {
+		printf("%s: shmem not trackable here: %s\n", name,
+		       strerror(-ret));
+		goto out;
+	}
+	if (ret)
+		t_error("%s: register: %s", name, strerror(-ret));
+	if (fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+		      3 * (off_t)t_psz, (off_t)t_psz))
+		t_error("PUNCH_HOLE");
+	/*
+	 * Not seen by any backend (pagescan_watch(3): the entry is kept, or
+	 * the read that verify mode makes maps a new page before the get
+	 * looks): then verify mode must catch it.
+	 */
+	if (!got_quiet(w, p, 3))
+		t_check(pagescan_watch_verify_failure(w, NULL, NULL) == 1,
+			"%s: a hole punched in a memfd neither reported nor "
+			"caught by verify mode", name);
+	else
+		printf("%s: hole punch reported\n", name);
+	t_eq(pagescan_watch_unregister(w), 0);
+out:
+	munmap(p, NP * t_psz);
+	close(fd);
+}
+
+int main(void)
+{
+	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
+	int i, nb;
+
+	t_init("watch-discard");
+	nb = w_backends(bs);
+	if (!nb)
+		t_skip("no write-watch backend available");
+	for (i = 0; i < nb; i++) {
+		printf("backend %s\n", pagescan_watch_backend_name(bs[i]));
+		private_discards(bs[i]);
+		punch_hole(bs[i]);
+	}
+	t_done();
+}
