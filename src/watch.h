@@ -183,8 +183,7 @@ static inline void watch_bit_set(struct pagescan_watch *w, uint64_t addr)
 void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /*
  * Mark the part of [start, end) inside w written, under the arm lock (a
- * re-arm cannot clear it unseen).  Async signals must be blocked (the
- * uffd-sync thread: all are).
+ * re-arm cannot clear it unseen), with async signals blocked meanwhile.
  */
 void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end);
 

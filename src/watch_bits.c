@@ -158,6 +158,7 @@ void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end)
 
 void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
+	sigset_t all, old;
 	uint64_t i;
 
 	if (start < w->start)
@@ -166,9 +167,15 @@ void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		end = w->end;
 	if (start >= end)
 		return;
+	/* As watch_rearm_clear(): no handler of ours on this thread now. */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
 	watch_arm_lock(w);
 	for (i = (start - w->start) >> ps_page_shift;
 	     i < (end - w->start) >> ps_page_shift; i++)
 		atomic_fetch_or(&w->bits[i / 64], UINT64_C(1) << (i % 64));
 	watch_arm_unlock(w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }

@@ -129,6 +129,7 @@ static void sd_detach(struct pagescan_watch *w)
 	pthread_mutex_unlock(&sd_lock);
 	set_prot(w, w->prot);	/* a forked child inherited it too */
 	watch_fault_del(w);
+	watch_audit_fini(w);
 	if (w->pagemap_fd >= 0)
 		close(w->pagemap_fd);
 	w->pagemap_fd = -1;
@@ -173,6 +174,12 @@ static int sd_attach(struct pagescan_watch *w)
 			watch_bits_clear(w, w->start, w->end);
 	}
 	pthread_mutex_unlock(&sd_lock);
+	/*
+	 * The bit is in the page table entry: a discard takes it away
+	 * with the page.  The audit (watch_audit.c) sees that instead.
+	 */
+	if (!ret)
+		ret = watch_audit_init(w);
 	if (ret)
 		sd_detach(w);
 	return ret;
@@ -188,6 +195,7 @@ static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 {
 	int ret;
 
+	watch_audit(w, start, end);
 	pthread_mutex_lock(&sd_lock);
 	if (reset)
 		ret = fold_all_and_clear();
@@ -203,6 +211,7 @@ static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	int ret;
 
+	watch_audit(w, start, end);
 	pthread_mutex_lock(&sd_lock);
 	ret = fold_all_and_clear();
 	if (!ret)
