@@ -81,6 +81,7 @@ struct emu {
 	uint64_t interest;		/* mask | anyof | return */
 	bool want_huge, want_zero, want_wpallowed;
 	bool direct;			/* emu_push() serves matching runs */
+	bool split;			/* runs split for HUGE or PFNZERO */
 
 	/* Output: the kernel's bounce buffer and its bookkeeping. */
 	bool have_vec;
@@ -121,6 +122,9 @@ struct emu {
 	uint64_t *hzero;		/* of those, huge zero pages */
 	size_t huge_words;
 	uint64_t huge_base;
+	bool hz_inline;			/* huge zero blocks found by the walk */
+	bool hz_val;			/* emu_block_hzero()'s last answer */
+	uint64_t hz_blk;		/* ... for this block (0: none) */
 	uint64_t *wbits;		/* provider WRITTEN bitmap */
 	bool pud_known, pud_val;	/* pud_populated() cache */
 	uint64_t pud_addr;
@@ -197,7 +201,10 @@ static inline uint64_t emu_entry_cats(uint64_t e)
 uint64_t emu_hugetlb_cats(uint64_t e, bool slot);
 /* HUGE (and huge zero) bitmaps for the PMD blocks of a VMA. */
 int emu_thp_blocks(struct emu *s, const struct ps_vma *v, uint64_t lo,
-		   uint64_t hi);
+		   uint64_t hi, bool walk_finds_hz);
+/* Is the PMD-aligned block @blk of @v the huge zero folio?  @e: or NULL. */
+int emu_block_hzero(struct emu *s, const struct ps_vma *v, uint64_t blk,
+		    const uint64_t *e, bool *hz);
 /* Is the PMD block holding @addr set in @bm? */
 bool emu_in_bitmap(const uint64_t *bm, size_t words, uint64_t base,
 		   uint64_t addr, uint64_t pmd);

@@ -50,6 +50,103 @@ static inline unsigned int key_slot(struct emu *s, struct key_cache *kc,
 	return i;
 }
 
+/* Output a piece of a run: straight to the bounce buffer, or pending. */
+static inline int piece(struct emu *s, uint64_t c, uint64_t start,
+			uint64_t end)
+{
+	if (!s->direct)
+		return emu_add_run(s, start, end, c);
+	if (!emu_matches(&s->a, c))
+		return 0;
+	return emu_push(s, c, c & s->a.return_mask, start, end);
+}
+
+/*
+ * Is the PMD block of entry @p (at @addr) of the @n entries from @a the
+ * huge zero folio?  From the entries at hand where the run [p, @be)
+ * covers the whole block, not at all where the entries at hand hold the
+ * whole block but the run does not (its entries differ), else read.
+ */
+static int run_hzero(struct emu *s, const struct ps_vma *v,
+		     const uint64_t *pm, size_t n, size_t p, size_t be,
+		     uint64_t addr, bool *hz)
+{
+	uint64_t pmd = s->psz << 9, blk = addr & ~(pmd - 1);
+	size_t back = (size_t)((addr - blk) >> s->shift);
+
+	*hz = false;
+	if (!back && be - p == 512)
+		return emu_block_hzero(s, v, blk, pm + p, hz);
+	if (back <= p && p - back + 512 <= n)
+		return 0;
+	return emu_block_hzero(s, v, blk, NULL, hz);
+}
+
+/*
+ * A run [i, j) of one key whose pages may still differ in HUGE (PMD
+ * blocks) or PFNZERO (the zero page's PFN, entry by entry): split it
+ * into the pieces that have one set of categories, a compare per entry.
+ */
+static int walk_split(struct emu *s, const struct ps_vma *v,
+		      const uint64_t *pm, size_t n, size_t i, size_t j,
+		      uint64_t a, uint64_t c)
+{
+	uint64_t pmd = s->psz << 9, zpfn = s->caps->zero_pfn, f;
+	unsigned int sh = s->shift;
+	bool present = pm[i] & PM_ENTRY_PRESENT, z, hz;
+	bool zcheck = present && s->want_zero && s->caps->have_zero_pfn;
+	bool blocks = s->huge_words || (s->hz_inline && present);
+	size_t p, q, r, be;
+	int ret;
+
+	for (p = i; p < j; p = be) {
+		uint64_t addr = a + ((uint64_t)p << sh), cp = c;
+
+		be = j;
+		if (blocks) {
+			be = p + (size_t)((pmd - (addr & (pmd - 1))) >> sh);
+			if (be > j)
+				be = j;
+		}
+		if (emu_in_bitmap(s->huge, s->huge_words, s->huge_base, addr,
+				  pmd)) {
+			cp |= PAGE_IS_HUGE;
+			if (emu_in_bitmap(s->hzero, s->huge_words,
+					  s->huge_base, addr, pmd))
+				cp |= PAGE_IS_PFNZERO;
+		} else if (s->hz_inline && present) {
+			ret = run_hzero(s, v, pm, n, p, be, addr, &hz);
+			if (ret)
+				return ret;
+			if (hz)
+				cp |= PAGE_IS_HUGE | PAGE_IS_PFNZERO;
+		}
+		if (!zcheck) {
+			ret = piece(s, cp, addr, a + ((uint64_t)be << sh));
+			if (ret)
+				return ret;
+			continue;
+		}
+		for (q = p; q < be; q = r) {
+			f = pm[q] & PM_ENTRY_PFN_MASK;
+			if (!f)
+				return emu_pfns_hidden(s);
+			z = f == zpfn;
+			for (r = q + 1; r < be; r++) {
+				f = pm[r] & PM_ENTRY_PFN_MASK;
+				if (!f || (f == zpfn) != z)
+					break;
+			}
+			ret = piece(s, z ? cp | PAGE_IS_PFNZERO : cp,
+				    a + ((uint64_t)q << sh),
+				    a + ((uint64_t)r << sh));
+			if (ret)
+				return ret;
+		}
+	}
+	return 0;
+}
+
 /*
  * The common case: categories from the entries alone.  Runs of entries
  * with one key have one set of categories, so a run costs a compare and,
@@ -57,8 +154,8 @@ static inline unsigned int key_slot(struct emu *s, struct key_cache *kc,
  * bounce buffer where nothing is armed (s->direct), else through the
  * pending run.
  */
-static int walk_entries(struct emu *s, const uint64_t *pm, size_t n,
-			uint64_t a)
+static int walk_entries(struct emu *s, const struct ps_vma *v,
+			const uint64_t *pm, size_t n, uint64_t a)
 {
 	struct key_cache kc = { .key = { ~(uint64_t)0, ~(uint64_t)0 } };
 	unsigned int sh = s->shift, slot;
@@ -77,6 +174,12 @@ static int walk_entries(struct emu *s, const uint64_t *pm, size_t n,
 		for (j = i + 1; j < n && (pm[j] & PM_KEY_MASK) == k; j++)
 			;
 		slot = key_slot(s, &kc, k, pm[i]);
+		if (s->split) {
+			ret = walk_split(s, v, pm, n, i, j, a, kc.c[slot]);
+			if (ret)
+				return ret;
+			continue;
+		}
 		start = a + ((uint64_t)i << sh);
 		end = a + ((uint64_t)j << sh);
 		if (s->direct) {
@@ -147,15 +250,18 @@ static int walk_pages(struct emu *s, const uint64_t *pm, size_t n,
 static int walk_normal(struct emu *s, const struct ps_vma *v, uint64_t a,
 		       uint64_t b, bool covered)
 {
-	bool slow = s->want_huge || s->want_zero || covered;
 	int ret;
 
 	/* The huge zero page's PFNs are not the zero page's. */
+	s->huge_words = 0;
+	s->hz_inline = false;
 	if (s->want_huge || (s->want_zero && s->caps->huge_zero_possible)) {
-		ret = emu_thp_blocks(s, v, a, b);
+		ret = emu_thp_blocks(s, v, a, b, !covered);
 		if (ret)
 			return ret;
 	}
+	s->split = s->huge_words || s->hz_inline ||
+		   (s->want_zero && s->caps->have_zero_pfn);
 	while (a < b) {
 		const uint64_t *pm;
 		size_t n;
@@ -172,8 +278,8 @@ static int walk_normal(struct emu *s, const struct ps_vma *v, uint64_t a,
 			if (ret)
 				return ret;
 		}
-		ret = slow ? walk_pages(s, pm, n, a, covered) :
-			     walk_entries(s, pm, n, a);
+		ret = covered ? walk_pages(s, pm, n, a, covered) :
+				walk_entries(s, v, pm, n, a);
 		if (ret)
 			return ret;
 		a += n << s->shift;
