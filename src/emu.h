@@ -23,6 +23,7 @@
 #define CHUNK_ENTRIES	32768	/* 256 KiB of pagemap: the largest read */
 #define WINDOW_MIN	512	/* entries: windows end at PMD boundaries */
 #define WINDOW_GAP	256	/* pages of unmapped gap read through */
+#define OUT_BATCH	8	/* kernel buffers per copy-out, when direct */
 #define KPF_THP		(UINT64_C(1) << KPF_THP_BIT)
 #define KPF_ZERO	(UINT64_C(1) << KPF_ZERO_PAGE_BIT)
 
@@ -87,6 +88,7 @@ struct emu {
 	bool have_vec;
 	struct page_region *buf;	/* PMD_SIZE / PAGE_SIZE entries */
 	size_t buf_len, buf_idx;
+	size_t blk_len;			/* the kernel's buffer: 512 entries */
 	uint64_t vec_out, vec_left;
 	uint64_t found, max_pages;
 	uint64_t walk_end;		/* 0: not set by a limit */

@@ -37,7 +37,36 @@ static int write_user(uint64_t uaddr, const void *src, size_t len)
 	return sys_copy_to_self((void *)(uintptr_t)uaddr, src, len);
 }
 
-/* pagemap_scan_flush_buffer(): only non-empty entries are copied. */
+/*
+ * A copy of several of the kernel's buffers failed: copy them one by one
+ * as the kernel would have, and stop where it would have, with the
+ * walk_end its walk had there (the start of the region that did not fit
+ * in the failing buffer, which opened the next one).
+ */
+static int flush_replay(struct emu *s, size_t n)
+{
+	size_t k, m;
+
+	for (k = 0; k < n; k += m) {
+		m = n - k < s->blk_len ? n - k : s->blk_len;
+		if (write_user(s->vec_out + k * sizeof(s->buf[0]), s->buf + k,
+			       m * sizeof(s->buf[0]))) {
+			if (k + m < n)
+				s->walk_end = s->buf[k + m].start;
+			s->nout += (int)k;
+			return -EFAULT;
+		}
+	}
+	return 0;
+}
+
+/*
+ * pagemap_scan_flush_buffer(): only non-empty entries are copied.  Where
+ * nothing is armed (s->direct) the buffer holds OUT_BATCH of the kernel's
+ * and goes out in one copy: the regions are the same (a region that
+ * opens a kernel buffer never merges with the one before, which did not
+ * take it), only a failed copy needs telling apart (flush_replay()).
+ */
 int emu_flush(struct emu *s)
 {
 	size_t n = s->buf_idx;
@@ -49,7 +78,7 @@ int emu_flush(struct emu *s)
 	if (!n)
 		return 0;
 	if (write_user(s->vec_out, s->buf, n * sizeof(s->buf[0])))
-		return -EFAULT;
+		return n > s->blk_len ? flush_replay(s, n) : -EFAULT;
 	s->vec_left -= n;
 	s->vec_out += n * sizeof(s->buf[0]);
 	s->nout += (int)n;

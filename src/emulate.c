@@ -519,8 +519,17 @@ static int emu_scan_target(const struct ps_target *t,
 	 * entries, i.e. 512 with 4 KiB pages (a PTE table's entries).
 	 */
 	bounce = s->psz / 8;
+	s->blk_len = bounce;
 	s->buf_len = s->a.vec_len < bounce ? (size_t)s->a.vec_len : bounce;
-	if (s->buf_len) {
+	if (s->direct && s->a.vec_len > bounce) {
+		/* OUT_BATCH of its buffers in one copy (emu_flush()). */
+		s->buf_len = s->a.vec_len < bounce * OUT_BATCH ?
+			     (size_t)s->a.vec_len : bounce * OUT_BATCH;
+		s->buf = calloc(s->buf_len, sizeof(*s->buf));
+		if (!s->buf)
+			s->buf_len = bounce;
+	}
+	if (s->buf_len && !s->buf) {
 		s->buf = calloc(s->buf_len, sizeof(*s->buf));
 		if (!s->buf) {
 			ret = -ENOMEM;	/* the kernel's row 12 */

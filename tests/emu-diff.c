@@ -426,7 +426,8 @@ static void one_case(unsigned int round, unsigned int idx)
 {
 	uint64_t base = (uintptr_t)arena, span = ARENA_PAGES * psz;
 	struct pm_scan_arg an, ae, *un = &an, *ue = &ae;
-	uint64_t vec_len, cmp_len;
+	uint64_t vec_len, cmp_len, vcap = VEC_CAP;
+	struct page_region *vn = vec_n, *ve = vec_e;
 	int rn_, re, en = 0, ee = 0, quirk = -1;
 	bool cmp_vec = true, wr;
 	const char *why = NULL;
@@ -478,6 +479,13 @@ static void one_case(unsigned int round, unsigned int idx)
 	case 14: an.category_mask = an.category_anyof_mask = 0; break;
 	case 15: an.start = base - 4 * psz;	/* before the arena */
 		 an.end = base + 8 * psz; break;
+	case 20:	/* the vec runs into a PROT_NONE page: partial copy */
+		vcap = 1 + rn(1500);
+		vn = vec_n + VEC_CAP - vcap;
+		ve = vec_e + VEC_CAP - vcap;
+		an.vec = (uintptr_t)vn;
+		an.vec_len = VEC_CAP;
+		break;
 	case 18:	/* the argument itself unreadable */
 		un = ue = (struct pm_scan_arg *)(uintptr_t)(chance(50) ? 0x10 :
 							    (uintptr_t)bad_vec);
@@ -501,8 +509,8 @@ static void one_case(unsigned int round, unsigned int idx)
 		cmp_vec = false;
 	an.walk_end = SENTINEL;
 	ae = an;
-	if (an.vec == (uintptr_t)vec_n)
-		ae.vec = (uintptr_t)vec_e;
+	if (an.vec == (uintptr_t)vn)
+		ae.vec = (uintptr_t)ve;
 	(void)libs;
 	cmp_len = an.vec_len < VEC_CAP ? an.vec_len : VEC_CAP;
 	memset(vec_n, 0xa5, VEC_CAP * sizeof(*vec_n));
@@ -541,8 +549,8 @@ static void one_case(unsigned int round, unsigned int idx)
 	wr = (an.category_mask | an.category_anyof_mask | an.return_mask) &
 	     PAGE_IS_WRITTEN;
 	if (!strcmp(why, "walk_end") &&
-	    emu_quirk_stale_walk_end(an.vec_len, vec_n,
-				     (uint64_t)n_written(vec_n, an.vec_len),
+	    emu_quirk_stale_walk_end(an.vec_len, vn,
+				     (uint64_t)n_written(vn, vcap),
 				     an.walk_end))
 		quirk = EMU_QUIRK_STALE_WALK_END;
 	else if (wr && (en == 0 || en == EFAULT) &&
@@ -572,9 +580,24 @@ static void one_case(unsigned int round, unsigned int idx)
 	printf("  emulate: ret %d errno %d walk_end %#llx\n", re, ee,
 	       (unsigned long long)ae.walk_end);
 	if (cmp_vec) {
-		print_regions("native", vec_n, n_written(vec_n, an.vec_len));
-		print_regions("emulate", vec_e, n_written(vec_e, an.vec_len));
+		print_regions("native", vn, n_written(vn, an.vec_len < vcap ?
+						      an.vec_len : vcap));
+		print_regions("emulate", ve, n_written(ve, an.vec_len < vcap ?
+						       an.vec_len : vcap));
 	}
+}
+
+/* A vec that ends where a PROT_NONE page starts (case 20). */
+static struct page_region *vec_before_hole(void)
+{
+	size_t len = (VEC_CAP * sizeof(struct page_region) + psz - 1) &
+		     ~(psz - 1);
+	char *p = t_map(len + psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+
+	if (mprotect(p + len, psz, PROT_NONE))
+		t_error("mprotect");
+	return (struct page_region *)(p + len) - VEC_CAP;
 }
 
 /*
@@ -740,8 +763,8 @@ int main(void)
 	       (unsigned long long)seed, (unsigned long long)seed);
 	rng_state = seed;
 
-	vec_n = calloc(VEC_CAP, sizeof(*vec_n));
-	vec_e = calloc(VEC_CAP, sizeof(*vec_e));
+	vec_n = vec_before_hole();
+	vec_e = vec_before_hole();
 	bad_vec = t_map(psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
 	ro_vec = t_map(psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
 	ro_arg_n = t_map(psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
