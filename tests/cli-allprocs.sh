@@ -50,6 +50,17 @@ def rollup(pid):
     except (OSError, KeyError, ValueError):
         return None
 
+def ran(pid):
+    """Nanoseconds on a CPU, summed over the threads, or None"""
+    try:
+        t = 0
+        for tid in os.listdir("/proc/%d/task" % pid):
+            with open("/proc/%d/task/%s/schedstat" % (pid, tid)) as f:
+                t += int(f.read().split()[0])
+        return t
+    except (OSError, IndexError, ValueError):
+        return None
+
 def timed(args):
     env = dict(os.environ)
     env.pop("COLUMNS", None)
@@ -101,10 +112,12 @@ try:
     # The run, bracketed by two reads of /proc.
     pre = procs()
     roll_pre = {pid: rollup(pid) for pid in pre}
+    ran_pre = {pid: ran(pid) for pid in pre}
     _, js = timed(["--all", "--json"])
     _, txt = timed(["--all"])
     post = procs()
     roll_post = {pid: rollup(pid) for pid in pre}
+    ran_post = {pid: ran(pid) for pid in pre}
     count1 = len(post)
     t1 = wall()
     print("--all wall time: %.3f s with %d processes, %.3f s with %d "
@@ -186,10 +199,16 @@ try:
         print("as uid %d: %d listed, %d skipped for no permission" %
               (me, len(listed), len(others)))
 
-    # The numbers: smaps_rollup of every process that held still.
+    # The numbers: smaps_rollup of every process that held still.  One of
+    # another test that ran meanwhile may have changed and changed back
+    # (same rollup before and after, another one while listed): it counts
+    # only if none of its threads was on a CPU across the run.
     compared = 0
     for pid, p in listed.items():
         a, b = roll_pre.get(pid), roll_post.get(pid)
+        if pid not in sleepers and (ran_pre.get(pid) is None or
+                                    ran_pre.get(pid) != ran_post.get(pid)):
+            continue
         if a is None or a != b or pid not in stable:
             if pid in sleepers:
                 fail("sleeper %d changed during the run: %s -> %s" % (pid, a, b))
