@@ -50,6 +50,13 @@ def rollup(pid):
     except (OSError, KeyError, ValueError):
         return None
 
+def owner(pid):
+    """uid of the process, or None once it has gone"""
+    try:
+        return os.stat("/proc/%d" % pid).st_uid
+    except OSError:
+        return None
+
 def ran(pid):
     """Nanoseconds on a CPU, summed over the threads, or None"""
     try:
@@ -184,9 +191,8 @@ try:
         elif state == "Z":
             if why != "zombie":
                 fail("zombie %d: %s" % (pid, why or "listed"))
-        elif me != 0 and why is None and os.stat("/proc/%d" % pid).st_uid != me:
-            fail("pid %d of uid %d listed for uid %d" %
-                 (pid, os.stat("/proc/%d" % pid).st_uid, me))
+        elif me != 0 and why is None and owner(pid) not in (me, None):
+            fail("pid %d of uid %d listed for uid %d" % (pid, owner(pid), me))
     if skipped.get(zombie, {}).get("reason") != "zombie":
         fail("our zombie %d: %r" % (zombie, skipped.get(zombie)))
     if kthreads == 0:
