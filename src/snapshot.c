@@ -326,19 +326,29 @@ static int range_copy(struct pagescan_snapshot *s, struct snap_range *r)
 
 /*
  * A process snapshot holds the library's state section (PS_STATE) in
- * one of its ranges: those bytes are never restored nor compared, and
- * the units holding them are kept as populated, so that a restore or an
- * update never discards them.
+ * one of its ranges, and the thread control block of the thread that
+ * takes it, whose rseq area the kernel rewrites whenever the thread comes
+ * back from a preemption or a migration: those bytes are never restored
+ * (a stale cpu_id under a running thread would mislead every per-CPU
+ * structure built on rseq) nor compared (verify mode would take the
+ * kernel's write for a missed one), and the units holding them are kept
+ * as populated, so that a restore or an update never discards them.
  */
 static void hole_init(struct pagescan_snapshot *s)
 {
 	size_t i, u;
+	int h;
 
-	ps_state_bounds(&s->hole_lo, &s->hole_hi);
+	ps_state_bounds(&s->hole[SNAP_HOLE_STATE].lo,
+			&s->hole[SNAP_HOLE_STATE].hi);
+	sys_rseq_area(&s->hole[SNAP_HOLE_RSEQ].lo, &s->hole[SNAP_HOLE_RSEQ].hi);
 	for (i = 0; i < s->n; i++) {
 		struct snap_range *r = &s->r[i];
 
-		if (r->end <= s->hole_lo || s->hole_hi <= r->start)
+		for (h = 0; h < SNAP_HOLES; h++)
+			if (r->start < s->hole[h].hi && s->hole[h].lo < r->end)
+				break;
+		if (h == SNAP_HOLES)
 			continue;
 		for (u = 0; u < r->nunits; u++)
 			if (snap_unit_in_hole(s, r, u))
@@ -346,34 +356,89 @@ static void hole_init(struct pagescan_snapshot *s)
 	}
 }
 
+/*
+ * The thread calling a restore or an update: its rseq area too (the same
+ * as the taker's, or another thread's), if the snapshot kept the unit
+ * that holds it (a thread alive at take has its control block written,
+ * so populated); else, or without a C library that tells, no such hole.
+ */
+void snap_holes_caller(struct pagescan_snapshot *s)
+{
+	struct snap_hole *h = &s->hole[SNAP_HOLE_CALLER];
+	size_t i;
+
+	if (!s->proc)
+		return;
+	sys_rseq_area(&h->lo, &h->hi);
+	for (i = 0; i < s->n && h->lo < h->hi; i++) {
+		struct snap_range *r = &s->r[i];
+
+		if (r->start <= h->lo && h->lo < r->end &&
+		    !snap_bit(r->pop, (size_t)((h->lo - r->start) >> r->shift)))
+			h->lo = h->hi = 0;
+	}
+}
+
+/*
+ * The pieces of [a, b) outside every hole, in order, into @seg: at most
+ * SNAP_HOLES + 1 of them.  Two holes may be the same (the caller took the
+ * snapshot), none straddles another otherwise.
+ */
+static size_t snap_gaps(const struct pagescan_snapshot *s, uint64_t a,
+			uint64_t b, uint64_t seg[SNAP_HOLES + 1][2])
+{
+	struct snap_hole hs[SNAP_HOLES], t;
+	size_t n = 0, k = 0, i, j;
+
+	for (i = 0; i < SNAP_HOLES; i++)
+		if (s->hole[i].lo < b && a < s->hole[i].hi &&
+		    s->hole[i].lo < s->hole[i].hi)
+			hs[k++] = s->hole[i];
+	for (i = 1; i < k; i++)
+		for (j = i; j > 0 && hs[j].lo < hs[j - 1].lo; j--) {
+			t = hs[j];
+			hs[j] = hs[j - 1];
+			hs[j - 1] = t;
+		}
+	for (i = 0; i < k; i++) {
+		if (hs[i].lo > a) {
+			seg[n][0] = a;
+			seg[n++][1] = hs[i].lo;
+		}
+		if (hs[i].hi > a)
+			a = hs[i].hi;
+	}
+	if (a < b) {
+		seg[n][0] = a;
+		seg[n++][1] = b;
+	}
+	return n;
+}
+
 void snap_put(const struct pagescan_snapshot *s, void *dst, const void *src,
 	      size_t len)
 {
-	uint64_t a = (uintptr_t)dst, b = a + len;
-	uint64_t lo = s->hole_lo > a ? s->hole_lo : a;
-	uint64_t hi = s->hole_hi < b ? s->hole_hi : b;
+	uint64_t a = (uintptr_t)dst, seg[SNAP_HOLES + 1][2];
+	size_t i, n = snap_gaps(s, a, a + len, seg);
 
-	if (lo >= hi) {
-		snap_memcpy(dst, src, len);
-		return;
-	}
-	snap_memcpy(dst, src, (size_t)(lo - a));
-	snap_memcpy((char *)dst + (hi - a), (const char *)src + (hi - a),
-	       (size_t)(b - hi));
+	for (i = 0; i < n; i++)
+		snap_memcpy((char *)dst + (seg[i][0] - a),
+			    (const char *)src + (seg[i][0] - a),
+			    (size_t)(seg[i][1] - seg[i][0]));
 }
 
 bool snap_same(const struct pagescan_snapshot *s, const void *mem,
 	       const void *copy, size_t len)
 {
-	uint64_t a = (uintptr_t)mem, b = a + len;
-	uint64_t lo = s->hole_lo > a ? s->hole_lo : a;
-	uint64_t hi = s->hole_hi < b ? s->hole_hi : b;
+	uint64_t a = (uintptr_t)mem, seg[SNAP_HOLES + 1][2];
+	size_t i, n = snap_gaps(s, a, a + len, seg);
 
-	if (lo >= hi)
-		return !snap_memcmp(mem, copy, len);
-	return !snap_memcmp(mem, copy, (size_t)(lo - a)) &&
-	       !snap_memcmp((const char *)mem + (hi - a),
-		       (const char *)copy + (hi - a), (size_t)(b - hi));
+	for (i = 0; i < n; i++)
+		if (snap_memcmp((const char *)mem + (seg[i][0] - a),
+				(const char *)copy + (seg[i][0] - a),
+				(size_t)(seg[i][1] - seg[i][0])))
+			return false;
+	return true;
 }
 
 static bool env_verify(void)

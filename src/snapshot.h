@@ -69,6 +69,12 @@ struct snap_proc {
 	unsigned int flags;	/* as at take: the rules of the query */
 };
 
+/* The library's state, the rseq areas of taker and caller (snapshot.c). */
+#define SNAP_HOLES 3
+#define SNAP_HOLE_STATE 0
+#define SNAP_HOLE_RSEQ 1
+#define SNAP_HOLE_CALLER 2
+
 struct pagescan_snapshot {
 	pid_t pid;		/* owner; a forked child gets -ECHILD */
 	unsigned int flags;	/* PAGESCAN_SNAPSHOT_* */
@@ -83,8 +89,15 @@ struct pagescan_snapshot {
 	uint64_t verify_failures, verify_first;
 	/* pagescan_snapshot_take_process(): what was there at take */
 	struct snap_proc *proc;
-	/* Bytes never restored: the library's state (PS_STATE), or 0, 0. */
-	uint64_t hole_lo, hole_hi;
+	/*
+	 * Bytes never restored nor compared (empty: lo == hi): the library's
+	 * state (PS_STATE), and the rseq areas, which the kernel writes, of
+	 * the thread that took a process snapshot and of the thread calling
+	 * now (snap_holes_caller()).
+	 */
+	struct snap_hole {
+		uint64_t lo, hi;
+	} hole[SNAP_HOLES];
 	char reason[600];
 };
 
@@ -124,14 +137,21 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 /* ---- snapshot_proc.c ---- */
 void snap_proc_free(struct snap_proc *proc);
 
-/* Does unit @i of @r hold bytes of the library's state? */
+/* Does unit @i of @r hold bytes that are never restored (a hole)? */
 static inline bool snap_unit_in_hole(const struct pagescan_snapshot *s,
 				     const struct snap_range *r, size_t i)
 {
 	uint64_t a = r->start + ((uint64_t)i << r->shift);
+	int h;
 
-	return s->hole_lo < a + r->unit && a < s->hole_hi;
+	for (h = 0; h < SNAP_HOLES; h++)
+		if (s->hole[h].lo < a + r->unit && a < s->hole[h].hi)
+			return true;
+	return false;
 }
+
+/* Process snapshots: the calling thread's rseq area is a hole now. */
+void snap_holes_caller(struct pagescan_snapshot *s);
 
 /* Copy into the ranges (or compare), leaving the hole alone. */
 void snap_put(const struct pagescan_snapshot *s, void *dst, const void *src,

@@ -195,6 +195,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	if (ret)
 		return ps_err(-ret);
 	pthread_mutex_lock(&s->lock);
+	snap_holes_caller(s);
 	/*
 	 * The changed pages are taken without re-arming them, copied back
 	 * (no write fault on a page the watch already saw written), then
@@ -275,6 +276,7 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	if (ret)
 		return ps_err(-ret);
 	pthread_mutex_lock(&s->lock);
+	snap_holes_caller(s);
 	/*
 	 * Armed before the copy: a write racing with it is seen next time
 	 * (and the page copied back then, over-reported, not missed).  In
@@ -301,6 +303,7 @@ int pagescan_snapshot_changed(struct pagescan_snapshot *s,
 	if (ret)
 		return ps_err(-ret);
 	pthread_mutex_lock(&s->lock);
+	snap_holes_caller(s);
 	ret = snap_gather(s, false, false, &missed);
 	for (i = 0; i < s->n && !ret; i++) {
 		struct snap_range *r = &s->r[i];

@@ -366,3 +366,31 @@ int sys_copy_to_self(void *dst, const void *src, size_t len)
 		return -EFAULT;
 	return 0;
 }
+
+/*
+ * glibc 2.35+ registers a struct rseq per thread inside its thread control
+ * block and exports where: the kernel writes its cpu_id, node_id and (6.3+)
+ * mm_cid fields whenever the thread returns to user space after being
+ * preempted or migrated (kernel/rseq.c), at any time and without a store
+ * of ours.  Weak, so that an older C library (or musl) links and reports
+ * none: an rseq area registered by the application itself is not found.
+ */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+/* The calling thread's rseq area, or 0, 0 when the C library has none. */
+void sys_rseq_area(uint64_t *lo, uint64_t *hi)
+{
+	/* The kernel's struct rseq is 32 bytes; __rseq_size may say less. */
+	unsigned int len = 32;
+
+	*lo = *hi = 0;
+#if defined(__x86_64__) || defined(__aarch64__) || defined(__i386__)
+	if (!&__rseq_size || !__rseq_size)
+		return;
+	if (__rseq_size > len)
+		len = __rseq_size;
+	*lo = (uintptr_t)__builtin_thread_pointer() + (intptr_t)__rseq_offset;
+	*hi = *lo + len;
+#endif
+}

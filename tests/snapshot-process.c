@@ -9,7 +9,8 @@
  * fails with EFAULT until the removed one is mapped again); the calling
  * thread's stack is never taken, another thread's only with
  * PAGESCAN_SNAPSHOT_STACKS; every backend but uffd-async is refused with
- * EOPNOTSUPP and a reason.
+ * EOPNOTSUPP and a reason; the kernel's rseq area of the caller is left
+ * alone (taken on one CPU, restored on another, verify mode).
  *
  * The restore rewinds this program's own variables too (t_failures
  * among them): what must outlive it is kept in a MAP_SHARED page, which
@@ -18,6 +19,8 @@
 #include "snapshot-common.h"
 
 #include <pthread.h>
+#include <sched.h>
+#include <sys/syscall.h>
 
 #define DATA_LEN (3 * 4096 + 123)
 #define BSS_LEN (5 * 4096 + 7)
@@ -36,7 +39,7 @@ static void *volatile late;
 /* Outlives restores: MAP_SHARED. */
 struct keep {
 	int failures;
-	char msg[8][160];
+	char msg[8][400];
 	bool created_seen, removed_seen, stack_taken, other_taken;
 	bool data_taken, bss_taken, heap_taken, big_taken, anon_taken;
 	unsigned char data[DATA_LEN], bss[BSS_LEN];
@@ -50,7 +53,7 @@ static const unsigned char zero[65536];
 #define k_fail(...)							\
 	do {								\
 		if (keep->failures < 8)					\
-			snprintf(keep->msg[keep->failures], 160,	\
+			snprintf(keep->msg[keep->failures], 400,	\
 				 __VA_ARGS__);				\
 		keep->failures++;					\
 	} while (0)
@@ -58,6 +61,35 @@ static const unsigned char zero[65536];
 static void *shared(size_t len)
 {
 	return t_map(len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS);
+}
+
+/* The mapping of verify mode's first differing page, for the message. */
+static const char *where(struct pagescan_snapshot *s)
+{
+	static char out[400];
+	char line[256], prev[256] = "";
+	uint64_t n, lo, hi;
+	void *page;
+	FILE *f;
+
+	out[0] = 0;
+	if (pagescan_snapshot_verify_failure(s, &page, &n) != 1)
+		return out;
+	f = fopen("/proc/self/maps", "r");
+	while (f && fgets(line, sizeof(line), f)) {
+		if (sscanf(line, "%" SCNx64 "-%" SCNx64, &lo, &hi) == 2 &&
+		    lo <= (uintptr_t)page && (uintptr_t)page < hi) {
+			line[strcspn(line, "\n")] = 0;
+			snprintf(out, sizeof(out), " in %.120s, after %.120s",
+				 line, prev + 26);
+			break;
+		}
+		memcpy(prev, line, sizeof(prev));
+		prev[strcspn(prev, "\n")] = 0;
+	}
+	if (f)
+		fclose(f);
+	return out;
 }
 
 static void k_flush(const char *what)
@@ -346,8 +378,8 @@ static void rounds(unsigned int flags)
 		on_stack = 2 + (int)r;
 		ret = pagescan_snapshot_restore(s, &st);
 		if (ret) {
-			k_fail("round %u: restore: %s (%s)", r, strerror(-ret),
-			       pagescan_last_error());
+			k_fail("round %u: restore: %s (%s)%s", r,
+			       strerror(-ret), pagescan_last_error(), where(s));
 			break;
 		}
 		if (!st.pages)
@@ -405,7 +437,8 @@ static void rounds(unsigned int flags)
 	scribble(1);
 	ret = pagescan_snapshot_restore(s, &st);
 	if (ret)
-		k_fail("restore after take again: %s", strerror(-ret));
+		k_fail("restore after take again: %s (%s)%s", strerror(-ret),
+		       pagescan_last_error(), where(s));
 	else
 		compare("restore after take again");
 	drop_created(s);
@@ -471,6 +504,81 @@ static void bad_input(void)
 	munmap(p, t_psz);
 }
 
+/*
+ * The kernel's rseq area of the calling thread (glibc 2.35+ registers it
+ * in the thread control block, which the main thread has in an anonymous
+ * mapping that a process snapshot takes): the kernel rewrites its cpu_id
+ * when the thread migrates, so a restore must leave it alone.  Taken on
+ * one CPU, moved to another, restored: cpu_id must still be the CPU the
+ * thread runs on, not the one it ran on at take.
+ */
+extern const ptrdiff_t __rseq_offset __attribute__((weak));
+extern const unsigned int __rseq_size __attribute__((weak));
+
+static int pin(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	return sched_setaffinity(0, sizeof(set), &set);
+}
+
+static void rseq_area(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o,
+		      .flags = PAGESCAN_SNAPSHOT_VERIFY);
+	struct pagescan_snapshot *s;
+	volatile uint32_t *cpu_id;
+	cpu_set_t old;
+	unsigned int now = 0;
+	int ret, a = -1, b = -1, c;
+
+	if (!&__rseq_size || !__rseq_size) {
+		printf("rseq: the C library registers none, not checked\n");
+		return;
+	}
+	cpu_id = (volatile uint32_t *)((char *)__builtin_thread_pointer() +
+				       __rseq_offset + 4);
+	if (sched_getaffinity(0, sizeof(old), &old))
+		t_error("sched_getaffinity");
+	for (c = 0; c < CPU_SETSIZE; c++)
+		if (CPU_ISSET(c, &old)) {
+			if (a < 0)
+				a = c;
+			else if (b < 0)
+				b = c;
+		}
+	if (b < 0) {
+		printf("rseq: one CPU allowed, not checked\n");
+		return;
+	}
+	if (pin(a))
+		t_error("sched_setaffinity");
+	ret = pagescan_snapshot_take_process(&o, &s);
+	if (ret) {
+		t_fail("rseq: take_process: %s", strerror(-ret));
+		sched_setaffinity(0, sizeof(old), &old);
+		return;
+	}
+	if (pin(b))
+		t_error("sched_setaffinity");
+	ret = pagescan_snapshot_restore(s, NULL);
+	/* Read first: a syscall that blocks could move us again. */
+	c = (int)*cpu_id;
+	if (syscall(SYS_getcpu, &now, NULL, NULL))
+		t_error("getcpu");
+	if (ret)
+		k_fail("restore: %s (%s)%s", strerror(-ret),
+		       pagescan_last_error(), where(s));
+	if (c != (int)now)
+		k_fail("cpu_id %d after restore on CPU %u (taken on %d): "
+		       "the kernel's rseq area was restored", c, now, a);
+	pagescan_snapshot_free(s);
+	sched_setaffinity(0, sizeof(old), &old);
+	k_flush("rseq");
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
@@ -530,5 +638,6 @@ int main(void)
 	rounds(0);
 	rounds(PAGESCAN_SNAPSHOT_VERIFY);
 	stacks();
+	rseq_area();
 	t_done();
 }
