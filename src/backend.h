@@ -29,6 +29,7 @@ struct ps_target {
 	 * whose process is then found by its number, as it is now.
 	 */
 	int maps_fd, smaps_fd;
+	pthread_mutex_t *files_lock;	/* the handle's; NULL with no maps_fd */
 	int pidfd;		/* -1 if none */
 	pid_t pid;		/* the process the descriptor was opened on */
 	bool self;		/* the calling process */

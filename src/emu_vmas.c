@@ -206,7 +206,7 @@ static int read_list(struct emu *s, bool smaps, struct ps_maps *m)
 
 	if (t->maps_fd >= 0)
 		return ps_maps_read_fd(smaps ? t->smaps_fd : t->maps_fd,
-				       smaps, m);
+				       t->files_lock, smaps, m);
 	ret = ps_maps_read(s->pid, smaps ? PAGESCAN_VMAS_SMAPS : 0, m);
 	if (ret)
 		return ret;

@@ -143,6 +143,7 @@ int pagescan_open(pid_t pid, const struct pagescan_open_opts *opts,
 	if (!ps)
 		return ps_err(ENOMEM);
 	ps->fd = ps->maps_fd = ps->smaps_fd = ps->pidfd = -1;
+	pthread_mutex_init(&ps->files_lock, NULL);
 	ps->self = pid == 0 || pid == getpid();
 	ps->pid = pid ? pid : getpid();
 	ps->tid = tid;
@@ -196,6 +197,7 @@ fail:
 	close_files(ps);
 	if (ps->pidfd >= 0)
 		close(ps->pidfd);
+	pthread_mutex_destroy(&ps->files_lock);
 	free(ps);
 	return ps_err(-err);
 }
@@ -209,6 +211,7 @@ void pagescan_close(struct pagescan *ps)
 	close_files(ps);
 	if (ps->pidfd >= 0)
 		close(ps->pidfd);
+	pthread_mutex_destroy(&ps->files_lock);
 	free(ps);
 	errno = saved;
 }
@@ -235,6 +238,8 @@ void ps_handle_target(const struct pagescan *ps, struct ps_target *t)
 	t->pagemap_fd = ps->fd;
 	t->maps_fd = ps->maps_fd;
 	t->smaps_fd = ps->smaps_fd;
+	/* The lock is the handle's state, not what the caller may not change. */
+	t->files_lock = (pthread_mutex_t *)&ps->files_lock;
 	t->pidfd = ps->pidfd;
 	t->pid = ps->proc_pid;
 	t->self = ps->self;

@@ -10,6 +10,7 @@
 #define _GNU_SOURCE
 #endif
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -165,8 +166,12 @@ struct ps_maps {
 
 /* By pid (the process as it is now); sorted and disjoint in every case. */
 int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m);
-/* Through an open maps/smaps descriptor; -ESRCH once its mm is gone. */
-int ps_maps_read_fd(int fd, bool smaps, struct ps_maps *m);
+/*
+ * Through an open maps/smaps descriptor; -ESRCH once its mm is gone.
+ * @lock (the handle's files_lock) is held for the whole read.
+ */
+int ps_maps_read_fd(int fd, pthread_mutex_t *lock, bool smaps,
+		    struct ps_maps *m);
 int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m);
 void ps_maps_free(struct ps_maps *m);
 static inline const char *ps_vma_name(const struct ps_maps *m,
@@ -233,6 +238,17 @@ struct pagescan {
 	pid_t proc_pid, proc_tid;
 	enum pagescan_backend backend;	/* as asked; AUTO resolves per call */
 	bool self;
+	/*
+	 * Held for each whole read of maps_fd or smaps_fd.  A seq_file
+	 * keeps one read position per open file: a reader that is not
+	 * interrupted goes on from the VMA after the last one it got,
+	 * but a pread() at an offset the file did not stop at is found
+	 * again by counting bytes of the text as it is now, which is
+	 * mid-line once a VMA has changed since.  Two threads reading
+	 * one handle's maps at once (scans of a process whose mappings
+	 * change) got such torn text, and EIO from its parser.
+	 */
+	pthread_mutex_t files_lock;
 };
 
 /* The backend the environment asks for (PAGESCAN_BACKEND), read once. */

@@ -289,9 +289,16 @@ int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m)
 	return 0;
 }
 
-int ps_maps_read_fd(int fd, bool smaps, struct ps_maps *m)
+int ps_maps_read_fd(int fd, pthread_mutex_t *lock, bool smaps,
+		    struct ps_maps *m)
 {
-	int ret = read_maps(fd, NULL, smaps, m);
+	int ret;
+
+	if (lock)
+		pthread_mutex_lock(lock);
+	ret = read_maps(fd, NULL, smaps, m);
+	if (lock)
+		pthread_mutex_unlock(lock);
 
 	/*
 	 * The descriptor holds the address space it was opened on; once
@@ -333,10 +340,9 @@ int pagescan_vmas(struct pagescan *ps, uint64_t start, uint64_t end,
 	if (start == end)
 		return 0;
 	/* The handle's own descriptors: its address space, or -ESRCH. */
-	ret = flags & PAGESCAN_VMAS_SMAPS ? ps_maps_read_fd(ps->smaps_fd, true,
-							    &m) :
-					    ps_maps_read_fd(ps->maps_fd, false,
-							    &m);
+	ret = ps_maps_read_fd(flags & PAGESCAN_VMAS_SMAPS ? ps->smaps_fd :
+			      ps->maps_fd, &ps->files_lock,
+			      flags & PAGESCAN_VMAS_SMAPS, &m);
 	if (ret)
 		return ps_err(-ret);
 	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {

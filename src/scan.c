@@ -205,7 +205,8 @@ static int plan_segments(struct pagescan_iter *it, uint64_t start,
 
 	if (!(it->base.flags & PM_SCAN_WP_MATCHING))
 		return add_seg(it, &cap, start, end, false, 0);
-	ret = ps_maps_read_fd(it->ps->smaps_fd, true, &m);
+	ret = ps_maps_read_fd(it->ps->smaps_fd, &it->ps->files_lock,
+			      true, &m);
 	if (ret)
 		return ret;
 	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
