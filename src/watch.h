@@ -264,7 +264,8 @@ int watch_uffd_wp_once(int uffd, uint64_t start, uint64_t end,
 
 /*
  * The discard audit (watch_audit.c), for mprotect and uffd-sync: init at
- * attach (after arming), fini at detach; watch_audit() at the start of
+ * attach (after arming; uffd-sync: before its handler thread, which reads
+ * the bitmap, starts, and watch_audit() again once armed), fini at detach; watch_audit() at the start of
  * every collect and reset marks written the pages of [start, end) that
  * held data at the last audit and hold none now.  w->lock held.
  */

@@ -334,6 +334,13 @@ static int us_attach(struct pagescan_watch *w)
 	ret = register_range(w, w->start, w->end);
 	if (ret)
 		goto fail;
+	/*
+	 * The audit's bitmap exists before the handler thread that reads it
+	 * (watch_audit_held()); its baseline is taken again once armed.
+	 */
+	ret = watch_audit_init(w);
+	if (ret)
+		goto fail;
 	/* The handler thread takes no signal meant for the application. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_SETMASK, &all, &old);
@@ -344,10 +351,9 @@ static int us_attach(struct pagescan_watch *w)
 	w->thread_started = true;
 	ret = watch_uffd_wp(w->uffd, w->start, w->end,
 			    UFFDIO_WRITEPROTECT_MODE_WP);
-	if (!ret)
-		ret = watch_audit_init(w);
 	if (ret)
 		goto fail;
+	watch_audit(w, w->start, w->end);
 	return 0;
 fail:
 	us_detach(w);
