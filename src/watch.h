@@ -179,6 +179,15 @@ static inline void watch_bit_set(struct pagescan_watch *w, uint64_t addr)
 				 memory_order_seq_cst);
 }
 
+/* Mark every page of w written (async-signal-safe: atomics only). */
+static inline void watch_bits_set_all(struct pagescan_watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < watch_bitmap_words(w->npages); i++)
+		atomic_store(&w->bits[i], ~UINT64_C(0));
+}
+
 /* Clear the bits of [start, end). */
 void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /*

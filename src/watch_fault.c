@@ -143,10 +143,7 @@ static void mp_forward(int sig, siginfo_t *si, void *uc)
 /* Mark every page of @w and make the whole range writable. */
 static bool mp_give_up(struct pagescan_watch *w, int prot)
 {
-	size_t i;
-
-	for (i = 0; i < watch_bitmap_words(w->npages); i++)
-		atomic_store(&w->bits[i], ~UINT64_C(0));
+	watch_bits_set_all(w);
 	return !mprotect((void *)(uintptr_t)w->start, w->end - w->start, prot);
 }
 
