@@ -143,6 +143,12 @@ struct pagescan_watch {
 	pthread_t thread;
 	bool thread_started;
 	int mp_slot;			/* mprotect/sd: handler table slot */
+	/*
+	 * mprotect: the fault core let a store to pages of this watch
+	 * through while mremap(2) had moved them away (watch_fault.c);
+	 * every page is written until they are back (watch_mprotect.c).
+	 */
+	_Atomic bool moved;
 
 	/* the discard audit (watch_audit.c): bit set = page held data */
 	_Atomic uint64_t *present;
@@ -229,9 +235,13 @@ void watch_reason(struct pagescan_watch *w, const char *fmt, ...)
 /*
  * The fault core (watch_fault.c), used by mprotect and soft-dirty: a slot
  * in the SIGSEGV handler's table for w, marking pages in w->bits.
+ * @rescue_moved (mprotect): when mremap(2) has moved w's pages away, a
+ * write fault on them sets w->moved and lets the store through.
  */
-int watch_fault_add(struct pagescan_watch *w);
+int watch_fault_add(struct pagescan_watch *w, bool rescue_moved);
 void watch_fault_del(struct pagescan_watch *w);
+/* w's pages are back where it watches them: a new rescue budget. */
+void watch_fault_moved_back(struct pagescan_watch *w);
 /* The protection of [start,end) if uniform and writable, else -errno. */
 int watch_range_prot(uint64_t start, uint64_t end, int *prot);
 /*

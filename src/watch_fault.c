@@ -33,6 +33,15 @@
  *  - If mprotect(2) of one page fails in the handler (vm.max_map_count:
  *    each un-protected page may split a VMA), every page of the watch is
  *    marked and the whole range made writable: an over-report, no crash.
+ *  - mremap(2) moves an mprotect watch's pages, read-only, to addresses
+ *    no slot owns.  A write fault there (x86: the error code says write)
+ *    on a readable page, while the range of some mprotect slot is no
+ *    longer wholly mapped, is taken for one: every such watch is marked
+ *    wholly written and flagged moved (watch_mprotect.c reports it all
+ *    until the pages are back), and the page is given the slot's
+ *    protection so the store lands.  At most npages such pages per slot
+ *    until it is back: a store to read-only memory of the program's own
+ *    while nothing is moved, or past that bound, is forwarded as above.
  */
 #include "watch.h"
 
@@ -54,6 +63,8 @@ struct mp_slot {
 	_Atomic uint64_t start, end;
 	_Atomic int prot;
 	struct pagescan_watch *_Atomic w;
+	_Atomic bool rescue;	/* mprotect: its moved pages are let write */
+	_Atomic size_t moved;	/* pages let write while it was moved */
 };
 
 static struct mp_slot mp_tab[MP_SLOTS] PS_STATE;
@@ -203,6 +214,75 @@ static bool mp_retired(uint64_t a)
 	return false;
 }
 
+/*
+ * Was it a write?  x86: bit 1 of the page fault error code, which the
+ * kernel passes in the signal frame.  Elsewhere unknown: false, so that
+ * nothing is rescued (mp_moved()) on a guess.
+ */
+static bool mp_is_write(const void *uc)
+{
+#if defined(__x86_64__) || defined(__i386__)
+	return ((const ucontext_t *)uc)->uc_mcontext.gregs[REG_ERR] & 2;
+#else
+	(void)uc;
+	return false;
+#endif
+}
+
+/*
+ * A write fault at @a, outside every slot: pages of an mprotect watch
+ * moved by mremap(2)?  Only if the page is readable (a PROT_NONE guard
+ * page is never made writable) and some mprotect slot's range is not
+ * wholly mapped any more (msync(2) says ENOMEM for a hole).  Every such
+ * watch is marked wholly written and flagged moved, under its arm lock,
+ * before the page is made writable (the order of watch.h).  One page per
+ * fault, npages at most per slot until watch_fault_moved_back().
+ */
+static bool mp_moved(uint64_t a, const void *uc)
+{
+	uint64_t page = a & ~(uint64_t)(ps_page_size - 1);
+	bool claimed = false;
+	int i, prot = 0;
+	char probe;
+
+	if (!mp_is_write(uc) ||
+	    sys_copy_from_self(&probe, (const void *)(uintptr_t)page, 1))
+		return false;
+	for (i = 0; i < MP_SLOTS; i++) {
+		struct mp_slot *s = &mp_tab[i];
+		struct pagescan_watch *w;
+		uint64_t start, end;
+		size_t n;
+
+		if (atomic_load(&s->state) != MP_ACTIVE ||
+		    !atomic_load(&s->rescue))
+			continue;
+		atomic_fetch_add(&s->busy, 1);
+		start = atomic_load(&s->start);
+		end = atomic_load(&s->end);
+		if (atomic_load(&s->state) != MP_ACTIVE ||
+		    !msync((void *)(uintptr_t)start, end - start, MS_ASYNC) ||
+		    errno != ENOMEM) {
+			atomic_fetch_sub(&s->busy, 1);
+			continue;
+		}
+		w = atomic_load(&s->w);
+		watch_arm_lock(w);
+		watch_bits_set_all(w);
+		atomic_store(&w->moved, true);
+		watch_arm_unlock(w);
+		n = atomic_load(&s->moved);
+		while (!claimed && n < w->npages)
+			if (atomic_compare_exchange_weak(&s->moved, &n, n + 1)) {
+				claimed = true;
+				prot = atomic_load(&s->prot);
+			}
+		atomic_fetch_sub(&s->busy, 1);
+	}
+	return claimed &&
+	       !mprotect((void *)(uintptr_t)page, ps_page_size, prot);
+}
+
 static void mp_handler(int sig, siginfo_t *si, void *uc)
 {
 	uint64_t a = (uintptr_t)si->si_addr;
@@ -218,6 +298,11 @@ static void mp_handler(int sig, siginfo_t *si, void *uc)
 		/* The protection is already restored: retry once. */
 		if (mp_retry != a && mp_retired(a)) {
 			mp_retry = a;
+			errno = saved;
+			return;
+		}
+		if (mp_moved(a, uc)) {
+			mp_retry = 0;
 			errno = saved;
 			return;
 		}
@@ -328,7 +413,7 @@ static void mp_uninstall(void)
 		mp_installed = false;
 }
 
-int watch_fault_add(struct pagescan_watch *w)
+int watch_fault_add(struct pagescan_watch *w, bool rescue_moved)
 {
 	int i, slot = -1, ret = 0;
 
@@ -353,6 +438,8 @@ int watch_fault_add(struct pagescan_watch *w)
 	atomic_store(&mp_tab[slot].prot, w->prot);
 	atomic_store(&mp_tab[slot].start, w->start);
 	atomic_store(&mp_tab[slot].end, w->end);
+	atomic_store(&mp_tab[slot].rescue, rescue_moved);
+	atomic_store(&mp_tab[slot].moved, 0);
 	atomic_store(&mp_tab[slot].state, MP_ACTIVE);
 	w->mp_slot = slot;
 out:
@@ -376,6 +463,12 @@ void watch_fault_del(struct pagescan_watch *w)
 	if (!--mp_users)
 		mp_uninstall();
 	pthread_mutex_unlock(&mp_lock);
+}
+
+void watch_fault_moved_back(struct pagescan_watch *w)
+{
+	if (w->mp_slot >= 0)
+		atomic_store(&mp_tab[w->mp_slot].moved, 0);
 }
 
 /* fork(2): see watch_fork.c. */

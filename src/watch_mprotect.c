@@ -24,6 +24,12 @@
  * Discards (MADV_DONTNEED, MADV_FREE and reclaim, hole punching) change
  * pages without a store: the audit (watch_audit.c) reports them at the
  * next get.
+ *
+ * mremap(2) moves the pages with their read-only protection to addresses
+ * no watch owns; the fault core lets stores there through and flags the
+ * watch moved (watch_fault.c).  Those stores are not tracked page by
+ * page, so from then on every page is written (mp_check_moved()) until
+ * the pages are back and a get or reset has re-protected them all.
  */
 #include "watch.h"
 
@@ -53,7 +59,7 @@ static int mp_attach(struct pagescan_watch *w)
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
-	ret = watch_fault_add(w);
+	ret = watch_fault_add(w, true);
 	if (!ret && mprotect((void *)(uintptr_t)w->start, w->end - w->start,
 			     w->prot & ~PROT_WRITE))
 		ret = -errno;
@@ -99,16 +105,46 @@ static int mp_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	return 0;
 }
 
+/*
+ * Moved away by mremap(2) and written there (w->moved): every page is
+ * written.  While the range is not wholly mapped it stays so (the pages
+ * may still be written where they are).  Once it is mapped again, moved
+ * back, pages let write while away are writable here too: with every bit
+ * set, re-protect the whole range, so this get reports it all and only
+ * writes after it are tracked one by one.  No lock is needed around the
+ * re-protection: the bits are set first, and the fault core only sets
+ * bits.  The flag goes before it, so that a rescue racing with it (moved
+ * away again) sets it anew; if it fails, the flag is back for the next
+ * call.  w->lock held.
+ */
+static void mp_check_moved(struct pagescan_watch *w)
+{
+	void *p = (void *)(uintptr_t)w->start;
+	size_t len = w->end - w->start;
+
+	if (!atomic_load(&w->moved))
+		return;
+	watch_bits_mark(w, w->start, w->end);
+	if (msync(p, len, MS_ASYNC) && errno == ENOMEM)
+		return;			/* still away */
+	watch_fault_moved_back(w);
+	atomic_store(&w->moved, false);
+	if (mprotect(p, len, w->prot & ~PROT_WRITE))
+		atomic_store(&w->moved, true);
+}
+
 static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
 	watch_audit(w, start, end);	/* discards: watch_audit.c */
+	mp_check_moved(w);
 	return watch_bitmap_collect(w, start, end, reset, s, mp_rearm);
 }
 
 static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	watch_audit(w, start, end);
+	mp_check_moved(w);
 	return watch_rearm_clear(w, start, end, mp_rearm);
 }
 

@@ -156,7 +156,11 @@ static int sd_attach(struct pagescan_watch *w)
 		w->bits = NULL;
 		return ret;
 	}
-	ret = watch_fault_add(w);
+	/*
+	 * No mremap rescue: the range is read-only only inside the
+	 * clear_refs window, so a hole in it is an munmap, not pages moved.
+	 */
+	ret = watch_fault_add(w, false);
 	if (ret) {
 		close(w->pagemap_fd);
 		ps_own_free(w->bits);

@@ -9,11 +9,16 @@
  *  - with vm.max_map_count reached (reached by this process alone, no
  *    sysctl changed), writes that would split VMAs neither kill nor go
  *    unreported: every write is in the next get (an over-report is
- *    allowed), and after a reset the next write is reported again.
+ *    allowed), and after a reset the next write is reported again;
+ *  - mremap(2) of a watched range away, stores there, and back: nothing
+ *    dies, every page is reported until back and its first get, then
+ *    writes are exact again; a store to read-only memory of the program's
+ *    own still dies of SIGSEGV.
  */
 #include "watch-common.h"
 
 #include <pthread.h>
+#include <sys/resource.h>
 #include <sys/wait.h>
 
 #define NP 64
@@ -86,20 +91,26 @@ static int other_stack(void)
 
 /* ---- vm.max_map_count ---- */
 
-static uint64_t take(struct pagescan_watch *w, char *p, bool *err)
+/* The pages of [p, p + np pages) a get reports, as a bit mask. */
+static uint64_t get_mask(struct pagescan_watch *w, char *p, int np,
+			 unsigned int flags, bool *err)
 {
-	PAGESCAN_OPTS(pagescan_watch_get_opts, go,
-		.flags = PAGESCAN_WATCH_RESET);
+	PAGESCAN_OPTS(pagescan_watch_get_opts, go, .flags = flags);
 	struct pagescan_region r[NP];
 	uint64_t m = 0, a;
 	int n, i;
 
-	n = pagescan_watch_get_regions(w, p, NP * t_psz, r, NP, &go);
+	n = pagescan_watch_get_regions(w, p, np * t_psz, r, NP, &go);
 	*err = n < 0;
 	for (i = 0; i < n; i++)
 		for (a = r[i].start; a < r[i].end; a += t_psz)
 			m |= UINT64_C(1) << ((a - (uintptr_t)p) / t_psz);
 	return m;
+}
+
+static uint64_t take(struct pagescan_watch *w, char *p, bool *err)
+{
+	return get_mask(w, p, NP, PAGESCAN_WATCH_RESET, err);
 }
 
 static int map_count(void)
@@ -155,6 +166,88 @@ static int map_count(void)
 	return 0;
 }
 
+/* ---- mremap(2) of a watched range ---- */
+
+#define MP 8			/* pages of the moved watch */
+
+/*
+ * Away (MREMAP_FIXED into a reserved place), written there, and back:
+ * the stores away must not die; every page is reported while away and at
+ * the first get after coming back; after a reset, writes are exact again.
+ */
+static int moved(void)
+{
+	uint64_t all = (UINT64_C(1) << MP) - 1, got;
+	struct pagescan_watch *w;
+	char *p, *away, *q;
+	bool err;
+	int i;
+
+	p = t_map(MP * t_psz, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	away = t_map(MP * t_psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(p, MP * t_psz);
+	if (pagescan_watch_register(p, MP * t_psz, &wo, &w))
+		return 3;
+	q = mremap(p, MP * t_psz, MP * t_psz, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   away);
+	if (q != away)
+		return 4;
+	for (i = 0; i < MP; i++)
+		q[i * t_psz] = (char)(i + 1);	/* read-only here: must not die */
+	got = get_mask(w, p, MP, 0, &err);
+	if (err || got != all)
+		return 5;
+	if (mremap(q, MP * t_psz, MP * t_psz, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p) != p)
+		return 6;
+	for (i = 0; i < MP; i++)
+		if (p[i * t_psz] != (char)(i + 1))
+			return 7;
+	got = get_mask(w, p, MP, 0, &err);
+	if (err || got != all)
+		return 8;
+	if (pagescan_watch_reset(w, p, MP * t_psz))
+		return 9;
+	p[0] = 1;
+	p[(MP - 1) * t_psz] = 1;
+	got = get_mask(w, p, MP, PAGESCAN_WATCH_RESET, &err);
+	if (err || got != (1 | UINT64_C(1) << (MP - 1)))
+		return 10;
+	p[3 * t_psz] = 1;
+	got = get_mask(w, p, MP, PAGESCAN_WATCH_RESET, &err);
+	if (err || got != UINT64_C(1) << 3)
+		return 11;
+	if (pagescan_watch_unregister(w))
+		return 12;
+	return 0;
+}
+
+/*
+ * A store to read-only memory of the program's own, while a watch is
+ * registered and intact, is no business of the watch: SIGSEGV kills as
+ * it would have without the library.
+ */
+static int ro_write(void)
+{
+	struct rlimit nocore = { 0, 0 };
+	struct pagescan_watch *w;
+	char *p, *ro;
+
+	setrlimit(RLIMIT_CORE, &nocore);	/* the death is expected */
+	/* The default action before us (ASan's handler otherwise exits 1). */
+	signal(SIGSEGV, SIG_DFL);
+	p = t_map(MP * t_psz, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	ro = t_map(t_psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(p, MP * t_psz);
+	if (pagescan_watch_register(p, MP * t_psz, &wo, &w))
+		return 3;
+	p[0] = 1;			/* a tracked write first */
+	*(volatile char *)ro = 1;	/* must die here */
+	return 4;
+}
+
 int main(void)
 {
 	int st;
@@ -162,6 +255,14 @@ int main(void)
 	t_init("watch-limits");
 	t_child_ok("the caller's own stack: EBUSY", t_child(own_stack, 120));
 	t_child_ok("a blocked thread's stack: EBUSY", t_child(other_stack, 120));
+	t_child_ok("mremap away, written, back: every page reported, then "
+		   "exact", t_child(moved, 120));
+	st = t_child(ro_write, 120);
+	t_check(WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV,
+		"a store to unwatched read-only memory: status %#x, not "
+		"SIGSEGV", st);
+	if (WIFSIGNALED(st) && WTERMSIG(st) == SIGSEGV)
+		printf("a store to unwatched read-only memory: SIGSEGV: ok\n");
 	st = t_child(map_count, 120);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		printf("vm.max_map_count above 1000000: not reached here\n");
