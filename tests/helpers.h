@@ -119,7 +119,8 @@ const char *t_cats(uint64_t c);
 bool t_root(void);
 
 /*
- * Temporarily set vm.nr_hugepages to at least @n; restored at exit.
+ * Make at least @n huge pages free (vm.nr_hugepages raised by what others
+ * hold, as root); restored at exit.
  * Returns the number of free huge pages, or -errno.
  */
 long t_hugepages(long n);
