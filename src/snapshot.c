@@ -534,7 +534,26 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	s->buflen = SNAP_BUF;
 	s->buf = ps_own_zalloc(s->buflen * sizeof(*s->buf));
 	s->r = ps_own_zalloc((n ? n : 1) * sizeof(*s->r));
-	ret = s->buf && s->r ? pagescan_open(0, NULL, &s->ps) : -ENOMEM;
+	/*
+	 * A process snapshot scans with the kernel's ioctl, whatever
+	 * PAGESCAN_BACKEND says.  The emulation allocates (the maps text,
+	 * the VMA list), and restore and update collect range by range: a
+	 * scan for a later range (a library's data, file-backed) wrote the
+	 * heap after its changes had been taken, so the restore put the C
+	 * library's data (the allocator's arenas) back but left the heap as
+	 * the scan's malloc() and free() had made it; the next malloc()
+	 * then crashed.  uffd-async, which a process snapshot needs, has
+	 * the ioctl (Linux 6.7) by definition.
+	 */
+	if (s->buf && s->r) {
+		PAGESCAN_OPTS(pagescan_open_opts, oo,
+			.backend = proc ? PAGESCAN_BACKEND_NATIVE :
+					  PAGESCAN_BACKEND_AUTO);
+
+		ret = pagescan_open(0, &oo, &s->ps);
+	} else {
+		ret = -ENOMEM;
+	}
 	for (i = 0; i < n && !ret; i++) {
 		s->n = i + 1;
 		s->r[i].start = (uintptr_t)sorted[i].addr;

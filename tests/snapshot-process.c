@@ -10,7 +10,9 @@
  * thread's stack is never taken, another thread's only with
  * PAGESCAN_SNAPSHOT_STACKS; every backend but uffd-async is refused with
  * EOPNOTSUPP and a reason; the kernel's rseq area of the caller is left
- * alone (taken on one CPU, restored on another, verify mode).
+ * alone (taken on one CPU, restored on another, verify mode); the heap
+ * churned and the maps changed between take and restore leave malloc()
+ * working (allocator()).
  *
  * The restore rewinds this program's own variables too (t_failures
  * among them): what must outlive it is kept in a MAP_SHARED page, which
@@ -289,6 +291,71 @@ static void drop_created(struct pagescan_snapshot *s)
 	for (i = 0; i < c.n; i++)
 		munmap((void *)(uintptr_t)c.start[i],
 		       (size_t)(c.end[i] - c.start[i]));
+}
+
+/*
+ * The allocator as restored: blocks freed and allocated again with other
+ * sizes, and a new mapping each round (the maps text changes), between
+ * take and restore; after it, malloc() and free() of every size class.
+ * Under PAGESCAN_BACKEND=emulate (the emulate lane) the restore's own
+ * scans allocated while it collected the ranges one by one: the heap
+ * kept what their malloc() had written after it had been collected, the
+ * C library's data (the arenas) went back, and glibc aborted here
+ * ("malloc assertion failure in _int_malloc") or crashed later.  The
+ * pointers are globals: restored with the heap they point into.
+ */
+#define NCHURN 96
+static char *churn[NCHURN];
+
+static void allocator(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	PAGESCAN_OPTS(pagescan_snapshot_stats, st);
+	struct pagescan_snapshot *s;
+	char *maps[8];		/* on our stack: not restored */
+	unsigned int r, i;
+	int ret;
+
+	for (i = 0; i < NCHURN; i++) {
+		churn[i] = malloc(100 + i * 37);
+		if (!churn[i])
+			t_error("malloc");
+		memset(churn[i], (int)i, 100 + i * 37);
+	}
+	for (i = 0; i < NCHURN; i += 3) {
+		free(churn[i]);
+		churn[i] = NULL;
+	}
+	ret = pagescan_snapshot_take_process(&o, &s);
+	if (ret) {
+		t_fail("allocator: take: %s", strerror(-ret));
+		return;
+	}
+	for (r = 0; r < 8; r++) {
+		size_t len = 50 + r * 13;
+
+		maps[r] = t_map((r + 1) * t_psz, PROT_READ |
+				(r & 1 ? PROT_WRITE : 0),
+				MAP_PRIVATE | MAP_ANONYMOUS);
+		for (i = 0; i < NCHURN; i += 5) {
+			free(churn[i]);
+			churn[i] = malloc(len + i);
+			if (churn[i])
+				memset(churn[i], (int)r, len + i);
+		}
+		ret = pagescan_snapshot_restore(s, &st);
+		if (ret)
+			k_fail("allocator: round %u: restore: %s (%s)", r,
+			       strerror(-ret), pagescan_last_error());
+		for (i = 0; i < 64; i++)
+			free(malloc(16 + i * 97));
+	}
+	pagescan_snapshot_free(s);
+	for (r = 0; r < 8; r++)
+		munmap(maps[r], (r + 1) * t_psz);
+	for (i = 0; i < NCHURN; i++)
+		free(churn[i]);
+	k_flush("allocator");
 }
 
 static int pipefd[2];
@@ -639,5 +706,6 @@ int main(void)
 	rounds(PAGESCAN_SNAPSHOT_VERIFY);
 	stacks();
 	rseq_area();
+	allocator();
 	t_done();
 }
