@@ -117,6 +117,12 @@ done
 # octal), with no blank, sign or prefix, and no overflow.
 sleep 600 &
 spid=$!
+# Scanned once it is sleep: a scan that races the child's exec finds
+# the shell's address space gone (exit 2, "no process").
+for i in $(seq 600); do
+	[ "$(cat "/proc/$spid/comm" 2>/dev/null)" = sleep ] && break
+	sleep 0.05
+done
 for form in "0$spid" "00$spid"; do
 	run "dec-$form" 0 "$PS" "$form" --json
 	python3 -c 'import json,sys; d=json.load(open(sys.argv[1]))
@@ -185,18 +191,25 @@ err twice-interval 1 "--interval given twice" "$PS" watch "$TPID" \
 # user: root may read it anyway).
 if [ "$(id -u)" = 0 ] && command -v setpriv >/dev/null &&
 	[ -x /usr/bin/python3 ]; then
+	# It says so once prctl() is done: its /proc files belonging to
+	# root is no sign, they do before the exec too (the shell's child
+	# and setpriv run as root), and the command then ran against a
+	# python3 that had not made itself non-dumpable yet (exit 0), or
+	# against setpriv.
 	setpriv --reuid=nobody --regid=nogroup --clear-groups /usr/bin/python3 \
 		-c 'import ctypes, time
 ctypes.CDLL(None).prctl(4, 0, 0, 0, 0)		# PR_SET_DUMPABLE 0
-time.sleep(600)' &
+print("ready", flush=True)
+time.sleep(600)' >"$T_TMP/nodump.ready" &
 	nd=$!
-	# Not dumpable: its /proc files then belong to root.
 	# (python3 may take seconds to start on a loaded machine: wait 30 s)
 	for i in $(seq 600); do
-		[ "$(stat -c %u "/proc/$nd/mem" 2>/dev/null)" = 0 ] && break
+		[ -s "$T_TMP/nodump.ready" ] && break
 		sleep 0.05
 	done
-	[ "$(stat -c %u "/proc/$nd/mem" 2>/dev/null)" = 0 ] ||
+	# Not dumpable: its /proc files then belong to root.
+	[ -s "$T_TMP/nodump.ready" ] &&
+		[ "$(stat -c %u "/proc/$nd/mem" 2>/dev/null)" = 0 ] ||
 		t_fail "nodump: the target never became non-dumpable"
 	chmod a+rx "$BUILD" "$BUILD"/pagescan "$BUILD"/*.so* 2>/dev/null
 	err nodump 3 "pid $nd \\(python3\\): it is not dumpable" \
