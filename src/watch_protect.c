@@ -47,34 +47,77 @@ static bool sp_in(const struct ps_maps *m, uint64_t sp, uint64_t start,
 	return m->v[i].start < end && start < top;
 }
 
+/*
+ * One pass over the threads reads each one's pointer once; those running
+ * in user space are looked at again after a yield, all of them per yield,
+ * so that a register costs STACK_TRIES yields at most, however many
+ * threads keep running (it was that many per such thread: a collector
+ * with busy mutators waited seconds).
+ */
+static bool threads_have_stack(const struct ps_maps *m, uint64_t start,
+			       uint64_t end)
+{
+	char (*busy)[16] = NULL, (*more)[16];
+	size_t nbusy = 0, cap = 0, i, k;
+	struct dirent *e;
+	bool found = false;
+	unsigned int t;
+	uint64_t sp;
+	DIR *d;
+
+	d = opendir("/proc/self/task");
+	while (d && !found && (e = readdir(d))) {
+		int ret;
+
+		if (e->d_name[0] == '.' || strlen(e->d_name) >= sizeof(*busy))
+			continue;
+		ret = sys_thread_sp(e->d_name, 0, &sp);
+		if (!ret) {
+			found = sp_in(m, sp, start, end);
+			continue;
+		}
+		if (ret != -EBUSY)
+			continue;	/* gone meanwhile */
+		if (nbusy == cap) {
+			cap = cap ? 2 * cap : 16;
+			more = realloc(busy, cap * sizeof(*busy));
+			if (!more)
+				break;	/* not seen, as a running thread */
+			busy = more;
+		}
+		strcpy(busy[nbusy++], e->d_name);
+	}
+	if (d)
+		closedir(d);
+	/* A thread that keeps running is not seen (pagescan_watch(3)). */
+	for (t = 0; t < STACK_TRIES && nbusy && !found; t++) {
+		sched_yield();
+		for (i = k = 0; i < nbusy && !found; i++) {
+			int ret = sys_thread_sp(busy[i], 0, &sp);
+
+			if (!ret)
+				found = sp_in(m, sp, start, end);
+			else if (ret == -EBUSY)
+				memmove(busy[k++], busy[i], sizeof(*busy));
+		}
+		nbusy = k;
+	}
+	free(busy);
+	return found;
+}
+
 static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 			    uint64_t end)
 {
 	uint64_t here = (uintptr_t)__builtin_frame_address(0);
-	struct dirent *e;
-	bool found;
 	size_t i;
-	DIR *d;
 
-	found = sp_in(m, here, start, end);
-	for (i = ps_maps_find(m, start); !found && i < m->n &&
-	     m->v[i].start < end; i++)
+	if (sp_in(m, here, start, end))
+		return true;
+	for (i = ps_maps_find(m, start); i < m->n && m->v[i].start < end; i++)
 		if (!strcmp(ps_vma_name(m, &m->v[i]), "[stack]"))
-			found = true;
-	d = found ? NULL : opendir("/proc/self/task");
-	while (d && !found && (e = readdir(d))) {
-		uint64_t sp;
-
-		if (e->d_name[0] == '.')
-			continue;
-		/* A thread that keeps running is not seen (pagescan_watch(3)). */
-		if (!sys_thread_sp(e->d_name, STACK_TRIES, &sp) &&
-		    sp_in(m, sp, start, end))
-			found = true;
-	}
-	if (d)
-		closedir(d);
-	return found;
+			return true;
+	return threads_have_stack(m, start, end);
 }
 
 int watch_range_prot(uint64_t start, uint64_t end, int *prot)

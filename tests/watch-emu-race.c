@@ -6,7 +6,9 @@
  * (pagescan_watch(3), LOCKING) has no cycle, so nothing deadlocks (a
  * deadlock dies of SIGALRM), and every scan either succeeds or fails
  * with a documented error.  With PAGESCAN_BACKEND=emulate, which is what
- * every pre-6.7 kernel runs under auto.
+ * every pre-6.7 kernel runs under auto.  ROUNDS rounds per registrar, or
+ * fewer (MIN_ROUNDS at least) once RUN_SECS have passed: a slow guest is
+ * not a deadlock; one is a minute without any call returning.
  */
 #include "watch-common.h"
 
@@ -15,9 +17,12 @@
 
 #define NP 16
 #define ROUNDS 3000
+#define MIN_ROUNDS 200
+#define RUN_SECS 20
+#define STALL_SECS 60
 
 static char *p[2];
-static _Atomic int stop;
+static _Atomic int stop, enough, finished;
 static _Atomic unsigned long scans, regs;
 
 static void *scanner(void *arg)
@@ -57,7 +62,8 @@ static void *registrar(void *arg)
 	char *b = p[k];
 	int i;
 
-	for (i = 0; i < ROUNDS; i++) {
+	for (i = 0; i < ROUNDS && (i < MIN_ROUNDS || !atomic_load(&enough));
+	     i++) {
 		if (pagescan_watch_register(b, NP * t_psz, &wo, &w)) {
 			printf("register: %s\n", strerror(errno));
 			exit(1);
@@ -69,13 +75,14 @@ static void *registrar(void *arg)
 			exit(1);
 		atomic_fetch_add(&regs, 1);
 	}
+	atomic_fetch_add(&finished, 1);
 	return NULL;
 }
 
 int main(void)
 {
 	pthread_t s[2], g[2];
-	int i;
+	int i, secs, stalled;
 
 	t_init("watch-emu-race");
 	/* Read once by the library: set before the first scan. */
@@ -85,18 +92,37 @@ int main(void)
 			     MAP_PRIVATE | MAP_ANONYMOUS);
 		t_touch(p[i], NP * t_psz);
 	}
-	alarm(250);
 	for (i = 0; i < 2; i++)
 		if (pthread_create(&s[i], NULL, scanner, (void *)(uintptr_t)i) ||
 		    pthread_create(&g[i], NULL, registrar,
 				   (void *)(uintptr_t)i))
 			t_error("pthread_create");
+	/*
+	 * Until both registrars are done: progress, or a deadlock (the
+	 * registrars or the scanners stuck for STALL_SECS).
+	 */
+	for (secs = stalled = 0; atomic_load(&finished) < 2; secs++) {
+		unsigned long r = atomic_load(&regs), n = atomic_load(&scans);
+
+		sleep(1);
+		if (secs >= RUN_SECS)
+			atomic_store(&enough, 1);
+		if (atomic_load(&regs) == r || atomic_load(&scans) == n) {
+			if (++stalled >= STALL_SECS) {
+				printf("FAIL: %s stuck for %d s: deadlock\n",
+				       atomic_load(&regs) == r ? "registrars" :
+				       "scanners", STALL_SECS);
+				_exit(1);
+			}
+		} else {
+			stalled = 0;
+		}
+	}
 	for (i = 0; i < 2; i++)
 		pthread_join(g[i], NULL);
 	atomic_store(&stop, 1);
 	for (i = 0; i < 2; i++)
 		pthread_join(s[i], NULL);
-	alarm(0);
 	printf("%lu emulated scans during %lu register/get/reset/unregister "
 	       "rounds: no deadlock\n", atomic_load(&scans),
 	       atomic_load(&regs));
