@@ -140,6 +140,14 @@ struct pagescan_watch {
 	int stop_fd;			/* uffd-sync: eventfd to stop thread */
 	/* uffd-sync: memory moved in could not be registered (-errno) */
 	_Atomic int lost;
+	/*
+	 * uffd-sync: the handler gave the range up (a fault it could not
+	 * resolve, watch_uffd_sync.c): -errno, every get reports it all
+	 * until a reset registers it again; uffd_dead: w->uffd had to be
+	 * let go of (now /dev/null), for good.
+	 */
+	_Atomic int untracked;
+	_Atomic bool uffd_dead;
 	pthread_t thread;
 	bool thread_started;
 	int mp_slot;			/* mprotect/sd: handler table slot */

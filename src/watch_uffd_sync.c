@@ -70,78 +70,161 @@ static void wake(int uffd, uint64_t addr)
 	ioctl(uffd, UFFDIO_WAKE, &r);
 }
 
-static void handle(struct pagescan_watch *w, const struct uffd_msg *m)
+/*
+ * Resolve one fault: 0 once done (EEXIST: populated meanwhile, and then
+ * it went through the WP path or will), else -errno of the last attempt.
+ */
+static int resolve(struct pagescan_watch *w, uint64_t addr, uint64_t flags)
 {
-	uint64_t addr = m->arg.pagefault.address & ~(uint64_t)(ps_page_size - 1);
-	uint64_t flags = m->arg.pagefault.flags;
+	static const char zero[65536] __attribute__((aligned(4096)));
+	struct uffdio_copy c = {
+		.dst = addr, .src = (uintptr_t)zero, .len = ps_page_size,
+		.mode = UFFDIO_COPY_MODE_DONTWAKE,
+	};
+	struct uffdio_zeropage z = {
+		.range = { .start = addr, .len = ps_page_size },
+		.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
+	};
+	int ret = 0;
 
 	if (addr < w->start || addr >= w->end) {
 		/*
 		 * Memory moved out of the watch keeps the registration
-		 * (on_remap()): let such a write through
-		 * (un-protecting wakes), or it would fault for ever.  EAGAIN
-		 * here and below: an event waits to be read; the writer,
-		 * woken, faults again once it has been.
+		 * (on_remap()): let such a write through, or it would
+		 * fault for ever.
 		 */
-		if (flags & UFFD_PAGEFAULT_FLAG_WP) {
-			watch_uffd_wp_once(w->uffd, addr, addr + ps_page_size,
-					   0);
-		} else {
-			struct uffdio_zeropage z = {
-				.range = { .start = addr, .len = ps_page_size },
-			};
-
-			ioctl(w->uffd, UFFDIO_ZEROPAGE, &z);
-		}
-		wake(w->uffd, addr);
-		return;
+		if (flags & UFFD_PAGEFAULT_FLAG_WP)
+			return watch_uffd_wp_once(w->uffd, addr,
+						  addr + ps_page_size,
+						  UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+		if (ioctl(w->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST)
+			return -errno;
+		return 0;
 	}
 	if (flags & UFFD_PAGEFAULT_FLAG_WP) {
 		/* Mark, then un-protect, under the arm lock (watch.h). */
 		watch_arm_lock(w);
 		watch_bit_set(w, addr);
-		watch_uffd_wp_once(w->uffd, addr, addr + ps_page_size,
-				   UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+		ret = watch_uffd_wp_once(w->uffd, addr, addr + ps_page_size,
+					 UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
 		watch_arm_unlock(w);
-	} else {
-		static const char zero[65536] __attribute__((aligned(4096)));
-		struct uffdio_copy c = {
-			.dst = addr, .src = (uintptr_t)zero,
-			.len = ps_page_size,
-			.mode = UFFDIO_COPY_MODE_DONTWAKE,
-		};
-		struct uffdio_zeropage z = {
-			.range = { .start = addr, .len = ps_page_size },
-			.mode = UFFDIO_ZEROPAGE_MODE_DONTWAKE,
-		};
-		bool write = flags & UFFD_PAGEFAULT_FLAG_WRITE;
-
-		/*
-		 * A read gets a write-protected page, so that the next write
-		 * faults.  If that cannot be done, or for a write, the page
-		 * is mapped plainly and marked written (a possible
-		 * over-report, never a miss).  EEXIST: populated meanwhile,
-		 * and then it went through the WP path or will.
-		 */
-		/*
-		 * A missing page that held data at the last audit was
-		 * discarded since: that read sees zeros, a change.
-		 */
-		if (watch_audit_held(w, addr))
-			watch_bits_mark(w, addr, addr + ps_page_size);
-		if (!write) {
-			c.mode |= UFFDIO_COPY_MODE_WP;
-			if (!ioctl(w->uffd, UFFDIO_COPY, &c) || errno == EEXIST)
-				goto out;
-			c.mode &= ~(uint64_t)UFFDIO_COPY_MODE_WP;
-		}
-		watch_arm_lock(w);
-		watch_bit_set(w, addr);
-		if (ioctl(w->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST)
-			ioctl(w->uffd, UFFDIO_COPY, &c);
-		watch_arm_unlock(w);
+		return ret;
 	}
-out:
+	/*
+	 * A missing page that held data at the last audit was discarded
+	 * since: that read sees zeros, a change.
+	 */
+	if (watch_audit_held(w, addr))
+		watch_bits_mark(w, addr, addr + ps_page_size);
+	/*
+	 * A read gets a write-protected page, so that the next write
+	 * faults.  If that cannot be done, or for a write, the page is
+	 * mapped plainly and marked written (a possible over-report, never
+	 * a miss).
+	 */
+	if (!(flags & UFFD_PAGEFAULT_FLAG_WRITE)) {
+		c.mode |= UFFDIO_COPY_MODE_WP;
+		if (!ioctl(w->uffd, UFFDIO_COPY, &c) || errno == EEXIST)
+			return 0;
+		c.mode &= ~(uint64_t)UFFDIO_COPY_MODE_WP;
+	}
+	watch_arm_lock(w);
+	watch_bit_set(w, addr);
+	if (ioctl(w->uffd, UFFDIO_ZEROPAGE, &z) && errno != EEXIST &&
+	    ioctl(w->uffd, UFFDIO_COPY, &c) && errno != EEXIST)
+		ret = -errno;
+	watch_arm_unlock(w);
+	return ret;
+}
+
+/*
+ * A fault that cannot be resolved (give_up() below): the range it is in
+ * is handed back to the kernel, so that the writer's retried fault is an
+ * ordinary one, which the kernel resolves (or fails) as it would without
+ * the library.  For the watch: untracked, flagged before everything is
+ * marked, and every get reports all of it until a reset has registered
+ * and armed it again (retrack()).  Un-protected first, as at detach, so
+ * that no uffd-wp bit outlives the registration (kernels before 6.2 left
+ * them behind).  Outside the watch (memory moved away) only the page is
+ * given back.  If even UFFDIO_UNREGISTER fails, the descriptor itself is
+ * let go of: dup3() puts the stop eventfd in its place (the number stays
+ * ours, so no other thread's ioctl can reach a reused descriptor; theirs
+ * now fail with ENOTTY), the kernel releases the userfaultfd, which wakes
+ * every waiter and turns every later fault into an ordinary one, and the
+ * watch stays untracked for good.
+ */
+static void give_up(struct pagescan_watch *w, uint64_t addr)
+{
+	bool in = addr >= w->start && addr < w->end;
+	struct uffdio_range r = {
+		.start = in ? w->start : addr,
+		.len = in ? w->end - w->start : ps_page_size,
+	};
+
+	if (in) {
+		atomic_fetch_add(&w->untracked, 1);
+		watch_bits_mark(w, w->start, w->end);
+	}
+	watch_uffd_wp_once(w->uffd, r.start, r.start + r.len,
+			   UFFDIO_WRITEPROTECT_MODE_DONTWAKE);
+	if (!ioctl(w->uffd, UFFDIO_UNREGISTER, &r))
+		return;
+	atomic_fetch_add(&w->untracked, 1);
+	watch_bits_mark(w, w->start, w->end);
+	if (dup3(w->stop_fd, w->uffd, O_CLOEXEC) >= 0)
+		atomic_store(&w->uffd_dead, true);
+}
+
+/*
+ * What a failure means.  EAGAIN: an event waits to be read (its mm
+ * change holds every UFFDIO_* off until then): the writer, woken, faults
+ * again once it has been.  ENOENT: nothing of ours is mapped there any
+ * more (munmap, mremap: on_remap() marked it); ESRCH: the process is
+ * exiting; in both the retried fault is not ours.  Anything else (ENOMEM
+ * when a memory cgroup is full and nothing in it can be killed, EFAULT
+ * on a mapping whose file is shorter) would fail the same way at every
+ * retry, and the writer would wait for ever while this thread spins: one
+ * more try a millisecond later (memory may have been freed), then
+ * give_up().  A run of EAGAIN is bounded too (it ends when the mremap
+ * that caused it returns): yields, then 1 ms sleeps, then after about ten
+ * seconds give_up().
+ */
+#define EAGAIN_YIELDS	100
+#define EAGAIN_MAX	10000
+
+static bool hard(int err)
+{
+	return err && err != -EAGAIN && err != -ENOENT && err != -ESRCH;
+}
+
+static void handle(struct pagescan_watch *w, const struct uffd_msg *m,
+		   unsigned int *again)
+{
+	uint64_t addr = m->arg.pagefault.address & ~(uint64_t)(ps_page_size - 1);
+	uint64_t flags = m->arg.pagefault.flags;
+	int err;
+
+	if (atomic_load(&w->uffd_dead))
+		return;		/* released: every waiter was woken */
+	err = resolve(w, addr, flags);
+	if (hard(err)) {
+		usleep(1000);
+		err = resolve(w, addr, flags);
+		if (hard(err))
+			give_up(w, addr);
+	}
+	if (err == -EAGAIN) {
+		if (++*again > EAGAIN_MAX) {
+			give_up(w, addr);
+			*again = 0;
+		} else if (*again > EAGAIN_YIELDS) {
+			usleep(1000);
+		} else {
+			sched_yield();
+		}
+	} else {
+		*again = 0;
+	}
 	wake(w->uffd, addr);
 }
 
@@ -186,10 +269,13 @@ static void *us_thread(void *arg)
 		{ .fd = w->stop_fd, .events = POLLIN },
 	};
 	struct uffd_msg msg[16];
+	unsigned int again = 0;
 
 	for (;;) {
 		ssize_t n, i;
 
+		if (atomic_load(&w->uffd_dead))
+			p[0].fd = -1;	/* give_up(): only the stop is left */
 		if (poll(p, 2, -1) < 0)
 			continue;	/* EINTR */
 		if (p[1].revents)
@@ -209,12 +295,13 @@ static void *us_thread(void *arg)
 			case UFFD_EVENT_REMAP:
 				on_remap(w, m->arg.remap.from, m->arg.remap.to,
 					 m->arg.remap.len);
+				again = 0;
 				break;
 			}
 		}
 		for (i = 0; i < n; i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
-				handle(w, &msg[i]);
+				handle(w, &msg[i], &again);
 	}
 	return NULL;
 }
@@ -366,30 +453,65 @@ static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	int ret = watch_uffd_wp_once(w->uffd, start, end,
 				     UFFDIO_WRITEPROTECT_MODE_WP);
 
-	/* The range was unmapped: nothing left to protect. */
-	return ret == -ENOENT ? 0 : ret;
+	/*
+	 * ENOENT: the range was unmapped, nothing left to protect.  Given
+	 * up (give_up()): the bits are marked again after the walk.
+	 */
+	if (ret == -ENOENT || (ret && atomic_load(&w->untracked)))
+		return 0;
+	return ret;
+}
+
+/*
+ * The handler gave the range up (give_up()): register and arm it again,
+ * at a get or reset (w->lock held).  Registered, then armed, then no
+ * longer untracked, unless the handler gave up again meanwhile (the
+ * count changed); every page stays marked from give_up(), so all of it
+ * is reported once more.  If the kernel still refuses, it stays untracked
+ * and over-reported: us_collect() and us_reset() mark it all again.
+ */
+static void retrack(struct pagescan_watch *w)
+{
+	int n = atomic_load(&w->untracked);
+
+	if (!n || atomic_load(&w->uffd_dead))
+		return;
+	if (register_range(w, w->start, w->end) ||
+	    watch_uffd_wp(w->uffd, w->start, w->end,
+			  UFFDIO_WRITEPROTECT_MODE_WP))
+		return;
+	atomic_compare_exchange_strong(&w->untracked, &n, 0);
 }
 
 static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
-	int lost = atomic_load(&w->lost);
+	int lost = atomic_load(&w->lost), ret;
 
 	if (lost)
 		return lost;
+	retrack(w);
 	/* Hole punching sends no event: the audit (watch_audit.c). */
 	watch_audit(w, start, end);
-	return watch_bitmap_collect(w, start, end, reset, s, us_rearm);
+	ret = watch_bitmap_collect(w, start, end, reset, s, us_rearm);
+	/* Untracked: reported by this get, and by the next one again. */
+	if (atomic_load(&w->untracked))
+		watch_bits_mark(w, start, end);
+	return ret;
 }
 
 static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	int lost = atomic_load(&w->lost);
+	int lost = atomic_load(&w->lost), ret;
 
 	if (lost)
 		return lost;
+	retrack(w);
 	watch_audit(w, start, end);
-	return watch_rearm_clear(w, start, end, us_rearm);
+	ret = watch_rearm_clear(w, start, end, us_rearm);
+	if (atomic_load(&w->untracked))
+		watch_bits_mark(w, start, end);
+	return ret;
 }
 
 const struct watch_ops watch_uffd_sync_ops = {
