@@ -109,7 +109,7 @@ $(LIB_A): $(LIB_OBJS)
 $(LIB_SO): $(LIB_OBJS) src/libpagescan.map
 	$(if $(Q),@echo "  LD      $@")
 	$(Q)$(CC) $(CFLAGS) $(SANFLAGS) $(LDFLAGS) -shared \
-		-Wl,-soname,$(SONAME) \
+		-Wl,-soname,$(SONAME) -Wl,-z,relro,-z,now \
 		-Wl,--version-script=src/libpagescan.map -Wl,-z,defs \
 		-o $@ $(LIB_OBJS) $(LDLIBS_ALL)
 	$(Q)ln -sf libpagescan.so.$(VERSION) $(BUILD)/$(SONAME)
