@@ -270,7 +270,7 @@ struct proc {
 	char comm[64];		/* raw */
 	const char *backend;
 	struct pagescan_summary sum;
-	void *priv;		/* the hook's (export.c) */
+	void *priv;		/* the hook's (export_metrics.c) */
 };
 
 enum skip { SK_KTHREAD, SK_ZOMBIE, SK_PERM, SK_EXITED, SK_ERROR, SK__N };

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT) */
 /*
  * The Prometheus side of the command: the exposition formats (prom.c),
- * the metrics of a selection of processes (export.c), shared by
- * `pagescan export` and `pagescan serve` (serve.c).  doc/metrics.md
- * lists every metric.
+ * the metrics of a selection of processes (export_metrics.c) and the
+ * options that select them (export_opts.c), shared by `pagescan export`
+ * (export.c) and `pagescan serve` (serve.c).  doc/metrics.md lists every
+ * metric.
  */
 #ifndef PAGESCAN_PROM_H
 #define PAGESCAN_PROM_H
@@ -56,7 +57,7 @@ void prom_utf8(struct obuf *o, const char *s);
 /* A label value: prom_utf8(), then \\, \" and \n escaped. */
 void prom_label_value(struct obuf *o, const char *s);
 
-/* ---- the metrics (export.c) ---- */
+/* ---- the options (export_opts.c), the metrics (export_metrics.c) ---- */
 
 struct export_opts {
 	struct sum_opts so;	/* the selection: PIDs, --all, --name */
