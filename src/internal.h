@@ -182,11 +182,12 @@ static inline const char *ps_vma_name(const struct ps_maps *m,
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 
-/* ---- probe.c: facts about the running kernel and caller ---- */
+/* ---- probe.c, facts.c: facts about the running kernel and caller ---- */
 /*
- * What the backends need to know about the kernel, gathered once by the
- * probes (probe.c) and handed to each backend when the backend table is
- * set up (pagescan.c), so that no backend calls the probes itself.
+ * What the backends need to know about the kernel, gathered once from the
+ * probes (probe.c, probe_uffd.c) by facts.c and handed to each backend
+ * when the backend table is set up (pagescan.c), so that no backend calls
+ * the probes itself.
  */
 struct ps_facts {
 	int native_scan;		/* PAGEMAP_SCAN: 1, 0, <0 unknown */
@@ -201,7 +202,7 @@ struct ps_facts {
 	bool pagemap_guard_bit;		/* pagemap bit 58 */
 };
 
-/* The facts, probed on first use (thread-safe). */
+/* The facts, probed on first use (thread-safe; facts.c). */
 const struct ps_facts *ps_facts(void);
 /* The kernel's PAGEMAP_SCAN: 1 present, 0 absent, <0 could not tell. */
 int ps_native_scan(void);
@@ -209,7 +210,7 @@ int ps_native_scan(void);
 uint64_t ps_native_categories(void);
 /*
  * Does the ioctl fail with ESRCH on an address space that is gone (seen
- * on 6.18.44), rather than find it empty?  1, 0, <0 unknown.
+ * on 6.18.44), rather than find it empty?  1, 0, <0 unknown (facts.c).
  */
 int ps_native_esrch(void);
 /* A probe's name, description and reason (for pagescan_feature_info). */

@@ -6,17 +6,18 @@
  * failed in a way that says nothing about the feature.  EINVAL and ENOTTY
  * from a probe mean "absent" (what a kernel that does not know a request
  * or a bit answers); any other error is reported as such (CRIU's rule).
+ *
+ * This file holds the table, its cache, and the probes of PAGEMAP_SCAN,
+ * pagemap and memory kinds; probe_uffd.c those of userfaultfd; facts.c
+ * what is handed to the backends.
  */
-#include "internal.h"
+#include "probe.h"
 
 #include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <sys/syscall.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 struct feature {
@@ -29,8 +30,6 @@ struct feature {
 };
 
 static pthread_mutex_t probe_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
-
-#define REASON(...) snprintf(reason, len, __VA_ARGS__)
 
 /* A PAGEMAP_SCAN over nothing: start == end is valid and walks nothing. */
 static int scan_nothing(uint64_t flags, uint64_t mask)
@@ -48,8 +47,8 @@ static int scan_nothing(uint64_t flags, uint64_t mask)
 	return ret;
 }
 
-static int absent_or_error(int err, char *reason, size_t len,
-			   const char *what)
+int ps_probe_absent_or_error(int err, char *reason, size_t len,
+			     const char *what)
 {
 	if (err == -EINVAL || err == -ENOTTY) {
 		REASON("%s rejected (%s)", what,
@@ -72,7 +71,7 @@ static int probe_scan(char *reason, size_t len)
 		REASON("kernel has no PAGEMAP_SCAN ioctl (needs Linux 6.7)");
 		return 0;
 	}
-	return absent_or_error(ret, reason, len, "PAGEMAP_SCAN");
+	return ps_probe_absent_or_error(ret, reason, len, "PAGEMAP_SCAN");
 }
 
 static int probe_cat(unsigned int bit, char *reason, size_t len)
@@ -94,7 +93,7 @@ static int probe_cat(unsigned int bit, char *reason, size_t len)
 		       bit == 8 ? "added in 6.16" : "unknown");
 		return 0;
 	}
-	return absent_or_error(ret, reason, len, "category");
+	return ps_probe_absent_or_error(ret, reason, len, "category");
 }
 
 #define CAT_PROBE(bit)							\
@@ -118,7 +117,7 @@ static int probe_flag(uint64_t flag, char *reason, size_t len)
 		REASON("flag accepted by the kernel");
 		return 1;
 	}
-	return absent_or_error(ret, reason, len, "flag");
+	return ps_probe_absent_or_error(ret, reason, len, "flag");
 }
 
 static int probe_wp_matching(char *reason, size_t len)
@@ -129,158 +128,6 @@ static int probe_wp_matching(char *reason, size_t len)
 static int probe_check_wpasync(char *reason, size_t len)
 {
 	return probe_flag(PM_SCAN_CHECK_WPASYNC, reason, len);
-}
-
-/*
- * A userfaultfd the way an unprivileged caller gets one: user-mode-only
- * first (5.11+; works with vm.unprivileged_userfaultfd=0), then plain.
- */
-static int open_uffd(void)
-{
-	int fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK | UFFD_USER_MODE_ONLY);
-
-	if (fd == -EINVAL)
-		fd = sys_userfaultfd(O_CLOEXEC | O_NONBLOCK);
-	return fd;
-}
-
-/* UFFDIO_API with @features on a fresh descriptor: 1, 0 or -errno. */
-static int uffd_api(uint64_t features, uint64_t *got)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	int fd = open_uffd(), ret = 1;
-
-	if (fd < 0)
-		return fd;
-	if (ioctl(fd, UFFDIO_API, &api))
-		ret = errno == EINVAL ? 0 : -errno;
-	else if (got)
-		*got = api.features;
-	close(fd);
-	return ret;
-}
-
-static int probe_uffd(char *reason, size_t len)
-{
-	int ret = uffd_api(0, NULL);
-
-	if (ret == 1) {
-		REASON("userfaultfd(2) and UFFDIO_API work for this caller");
-		return 1;
-	}
-	if (ret == -ENOSYS) {
-		REASON("kernel built without CONFIG_USERFAULTFD");
-		return 0;
-	}
-	if (ret == -EPERM) {
-		REASON("userfaultfd denied (vm.unprivileged_userfaultfd=0 "
-		       "and no UFFD_USER_MODE_ONLY before 5.11)");
-		return 0;
-	}
-	return absent_or_error(ret, reason, len, "UFFDIO_API");
-}
-
-/* Register one anonymous page for write-protect tracking. */
-static int uffd_wp_register(uint64_t features, char *reason, size_t len,
-			    bool check_pagemap)
-{
-	struct uffdio_api api = { .api = UFFD_API, .features = features };
-	long psz = (long)ps_pagesz();
-	struct uffdio_register reg;
-	struct uffdio_writeprotect wp;
-	int fd, ret = 1;
-	char *p;
-
-	fd = open_uffd();
-	if (fd < 0)
-		return absent_or_error(fd, reason, len, "userfaultfd");
-	p = mmap(NULL, (size_t)psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p == MAP_FAILED) {
-		ret = -errno;
-		close(fd);
-		return ret;
-	}
-	p[0] = 1;
-	reg.range.start = (uintptr_t)p;
-	reg.range.len = (uint64_t)psz;
-	reg.mode = UFFDIO_REGISTER_MODE_WP;
-	if (ioctl(fd, UFFDIO_API, &api)) {
-		ret = absent_or_error(-errno, reason, len, "UFFDIO_API feature");
-		goto out;
-	}
-	if (ioctl(fd, UFFDIO_REGISTER, &reg)) {
-		ret = absent_or_error(-errno, reason, len,
-				      "UFFDIO_REGISTER_MODE_WP");
-		goto out;
-	}
-	wp.range = reg.range;
-	wp.mode = UFFDIO_WRITEPROTECT_MODE_WP;
-	if (ioctl(fd, UFFDIO_WRITEPROTECT, &wp)) {
-		ret = absent_or_error(-errno, reason, len,
-				      "UFFDIO_WRITEPROTECT");
-		goto out;
-	}
-	REASON("registered and write-protected an anonymous page");
-	if (check_pagemap) {
-		uint64_t e;
-		int pm = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-
-		if (pm < 0 || sys_pread_full(pm, &e, 8, (off_t)((uintptr_t)p /
-				(uint64_t)psz * 8)) != 8) {
-			ret = -EIO;
-		} else {
-			ret = !!(e & PM_ENTRY_UFFD_WP);
-			REASON(ret ? "pagemap shows the uffd-wp bit (57)" :
-			       "pagemap does not show bit 57 (needs 5.13)");
-		}
-		if (pm >= 0)
-			close(pm);
-	}
-out:
-	munmap(p, (size_t)psz);
-	close(fd);
-	return ret;
-}
-
-static int probe_uffd_wp(char *reason, size_t len)
-{
-	if (pagescan_probe(PAGESCAN_FEAT_UFFD) != 1) {
-		REASON("userfaultfd unavailable");
-		return 0;
-	}
-	return uffd_wp_register(0, reason, len, false);
-}
-
-static int probe_uffd_feature(uint64_t f, const char *name, char *reason,
-			      size_t len)
-{
-	int ret;
-
-	if (pagescan_probe(PAGESCAN_FEAT_UFFD) != 1) {
-		REASON("userfaultfd unavailable");
-		return 0;
-	}
-	ret = uffd_api(f, NULL);
-	if (ret == 1)
-		REASON("UFFDIO_API accepts %s", name);
-	else if (ret == 0)
-		REASON("UFFDIO_API rejects %s", name);
-	else
-		REASON("probe failed: %s", strerror(-ret));
-	return ret;
-}
-
-static int probe_wp_unpopulated(char *reason, size_t len)
-{
-	return probe_uffd_feature(UFFD_FEATURE_WP_UNPOPULATED,
-				  "WP_UNPOPULATED (6.4)", reason, len);
-}
-
-static int probe_wp_async(char *reason, size_t len)
-{
-	return probe_uffd_feature(UFFD_FEATURE_WP_ASYNC, "WP_ASYNC (6.7)",
-				  reason, len);
 }
 
 /* Read the pagemap entry of one of our pages. */
@@ -483,7 +330,8 @@ static int probe_guard_regions(char *reason, size_t len)
 		REASON("MADV_GUARD_INSTALL works (6.13+)");
 		(void)self_entry(p, &e);
 	} else {
-		ret = absent_or_error(ret, reason, len, "MADV_GUARD_INSTALL");
+		ret = ps_probe_absent_or_error(ret, reason, len,
+					       "MADV_GUARD_INSTALL");
 	}
 	munmap(p, psz);
 	return ret;
@@ -512,15 +360,6 @@ static int probe_pagemap_guard_bit(char *reason, size_t len)
 	REASON(ret ? "pagemap marks guard pages with bit 58" :
 	       "pagemap has no guard bit (needs 6.15)");
 	return ret;
-}
-
-static int probe_pagemap_wp_bit(char *reason, size_t len)
-{
-	if (pagescan_probe(PAGESCAN_FEAT_UFFD_WP) != 1) {
-		REASON("no userfaultfd write-protect");
-		return 0;
-	}
-	return uffd_wp_register(0, reason, len, true);
 }
 
 static struct feature features[PAGESCAN_FEAT__COUNT] PS_STATE = {
@@ -554,13 +393,14 @@ static struct feature features[PAGESCAN_FEAT__COUNT] PS_STATE = {
 		"PM_SCAN_CHECK_WPASYNC: fail on VMAs not armed for async WP",
 		probe_check_wpasync },
 	[PAGESCAN_FEAT_UFFD] = { "uffd", "userfaultfd(2) for this caller",
-				 probe_uffd },
+				 ps_probe_uffd },
 	[PAGESCAN_FEAT_UFFD_WP] = { "uffd-wp",
-		"userfaultfd write-protect mode (5.7)", probe_uffd_wp },
+		"userfaultfd write-protect mode (5.7)", ps_probe_uffd_wp },
 	[PAGESCAN_FEAT_UFFD_WP_UNPOPULATED] = { "uffd-wp-unpopulated",
-		"UFFD_FEATURE_WP_UNPOPULATED (6.4)", probe_wp_unpopulated },
+		"UFFD_FEATURE_WP_UNPOPULATED (6.4)",
+		ps_probe_uffd_wp_unpopulated },
 	[PAGESCAN_FEAT_UFFD_WP_ASYNC] = { "uffd-wp-async",
-		"UFFD_FEATURE_WP_ASYNC (6.7)", probe_wp_async },
+		"UFFD_FEATURE_WP_ASYNC (6.7)", ps_probe_uffd_wp_async },
 	[PAGESCAN_FEAT_SOFT_DIRTY] = { "soft-dirty",
 		"soft-dirty bits (CONFIG_MEM_SOFT_DIRTY)", probe_soft_dirty },
 	[PAGESCAN_FEAT_PFN] = { "pfn", "PFNs visible in pagemap",
@@ -576,7 +416,8 @@ static struct feature features[PAGESCAN_FEAT__COUNT] PS_STATE = {
 		"pagemap bit 58 marks guard pages (6.15)",
 		probe_pagemap_guard_bit },
 	[PAGESCAN_FEAT_PAGEMAP_WP_BIT] = { "pagemap-wp-bit",
-		"pagemap bit 57 shows uffd-wp (5.13)", probe_pagemap_wp_bit },
+		"pagemap bit 57 shows uffd-wp (5.13)",
+		ps_probe_pagemap_wp_bit },
 	[PAGESCAN_FEAT_KPAGEFLAGS] = { "kpageflags",
 		"/proc/kpageflags readable (root)", probe_kpageflags },
 };
@@ -630,121 +471,6 @@ uint64_t ps_native_categories(void)
 			c |= UINT64_C(1) << i;
 	__atomic_store_n(&cats, c, __ATOMIC_RELEASE);
 	return c;
-}
-
-/*
- * The largest address access_ok() accepts as the end of a range:
- * TASK_SIZE_MAX, i.e. (1 << 47) - PAGE_SIZE on x86-64 with 4-level
- * paging and (1 << 56) - PAGE_SIZE with 5-level paging, which a mapping
- * hint above 47 bits reveals.  x86 LAM (which widens the check to
- * 1 << 63) is not modelled.  arm64: 1 << VA_BITS (48, or 52).
- */
-static uint64_t probe_user_limit(uint64_t psz)
-{
-	uint64_t low_bits = 47, high_bits = 56, hint = UINT64_C(1) << 52;
-	uint64_t bits = low_bits;
-	void *p;
-
-#if defined(__aarch64__)
-	low_bits = 48;
-	high_bits = 52;
-	hint = UINT64_C(1) << 50;
-	bits = low_bits;
-#endif
-	p = mmap((void *)(uintptr_t)hint, psz, PROT_NONE,
-		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (p != MAP_FAILED) {
-		if ((uintptr_t)p >> low_bits)
-			bits = high_bits;
-		munmap(p, psz);
-	}
-#if defined(__aarch64__)
-	return UINT64_C(1) << bits;
-#else
-	return (UINT64_C(1) << bits) - psz;
-#endif
-}
-
-/*
- * ESRCH on a gone address space: a child that waits on a pipe, its
- * pagemap opened, then let go and reaped.  The child is made with the
- * raw clone system call and no exit signal, so that no fork handler of
- * the host program runs and no SIGCHLD reaches it; it makes nothing but
- * raw system calls before it exits.
- */
-static int probe_native_esrch(void)
-{
-	struct pm_scan_arg a = { .size = sizeof(a) };
-	char path[64], c = 0;
-	int p[2], fd, ret;
-	long pid;
-
-	if (ps_native_scan() != 1)
-		return 0;
-	if (pipe2(p, O_CLOEXEC))
-		return -errno;
-	pid = syscall(SYS_clone, 0UL, 0UL, 0UL, 0UL, 0UL);
-	if (pid == 0) {
-		syscall(SYS_close, p[1]);
-		syscall(SYS_read, p[0], &c, 1);
-		syscall(SYS_exit, 0);
-	}
-	close(p[0]);
-	if (pid < 0) {
-		ret = -errno;
-		close(p[1]);
-		return ret;
-	}
-	snprintf(path, sizeof(path), "/proc/%ld/pagemap", pid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	ret = fd < 0 ? -errno : 0;
-	close(p[1]);
-	while (waitpid((pid_t)pid, NULL, __WALL) < 0 && errno == EINTR)
-		;
-	if (fd < 0)
-		return ret;
-	a.end = ps_pagesz();
-	ret = sys_pagemap_scan(fd, &a);
-	close(fd);
-	return ret == -ESRCH ? 1 : ret >= 0 ? 0 : ret;
-}
-
-int ps_native_esrch(void)
-{
-	static int v PS_STATE = -1000;
-	int r = __atomic_load_n(&v, __ATOMIC_ACQUIRE);
-
-	if (r != -1000)
-		return r;
-	r = probe_native_esrch();
-	__atomic_store_n(&v, r, __ATOMIC_RELEASE);
-	return r;
-}
-
-static struct ps_facts facts PS_STATE;
-static pthread_once_t facts_once PS_STATE = PTHREAD_ONCE_INIT;
-
-static void facts_init(void)
-{
-	struct ps_facts *f = &facts;
-
-	f->native_scan = ps_native_scan();
-	f->native_cats = ps_native_categories();
-	f->user_limit = probe_user_limit(ps_pagesz());
-	f->pfn = pagescan_probe(PAGESCAN_FEAT_PFN) == 1;
-	f->kpageflags = pagescan_probe(PAGESCAN_FEAT_KPAGEFLAGS) == 1;
-	f->uffd_wp_async = pagescan_probe(PAGESCAN_FEAT_UFFD_WP_ASYNC) == 1;
-	f->pagemap_wp_bit = pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) == 1;
-	f->soft_dirty = pagescan_probe(PAGESCAN_FEAT_SOFT_DIRTY) == 1;
-	f->thp = pagescan_probe(PAGESCAN_FEAT_THP) == 1;
-	f->pagemap_guard_bit =
-		pagescan_probe(PAGESCAN_FEAT_PAGEMAP_GUARD_BIT) == 1;
-}
-
-const struct ps_facts *ps_facts(void)
-{
-	pthread_once(&facts_once, facts_init);
-	return &facts;
 }
 
 void ps_probe_describe(enum pagescan_feature feat, const char **name,
