@@ -182,6 +182,22 @@ static inline const char *ps_vma_name(const struct ps_maps *m,
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 
+/* ---- shmem.c: which mapped files are shmem/tmpfs ---- */
+struct ps_devs {
+	uint32_t (*d)[2];	/* major, minor */
+	size_t n;
+};
+
+/*
+ * The tmpfs devices of @pid's mount namespace, a copy the caller frees
+ * (out->d), empty if unknown; the first call also learns the device of
+ * the kernel's internal shm mount, which ps_shmem_file() needs.
+ */
+void ps_shmem_devs(pid_t pid, struct ps_devs *out);
+/* Is a mapping of this file (a mapping with no inode never is) shmem? */
+bool ps_shmem_file(const struct ps_devs *tmpfs, uint32_t maj, uint32_t min,
+		   uint64_t inode, const char *name);
+
 /* ---- probe.c, facts.c: facts about the running kernel and caller ---- */
 /*
  * What the backends need to know about the kernel, gathered once from the

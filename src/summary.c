@@ -8,23 +8,19 @@
  *
  * It is built on the public API only (pagescan_vmas(), the iterator,
  * pagescan_scan()), as any caller could build it; what it adds is the
- * accounting rule, in one place, so that the command, the Python binding
- * and the Prometheus exporter agree to the byte.
+ * accounting rule (stats.c), in one place, so that the command, the
+ * Python binding and the Prometheus exporter agree to the byte.
  *
  * What the scan's categories cannot say by themselves comes from the
- * mapping: whether its file is on shmem/tmpfs (the device number against
- * the kernel's internal shm mount and the target's tmpfs mounts) and
- * whether it is hugetlb (smaps VmFlags, read only for a file mapping that
- * holds huge pages, where a transparent huge page and a hugetlb page look
- * alike).
+ * mapping: whether its file is on shmem/tmpfs (shmem.c: the device number
+ * against the kernel's internal shm mount and the target's tmpfs mounts)
+ * and whether it is hugetlb (smaps VmFlags, read only for a file mapping
+ * that holds huge pages, where a transparent huge page and a hugetlb page
+ * look alike).
  */
 #include "internal.h"
 
 #include <inttypes.h>
-#include <pthread.h>
-#include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 /*
  * Addresses at or above this are not user space ([vsyscall] on x86-64);
@@ -33,232 +29,6 @@
 #define USER_TOP (UINT64_C(1) << 63)
 
 #define BIT(s) (UINT64_C(1) << (s))
-
-static const char *const stat_names[PAGESCAN_STAT__COUNT] = {
-	[PAGESCAN_STAT_RSS] = "rss",
-	[PAGESCAN_STAT_ANON] = "anon",
-	[PAGESCAN_STAT_FILE] = "file",
-	[PAGESCAN_STAT_SHMEM] = "shmem",
-	[PAGESCAN_STAT_SWAPPED] = "swapped",
-	[PAGESCAN_STAT_THP] = "thp",
-	[PAGESCAN_STAT_HUGETLB] = "hugetlb",
-	[PAGESCAN_STAT_ZERO] = "zero",
-	[PAGESCAN_STAT_GUARD] = "guard",
-	[PAGESCAN_STAT_SOFT_DIRTY] = "soft_dirty",
-	[PAGESCAN_STAT_WRITTEN] = "written",
-	[PAGESCAN_STAT_PRESENT] = "present",
-	[PAGESCAN_STAT_WP_MARKER] = "wp_marker",
-};
-
-_Static_assert(PAGESCAN_STAT__COUNT <= PAGESCAN_STAT_SLOTS,
-	       "room for every statistic");
-_Static_assert(PAGESCAN_STAT_SLOTS <= 64, "one bit per statistic");
-
-const char *pagescan_stat_name(unsigned int stat)
-{
-	return stat < PAGESCAN_STAT__COUNT ? stat_names[stat] : NULL;
-}
-
-int pagescan_stats_add(uint64_t *b, uint32_t vma_flags, uint64_t ret_mask,
-		       const struct pagescan_region *r)
-{
-	bool hugetlb = vma_flags & PAGESCAN_VMA_HUGETLB;
-	uint64_t cats, len;
-
-	if (!b || !r || r->end < r->start)
-		return ps_err(EINVAL);
-	cats = r->categories & ret_mask;
-	len = r->end - r->start;
-	/*
-	 * A guard marker reads SWAPPED|WRITTEN|GUARD (6.16+): it is no swap
-	 * entry.  (6.13-6.15 have no GUARD bit; see approximate.)
-	 */
-	if (cats & PAGESCAN_CAT_GUARD) {
-		b[PAGESCAN_STAT_GUARD] += len;
-		return 0;
-	}
-	if (cats & PAGESCAN_CAT_PRESENT) {
-		b[PAGESCAN_STAT_PRESENT] += len;
-		if (cats & PAGESCAN_CAT_PFNZERO) {
-			/* smaps skips it: vm_normal_page() has no page. */
-			b[PAGESCAN_STAT_ZERO] += len;
-		} else if (hugetlb) {
-			/* smaps counts these apart, in *_Hugetlb. */
-			b[PAGESCAN_STAT_HUGETLB] += len;
-		} else {
-			b[PAGESCAN_STAT_RSS] += len;
-			if (!(cats & PAGESCAN_CAT_FILE))
-				b[PAGESCAN_STAT_ANON] += len;
-			else if (vma_flags & PAGESCAN_VMA_SHMEM)
-				b[PAGESCAN_STAT_SHMEM] += len;
-			else
-				b[PAGESCAN_STAT_FILE] += len;
-			if (cats & PAGESCAN_CAT_HUGE)
-				b[PAGESCAN_STAT_THP] += len;
-		}
-	} else if (cats & PAGESCAN_CAT_SWAPPED) {
-		/*
-		 * A non-present entry without WRITTEN carries the uffd-wp
-		 * bit: a write-protect marker on untouched memory, or a
-		 * write-protected swap entry.  The scan cannot tell which,
-		 * and markers cover whole unpopulated ranges, so neither is
-		 * counted as swap.  A hugetlb non-present entry is a marker
-		 * or a migration, never swap.
-		 */
-		if ((ret_mask & PAGESCAN_CAT_WRITTEN) &&
-		    !(cats & PAGESCAN_CAT_WRITTEN))
-			b[PAGESCAN_STAT_WP_MARKER] += len;
-		else if (!hugetlb)
-			b[PAGESCAN_STAT_SWAPPED] += len;
-	} else {
-		return 0;
-	}
-	if (cats & PAGESCAN_CAT_SOFT_DIRTY)
-		b[PAGESCAN_STAT_SOFT_DIRTY] += len;
-	/* Outside uffd-wp async mappings every page is WRITTEN. */
-	if ((cats & PAGESCAN_CAT_WPALLOWED) && (cats & PAGESCAN_CAT_WRITTEN))
-		b[PAGESCAN_STAT_WRITTEN] += len;
-	return 0;
-}
-
-/* ---- shmem: which devices are shmem/tmpfs ---- */
-
-struct devs {
-	uint32_t (*d)[2];
-	size_t n;
-};
-
-static bool devs_has(const struct devs *d, uint32_t maj, uint32_t min)
-{
-	size_t i;
-
-	for (i = 0; i < d->n; i++)
-		if (d->d[i][0] == maj && d->d[i][1] == min)
-			return true;
-	return false;
-}
-
-/*
- * The kernel's internal shm mount (shared anonymous memory, memfd, SysV
- * shm) has an anonymous device number of its own: learn it from a memfd.
- */
-static pthread_once_t shm_once PS_STATE = PTHREAD_ONCE_INIT;
-static bool shm_known PS_STATE;
-static uint32_t shm_dev[2] PS_STATE;
-
-static void shm_init(void)
-{
-	struct stat st;
-	int fd = memfd_create("pagescan-shm-probe", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (!fstat(fd, &st)) {
-		shm_dev[0] = major(st.st_dev);
-		shm_dev[1] = minor(st.st_dev);
-		shm_known = true;
-	}
-	close(fd);
-}
-
-/*
- * The tmpfs mounts of the target's mount namespace, from its mountinfo
- * ("36 25 0:23 / /dev/shm rw - tmpfs tmpfs rw"), cached for the last
- * namespace seen: a host's processes mostly share one.
- */
-static pthread_mutex_t tmpfs_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
-static uint64_t tmpfs_ns PS_STATE;	/* inode of /proc/PID/ns/mnt, 0: none */
-static struct devs tmpfs_cache PS_STATE;
-
-static int parse_mountinfo(const char *buf, size_t len, struct devs *out)
-{
-	const char *p = buf, *end = buf + len;
-	size_t cap = 0;
-
-	while (p < end) {
-		const char *eol = memchr(p, '\n', (size_t)(end - p));
-		const char *sep, *f = p;
-		unsigned long maj, min;
-		int i;
-
-		if (!eol)
-			eol = end;
-		/* The third field is MAJOR:MINOR (decimal). */
-		for (i = 0; i < 2 && f < eol; i++) {
-			f = memchr(f, ' ', (size_t)(eol - f));
-			if (!f)
-				break;
-			f++;
-		}
-		sep = memmem(p, (size_t)(eol - p), " - ", 3);
-		if (f && f < eol && sep &&
-		    sscanf(f, "%lu:%lu", &maj, &min) == 2 &&
-		    (size_t)(eol - sep) > 9 && !memcmp(sep + 3, "tmpfs ", 6)) {
-			if (out->n == cap) {
-				uint32_t (*n)[2];
-
-				cap = cap ? cap * 2 : 16;
-				n = realloc(out->d, cap * sizeof(*n));
-				if (!n)
-					return -ENOMEM;
-				out->d = n;
-			}
-			out->d[out->n][0] = (uint32_t)maj;
-			out->d[out->n][1] = (uint32_t)min;
-			out->n++;
-		}
-		p = eol + 1;
-	}
-	return 0;
-}
-
-/* A copy of the tmpfs devices of @pid's namespace; empty if unknown. */
-static void tmpfs_devs(pid_t pid, struct devs *out)
-{
-	char path[64], *buf;
-	struct stat st;
-	struct devs d = { 0 };
-	size_t len;
-
-	out->d = NULL;
-	out->n = 0;
-	snprintf(path, sizeof(path), "/proc/%d/ns/mnt", (int)pid);
-	if (stat(path, &st))
-		st.st_ino = 0;
-	pthread_mutex_lock(&tmpfs_lock);
-	if (!st.st_ino || st.st_ino != tmpfs_ns) {
-		snprintf(path, sizeof(path), "/proc/%d/mountinfo", (int)pid);
-		if (sys_read_file(path, &buf, &len))
-			goto out;
-		if (parse_mountinfo(buf, len, &d)) {
-			free(buf);
-			free(d.d);
-			goto out;
-		}
-		free(buf);
-		free(tmpfs_cache.d);
-		tmpfs_cache = d;
-		tmpfs_ns = st.st_ino;
-	}
-	out->d = malloc((tmpfs_cache.n ? tmpfs_cache.n : 1) *
-			sizeof(*out->d));
-	if (out->d) {
-		memcpy(out->d, tmpfs_cache.d, tmpfs_cache.n * sizeof(*out->d));
-		out->n = tmpfs_cache.n;
-	}
-out:
-	pthread_mutex_unlock(&tmpfs_lock);
-}
-
-/* Without the device numbers: the names shmem files get. */
-static bool shmem_by_name(const char *name)
-{
-	return !strncmp(name, "/memfd:", 7) || !strncmp(name, "/SYSV", 5) ||
-	       !strncmp(name, "/dev/shm/", 9) ||
-	       !strcmp(name, "/dev/zero (deleted)");
-}
-
-/* ---- the summary ---- */
 
 struct sum_map {
 	uint64_t start, end, offset, inode;
@@ -276,7 +46,7 @@ struct sum {
 	uint64_t lo, hi;
 	uint64_t cats;		/* the scan's return_mask */
 	bool sorted, oom;
-	struct devs tmpfs;
+	struct ps_devs tmpfs;
 	uint64_t other[PAGESCAN_STAT_SLOTS];
 };
 
@@ -327,10 +97,8 @@ static int add_vma(const struct pagescan_vma *v, void *ctx)
 		return 0;
 	if (s->n && m->start < s->m[s->n - 1].end)
 		s->sorted = false;
-	if ((shm_known && m->dev_major == shm_dev[0] &&
-	     m->dev_minor == shm_dev[1] && m->inode) ||
-	    (m->inode && devs_has(&s->tmpfs, m->dev_major, m->dev_minor)) ||
-	    (!shm_known && m->inode && shmem_by_name(name)))
+	if (ps_shmem_file(&s->tmpfs, m->dev_major, m->dev_minor, m->inode,
+			  name))
 		m->flags |= PAGESCAN_VMA_SHMEM;
 	s->n++;
 	return 0;
@@ -619,8 +387,7 @@ int pagescan_summary(struct pagescan *ps, uint64_t start, uint64_t end,
 		cats &= ~PAGESCAN_CAT_WPALLOWED;
 	limits(cats, &res.unavailable, &res.approximate);
 
-	pthread_once(&shm_once, shm_init);
-	tmpfs_devs(ps->proc_pid, &s.tmpfs);
+	ps_shmem_devs(ps->proc_pid, &s.tmpfs);
 	s.lo = start;
 	s.hi = end < USER_TOP ? end : USER_TOP;
 	s.sorted = true;
