@@ -65,6 +65,11 @@ const struct ps_backend *ps_backend(enum pagescan_backend b);
  */
 int ps_dispatch(enum pagescan_backend backend, const struct ps_target *t,
 		struct pm_scan_arg *arg);
+/*
+ * The backend a request of the library's own (@arg is not a caller's
+ * pointer) would go to under @backend: NATIVE, EMULATE, or -errno.
+ */
+int ps_route(enum pagescan_backend backend, const struct pm_scan_arg *arg);
 /* The target a handle's scans run against. */
 void ps_handle_target(const struct pagescan *ps, struct ps_target *t);
 

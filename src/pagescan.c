@@ -168,9 +168,10 @@ const struct ps_backend *ps_backend(enum pagescan_backend b)
 /*
  * Under auto on a kernel that has the ioctl but lacks a category bit the
  * emulation can compute (6.7 has no SOFT_DIRTY), requests using that bit
- * go to the emulation instead of failing.
+ * go to the emulation instead of failing.  @arg is the caller's pointer
+ * unless @own (then it is read directly, not copied in).
  */
-static bool wants_emulation(const struct pm_scan_arg *arg)
+static bool wants_emulation(const struct pm_scan_arg *arg, bool own)
 {
 	uint64_t native = ps_native_categories(), extra;
 	struct pm_scan_arg a;
@@ -178,30 +179,79 @@ static bool wants_emulation(const struct pm_scan_arg *arg)
 	if (!(~native & PAGESCAN_CAT_ALL))
 		return false;
 	extra = ps_backend(PAGESCAN_BACKEND_EMULATE)->categories() & ~native;
-	return extra && !sys_copy_from_self(&a, arg, sizeof(a)) &&
-	       ((a.category_inverted | a.category_mask |
-		 a.category_anyof_mask | a.return_mask) & extra);
+	if (!extra)
+		return false;
+	if (own)
+		a = *arg;
+	else if (sys_copy_from_self(&a, arg, sizeof(a)))
+		return false;
+	return (a.category_inverted | a.category_mask |
+		a.category_anyof_mask | a.return_mask) & extra;
+}
+
+/*
+ * Where AUTO sends every request without looking at it: NATIVE when the
+ * environment asks for native, or for auto on a kernel whose ioctl takes
+ * every category bit (wants_emulation() is then always false); -1 where
+ * each request must be looked at.  It rests only on what is itself read
+ * once (the environment, the probes), so it is worked out once: the
+ * drop-in then costs a load and a compare on top of the ioctl, not the
+ * whole choice on every call (issue 11: under 1 us of fixed overhead).
+ */
+static int auto_route PS_STATE = -2;
+
+static int auto_fixed(void)
+{
+	int r = __atomic_load_n(&auto_route, __ATOMIC_ACQUIRE);
+	enum pagescan_backend env;
+
+	if (likely(r != -2))
+		return r;
+	env = ps_env_backend();
+	r = -1;
+	if (env == PAGESCAN_BACKEND_NATIVE ||
+	    (env == PAGESCAN_BACKEND_AUTO && ps_native_scan() == 1 &&
+	     !(~ps_native_categories() & PAGESCAN_CAT_ALL)))
+		r = PAGESCAN_BACKEND_NATIVE;
+	__atomic_store_n(&auto_route, r, __ATOMIC_RELEASE);
+	return r;
 }
 
 /* The backend one request goes to: NATIVE, EMULATE, or -errno. */
-static int choose(enum pagescan_backend backend, const struct pm_scan_arg *arg)
+static int choose(enum pagescan_backend backend, const struct pm_scan_arg *arg,
+		  bool own)
 {
-	bool in_auto = backend == PAGESCAN_BACKEND_AUTO &&
-		       ps_env_backend() == PAGESCAN_BACKEND_AUTO;
+	bool in_auto;
+	int fixed;
 
+	/* NATIVE asked for is NATIVE, whatever the environment says. */
+	if (backend == PAGESCAN_BACKEND_NATIVE)
+		return PAGESCAN_BACKEND_NATIVE;
+	if (backend == PAGESCAN_BACKEND_AUTO) {
+		fixed = auto_fixed();
+		if (likely(fixed >= 0))
+			return fixed;
+	}
+	in_auto = backend == PAGESCAN_BACKEND_AUTO &&
+		  ps_env_backend() == PAGESCAN_BACKEND_AUTO;
 	if ((int)ps_env_backend() < 0 && backend == PAGESCAN_BACKEND_AUTO)
 		return ps_env_backend_error();
 	backend = ps_resolve_backend(backend);
 	if (in_auto && backend == PAGESCAN_BACKEND_NATIVE &&
-	    wants_emulation(arg))
+	    wants_emulation(arg, own))
 		backend = PAGESCAN_BACKEND_EMULATE;
 	return (int)backend;
+}
+
+int ps_route(enum pagescan_backend backend, const struct pm_scan_arg *arg)
+{
+	return choose(backend, arg, true);
 }
 
 int ps_dispatch(enum pagescan_backend backend, const struct ps_target *t,
 		struct pm_scan_arg *arg)
 {
-	int b = choose(backend, arg);
+	int b = choose(backend, arg, false);
 
 	return b < 0 ? b : ps_backend((enum pagescan_backend)b)->scan(t, arg);
 }
@@ -212,7 +262,7 @@ static int bare_scan(int fd, struct pm_scan_arg *arg)
 	struct ps_target t = {
 		.pagemap_fd = fd, .maps_fd = -1, .smaps_fd = -1, .pidfd = -1,
 	};
-	int b = choose(PAGESCAN_BACKEND_AUTO, arg);
+	int b = choose(PAGESCAN_BACKEND_AUTO, arg, false);
 	pid_t pid;
 
 	if (b < 0)
