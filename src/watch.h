@@ -161,6 +161,7 @@ struct pagescan_watch {
 	/* the discard audit (watch_audit.c): bit set = page held data */
 	_Atomic uint64_t *present;
 	int audit_fd;
+	bool audit_any_present;		/* uffd-sync: no armed zero page */
 
 	/* verify mode */
 	uint64_t *hash;

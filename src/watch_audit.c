@@ -16,7 +16,13 @@
  * discard followed by a read is still a change.  It also leaves out
  * private anonymous pages shared with a forked child: each is reported
  * once when the fork makes it shared (an over-report), and a discard of
- * it while shared is not seen.  Not seen either: a page populated and
+ * it while shared is not seen (mprotect, soft-dirty).  uffd-sync sets
+ * audit_any_present: there every present page holds data, since a read
+ * after a discard goes to its handler (a missing fault), which installs
+ * a page of its own, never the zero page, and asks watch_audit_held();
+ * a zero page mapped before register and discarded is then reported
+ * (an over-report: it reads zeros as before).
+ * Not seen either: a page populated and
  * discarded between two gets without a write (for private memory the
  * content is the same again: zeros or the file's data), and a shmem hole
  * punched and read again between two gets (a new page, present again).
@@ -36,8 +42,10 @@
 #define PM_FILE		(UINT64_C(1) << 61)
 #define PM_EXCLUSIVE	(UINT64_C(1) << 56)
 
-static bool holds_data(uint64_t pm)
+static bool holds_data(const struct pagescan_watch *w, uint64_t pm)
 {
+	if (w->audit_any_present)
+		return pm & (PM_SWAPPED | PM_PRESENT);
 	return (pm & PM_SWAPPED) ||
 	       ((pm & PM_PRESENT) && (pm & (PM_EXCLUSIVE | PM_FILE)));
 }
@@ -88,7 +96,7 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		for (k = 0; k < n; k++) {
 			_Atomic uint64_t *word;
 			uint64_t bit;
-			bool now = holds_data(pm[k]);
+			bool now = holds_data(w, pm[k]);
 
 			i = ((a - w->start) >> ps_page_shift) + k;
 			word = &w->present[i / 64];

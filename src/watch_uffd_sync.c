@@ -425,6 +425,7 @@ static int us_attach(struct pagescan_watch *w)
 	 * The audit's bitmap exists before the handler thread that reads it
 	 * (watch_audit_held()); its baseline is taken again once armed.
 	 */
+	w->audit_any_present = true;	/* what uffd-sync tells (watch_audit.c) */
 	ret = watch_audit_init(w);
 	if (ret)
 		goto fail;
