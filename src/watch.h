@@ -162,6 +162,7 @@ struct pagescan_watch {
 	_Atomic uint64_t *present;
 	int audit_fd;
 	bool audit_any_present;		/* uffd-sync: no armed zero page */
+	bool audit_wp;			/* uffd-sync: check pagemap bit 57 */
 
 	/* verify mode */
 	uint64_t *hash;

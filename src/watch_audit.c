@@ -22,6 +22,13 @@
  * a page of its own, never the zero page, and asks watch_audit_held();
  * a zero page mapped before register and discarded is then reported
  * (an over-report: it reads zeros as before).
+ *
+ * uffd-sync also sets audit_wp (pagemap bit 57, 5.13): a present page
+ * that is armed (its written bit clear) but no longer write-protected
+ * lost its protection without a fault we saw.  A KSM merge does that
+ * (the application marked the range MADV_MERGEABLE again after register,
+ * watch_vma.c; 6.18 and before): the next write is a plain copy-on-write
+ * fault.  Such a page is marked written, and the reset arms it again.
  * Not seen either: a page populated and
  * discarded between two gets without a write (for private memory the
  * content is the same again: zeros or the file's data), and a shmem hole
@@ -40,6 +47,7 @@
 #define PM_PRESENT	(UINT64_C(1) << 63)
 #define PM_SWAPPED	(UINT64_C(1) << 62)
 #define PM_FILE		(UINT64_C(1) << 61)
+#define PM_UFFD_WP	(UINT64_C(1) << 57)
 #define PM_EXCLUSIVE	(UINT64_C(1) << 56)
 
 static bool holds_data(const struct pagescan_watch *w, uint64_t pm)
@@ -48,6 +56,13 @@ static bool holds_data(const struct pagescan_watch *w, uint64_t pm)
 		return pm & (PM_SWAPPED | PM_PRESENT);
 	return (pm & PM_SWAPPED) ||
 	       ((pm & PM_PRESENT) && (pm & (PM_EXCLUSIVE | PM_FILE)));
+}
+
+/* An armed page (its bit clear) that the kernel un-protected unseen. */
+static bool lost_wp(struct pagescan_watch *w, uint64_t pm, uint64_t i)
+{
+	return w->audit_wp && (pm & PM_PRESENT) && !(pm & PM_UFFD_WP) &&
+	       !(atomic_load(&w->bits[i / 64]) & (UINT64_C(1) << (i % 64)));
 }
 #define CHUNK		512
 
@@ -101,6 +116,10 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 			i = ((a - w->start) >> ps_page_shift) + k;
 			word = &w->present[i / 64];
 			bit = UINT64_C(1) << (i % 64);
+			/* Read after pagemap: a handler marks, then un-protects. */
+			if (lost_wp(w, pm[k], i))
+				watch_bits_mark(w, a + (k << ps_page_shift),
+						a + ((k + 1) << ps_page_shift));
 			if (now && !(atomic_load(word) & bit)) {
 				atomic_fetch_or(word, bit);
 			} else if (!now && (atomic_load(word) & bit)) {

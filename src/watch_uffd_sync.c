@@ -441,6 +441,8 @@ static int us_attach(struct pagescan_watch *w)
 			    UFFDIO_WRITEPROTECT_MODE_WP);
 	if (ret)
 		goto fail;
+	/* Once armed, an armed page without uffd-wp is news (watch_audit.c). */
+	w->audit_wp = pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) == 1;
 	watch_audit(w, w->start, w->end);
 	return 0;
 fail:
