@@ -5,7 +5,9 @@
  * backend this kernel has, the row's probe makes that change to an armed
  * page of a watch and says what happened: "reported" (the next get has
  * the page), "refused: ERRNO" (the change failed with that errno and the
- * memory is unchanged), or "not seen" (it changed, the get did not say).
+ * memory is unchanged), or "not seen" (it changed, the get did not say);
+ * the page's contents are compared, so that a refusal that changed it, or
+ * a "miss" that changed nothing, cannot pass for the cell.
  * The test reads the table from the manual and fails on every cell that
  * differs, so that the manual and the library cannot drift apart.
  * A column whose heading ends in '*' (soft-dirty: from the kernel's docs),
@@ -44,6 +46,7 @@ struct probe_ctx {
 	int fd;			/* memfd behind it, for shared rows */
 	struct pagescan_watch *w;
 	int err;		/* the change failed with this errno */
+	char *before;		/* page PG as it was before the change */
 };
 
 static const char *errno_name(int e)
@@ -64,24 +67,39 @@ static const char *outcome(struct probe_ctx *c, char *buf, size_t len)
 {
 	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
 		      .flags = PAGESCAN_WATCH_RESET);
+	char *page = c->p + PG * t_psz;
+	const char *res = "not seen";
 	void *pg[NP];
+	bool same;
 	int i, n;
 
 	if (c->err == -2)
 		return "n/a";
+	/*
+	 * A refusal leaves the memory as it was, and a miss changed it:
+	 * measured, not assumed (after the get: reading a punched hole
+	 * maps a page).  The next change is measured from here.
+	 */
 	if (c->err) {
-		snprintf(buf, len, "refused: %s", errno_name(c->err));
+		same = !memcmp(c->before, page, t_psz);
+		memcpy(c->before, page, t_psz);
+		snprintf(buf, len, "refused: %s%s", errno_name(c->err),
+			 same ? "" : ", yet changed");
 		return buf;
 	}
 	n = pagescan_watch_get_pages(c->w, c->p, NP * t_psz, pg, NP, &reset);
+	same = !memcmp(c->before, page, t_psz);
+	memcpy(c->before, page, t_psz);
 	if (n < 0) {
 		snprintf(buf, len, "get failed: %s", strerror(-n));
 		return buf;
 	}
 	for (i = 0; i < n; i++)
-		if (pg[i] == c->p + PG * t_psz)
-			return "reported";
-	return "not seen";
+		if (pg[i] == page)
+			res = "reported";
+	if (!strcmp(res, "not seen") && same)
+		res = "unchanged";
+	return res;
 }
 
 /* ---- the probes: make one change to page PG; c->err if it failed ---- */
@@ -399,7 +417,7 @@ static const char *measure(const struct row *r, enum pagescan_watch_backend b,
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
 	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
 		      .flags = PAGESCAN_WATCH_RESET);
-	struct probe_ctx c = { .b = b, .fd = -1 };
+	struct probe_ctx c = { .b = b, .fd = -1, .before = malloc(t_psz) };
 	const char *res;
 	void *pg[NP];
 	int ret;
@@ -424,9 +442,13 @@ static const char *measure(const struct row *r, enum pagescan_watch_backend b,
 		goto out;
 	}
 	pagescan_watch_get_pages(c.w, c.p, NP * t_psz, pg, NP, &reset);
+	if (!c.before)
+		t_error("malloc");
+	memcpy(c.before, c.p + PG * t_psz, t_psz);
 	r->probe(&c);
-	if (c.err == -1)
-		res = "dropped";
+	if (c.err == -1)	/* the store did not happen: nothing else either */
+		res = memcmp(c.before, c.p + PG * t_psz, t_psz) ?
+		      "dropped, yet changed" : "dropped";
 	else if (c.err == -2)
 		res = "n/a";
 	else
@@ -436,6 +458,7 @@ out:
 	munmap(c.p, NP * t_psz);
 	if (c.fd >= 0)
 		close(c.fd);
+	free(c.before);
 	return res;
 }
 
