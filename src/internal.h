@@ -111,6 +111,15 @@ static inline unsigned long ps_pagesz(void)
 void ps_state_bounds(uint64_t *lo, uint64_t *hi);
 
 /*
+ * ---- watch.c, for snapshots ----
+ * pagescan_watch_reset() of @n runs of @w, under one lock and with one
+ * preparation (a restore re-arms many small runs).  0 or -errno, no
+ * errno set.
+ */
+int watch_reset_runs(struct pagescan_watch *w,
+		     const struct pagescan_region *runs, size_t n);
+
+/*
  * ---- ownmem.c: the library's lasting state, outside the heap ----
  * Zeroed memory in a mapping of its own, recorded; NULL without.
  */

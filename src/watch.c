@@ -534,6 +534,30 @@ int pagescan_watch_reset(struct pagescan_watch *w, void *addr, size_t len)
 	return ret ? ps_err(-ret) : 0;
 }
 
+int watch_reset_runs(struct pagescan_watch *w,
+		     const struct pagescan_region *runs, size_t n)
+{
+	uint64_t start, end;
+	size_t i;
+	int ret = 0;
+
+	for (i = 0; i < n && !ret; i++)
+		ret = check_range(w, (void *)(uintptr_t)runs[i].start,
+				  (size_t)(runs[i].end - runs[i].start), &start,
+				  &end);
+	if (ret || !n)
+		return ret;
+	pthread_mutex_lock(&w->lock);
+	if (w->ops->reset_runs)
+		ret = w->ops->reset_runs(w, runs, n);
+	for (i = 0; i < n && !ret && !w->ops->reset_runs; i++)
+		ret = w->ops->reset(w, runs[i].start, runs[i].end);
+	for (i = 0; i < n && !ret && w->hash; i++)
+		watch_rehash(w, runs[i].start, runs[i].end);
+	pthread_mutex_unlock(&w->lock);
+	return ret;
+}
+
 /* ---- GetWriteWatch / ResetWriteWatch ---- */
 
 /* Round outwards to pages, as Wine does, and find the one watch. */

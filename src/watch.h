@@ -95,6 +95,12 @@ struct watch_ops {
 		       bool reset, struct watch_sink *s);
 	/* Re-arm [start, end).  0 or -errno. */
 	int (*reset)(struct pagescan_watch *w, uint64_t start, uint64_t end);
+	/*
+	 * Optional: re-arm each of @n runs, in order, with what every reset
+	 * does first (uffd-async's check for moved memory) done once.
+	 */
+	int (*reset_runs)(struct pagescan_watch *w,
+			  const struct pagescan_region *runs, size_t n);
 };
 
 extern const struct watch_ops watch_uffd_async_ops;

@@ -294,17 +294,13 @@ static int ua_wp(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	return watch_uffd_wp(w->uffd, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
 }
 
-/*
- * Re-arm [start, end).  In hugetlb stretches only whole huge pages can be
- * armed: the partial ends keep their state (reported again, not lost).
- */
-static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
+/* Re-arm [start, end), moved memory already registered again. */
+static int ua_arm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	uint64_t pos = start;
 	size_t i;
-	int ret;
+	int ret = 0;
 
-	ret = ua_heal(w);
 	for (i = 0; i < w->nhuge && !ret; i++) {
 		const struct watch_huge *h = &w->huge[i];
 		uint64_t hs, he;
@@ -324,6 +320,29 @@ static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	return ret;
 }
 
+/*
+ * Re-arm [start, end).  In hugetlb stretches only whole huge pages can be
+ * armed: the partial ends keep their state (reported again, not lost).
+ */
+static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	int ret = ua_heal(w);
+
+	return ret ? ret : ua_arm(w, start, end);
+}
+
+/* Many runs: one heal (a walk of the whole watch) for all of them. */
+static int ua_reset_runs(struct pagescan_watch *w,
+			 const struct pagescan_region *runs, size_t n)
+{
+	size_t i;
+	int ret = ua_heal(w);
+
+	for (i = 0; i < n && !ret; i++)
+		ret = ua_arm(w, runs[i].start, runs[i].end);
+	return ret;
+}
+
 const struct watch_ops watch_uffd_async_ops = {
 	.id = PAGESCAN_WATCH_UFFD_ASYNC,
 	.name = "uffd-async",
@@ -332,4 +351,5 @@ const struct watch_ops watch_uffd_async_ops = {
 	.detach = ua_detach,
 	.collect = ua_collect,
 	.reset = ua_reset,
+	.reset_runs = ua_reset_runs,
 };
