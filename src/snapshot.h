@@ -201,6 +201,13 @@ int snap_watch_into(struct pagescan_snapshot *s, struct snap_range *r,
  */
 int snap_scan_now(struct pagescan_snapshot *s, struct snap_range *r,
 		  uint64_t anyof, bool gaps, bool *guard, uint64_t *now);
+/*
+ * The next window of runs of set bits of @b at or after @i: its first
+ * unit (r->nunits if none), *@end past its last, *@runs how many runs.
+ * Runs less than 2 MiB apart share a window: one ioctl for all of them.
+ */
+size_t snap_next_window(const struct snap_range *r, const uint64_t *b,
+			size_t i, size_t *end, size_t *runs);
 /* 0, or -EINVAL (no snapshot), -ECHILD (a forked child's copy). */
 int snap_check_owner(struct pagescan_snapshot *s);
 /* After a failure: keep what ranges [0, upto) saw for the next call. */
