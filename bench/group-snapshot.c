@@ -284,7 +284,8 @@ static void add(uint64_t len, unsigned int pm, bool thp, int kind)
 	struct bench_row r = {
 		.vs = vs[kind], .target = target, .setup = setup,
 		.floor = floors[kind], .measure = m_restore,
-		.reps = 5, .arg = { len, pm, thp, (uint64_t)kind },
+		.reps = len > 64 * MIB ? 5 : 15,
+		.arg = { len, pm, thp, (uint64_t)kind },
 	};
 
 	snprintf(r.name, sizeof(r.name), "restore, %s%s, %u.%u %% changed",
