@@ -118,7 +118,8 @@ static void run(enum pagescan_watch_backend b)
  * merges the armed pages, dropping their uffd-wp bits, and the next write
  * is a plain copy-on-write fault: under uffd-sync it was lost (measured on
  * 6.18 before the fix).  Now each get sees, in pagemap, an armed present
- * page whose protection is gone, and reports it.
+ * page whose protection is gone, and reports it; before pagemap bit 57
+ * (5.13; the 5.10 VM lane) the miss is documented and accepted.
  */
 static void run_late(enum pagescan_watch_backend b)
 {
@@ -148,8 +149,15 @@ static void run_late(enum pagescan_watch_backend b)
 	for (i = 0; i < n; i++)
 		if (pg[i] == p + 5 * t_psz)
 			seen = true;
-	t_check(seen, "%s: MADV_MERGEABLE after register: the write after a "
-		"KSM scan was lost (%d pages reported)", name, n);
+	/* Before pagemap bit 57 (5.13) the manual says it is lost. */
+	if (!seen && b == PAGESCAN_WATCH_UFFD_SYNC &&
+	    pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) != 1)
+		printf("%s: MADV_MERGEABLE after register: the write was lost, "
+		       "as documented without pagemap bit 57\n", name);
+	else
+		t_check(seen, "%s: MADV_MERGEABLE after register: the write "
+			"after a KSM scan was lost (%d pages reported)", name,
+			n);
 	t_eq(pagescan_watch_unregister(w), 0);
 	munmap(p, 2 * NP * t_psz);
 }
