@@ -23,6 +23,7 @@
 #define CHUNK_ENTRIES	32768	/* 256 KiB of pagemap: the largest read */
 #define WINDOW_MIN	512	/* entries: windows end at PMD boundaries */
 #define WINDOW_GAP	256	/* pages of unmapped gap read through */
+#define WINDOW_SLACK	64	/* entries past a first read fitted to a vec */
 #define OUT_BATCH	8	/* kernel buffers per copy-out, when direct */
 #define KPF_THP		(UINT64_C(1) << KPF_THP_BIT)
 #define KPF_ZERO	(UINT64_C(1) << KPF_ZERO_PAGE_BIT)
@@ -117,6 +118,7 @@ struct emu {
 	size_t pm_cap;			/* entries allocated */
 	uint64_t win_lo, win_hi;
 	size_t win_want;		/* entries of the next read */
+	bool win_exact;			/* ... fitted to the vec: not rounded */
 	unsigned int win_reads;
 	uint64_t pm_read;		/* entries the windows have read */
 	uint64_t *tmp;			/* CHUNK_ENTRIES scratch entries */

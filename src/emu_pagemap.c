@@ -68,19 +68,22 @@ static bool windowed(const struct emu *s, const struct ps_vma *v)
 
 /*
  * Where the read that starts at @addr in VMA @vi ends: win_want entries
- * on, rounded up to a PMD boundary, not past the scan, through the VMAs that follow while the
- * gap before each is small (a gap's entries cost less than a pread).
+ * on, not past the scan, through the VMAs that follow while the gap
+ * before each is small (a gap's entries cost less than a pread).  A
+ * doubling read ends at a PMD boundary, as the kernel's pagemap steps
+ * do; one fitted to what the vec still takes (win_exact) ends where it
+ * was fitted: rounding it up would read up to a PMD block of entries
+ * past where the walk stops, on every call of a scan loop.
  */
 static uint64_t window_end(const struct emu *s, size_t vi, uint64_t addr)
 {
 	const struct ps_maps *m = s->maps;
-	uint64_t blk = (uint64_t)WINDOW_MIN << s->shift;
+	uint64_t blk = (uint64_t)(s->win_exact ? 1 : WINDOW_MIN) << s->shift;
 	uint64_t hi = (addr + ((uint64_t)s->win_want << s->shift) + blk - 1) &
 		      ~(blk - 1);
 	uint64_t gap = (uint64_t)WINDOW_GAP << s->shift;
 	size_t j;
 
-	/* Ends at a PMD boundary, as the kernel's pagemap steps do. */
 	if (hi > s->a.end)
 		hi = s->a.end;
 	for (j = vi; m->v[j].end < hi; j++) {
@@ -99,24 +102,28 @@ static uint64_t regions_out(const struct emu *s)
 
 /*
  * The size of the next read.  With a vec, sized by the density seen so
- * far: the entries the regions still to come should span at the rate of
- * the entries read per region so far, an eighth and a PMD block more, so
- * that a scan that stops when its vec is full reads little beyond where
- * it stops.  Without one (or before a region), doubling.  Never more than
+ * far: the entries the regions still to come, and the one after that
+ * stops the walk, should span at the rate of the entries read per region
+ * so far, an eighth and a PMD block more, so that a scan that stops when
+ * its vec is full reads little beyond where it stops (a vec that is full
+ * already needs only the start of the next region, not a doubled read).
+ * Without one (or before a region), doubling.  Never more than
  * CHUNK_ENTRIES: memory stays bounded whatever the range.
  */
-static size_t next_want(const struct emu *s)
+static size_t next_want(struct emu *s)
 {
 	uint64_t done, left, want;
 
 	want = (uint64_t)s->win_want * 2;
+	s->win_exact = false;
 	if (s->have_vec && (done = regions_out(s)) > 0 &&
-	    done < s->a.vec_len) {
-		left = s->a.vec_len - done;
+	    done <= s->a.vec_len) {
+		left = s->a.vec_len - done + 1;
 		if (left < CHUNK_ENTRIES &&
 		    s->pm_read / done < CHUNK_ENTRIES / left) {
 			want = left * s->pm_read / done;
 			want += want / 8 + WINDOW_MIN;
+			s->win_exact = true;
 		}
 	}
 	if (want < WINDOW_MIN)
