@@ -24,6 +24,7 @@
 #define WINDOW_MIN	512	/* entries: windows end at PMD boundaries */
 #define WINDOW_GAP	256	/* pages of unmapped gap read through */
 #define WINDOW_SLACK	64	/* entries past a first read fitted to a vec */
+#define VMA_QUERY_MAX	32	/* VMAs asked for one by one, not the text */
 #define OUT_BATCH	8	/* kernel buffers per copy-out, when direct */
 #define KPF_THP		(UINT64_C(1) << KPF_THP_BIT)
 #define KPF_ZERO	(UINT64_C(1) << KPF_ZERO_PAGE_BIT)

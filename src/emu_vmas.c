@@ -204,6 +204,13 @@ static int read_list(struct emu *s, bool smaps, struct ps_maps *m)
 	const struct ps_target *t = s->t;
 	int ret;
 
+	if (t->maps_fd >= 0 && !smaps) {
+		/* A range of few VMAs: those only (6.11+), not the text. */
+		ret = ps_maps_query_range(t->maps_fd, s->a.start, s->a.end,
+					  VMA_QUERY_MAX, m);
+		if (ret != -EOPNOTSUPP)
+			return ret;
+	}
 	if (t->maps_fd >= 0)
 		return ps_maps_read_fd(smaps ? t->smaps_fd : t->maps_fd,
 				       t->files_lock, smaps, m);

@@ -183,6 +183,13 @@ int ps_maps_read_fd(int fd, pthread_mutex_t *lock, bool smaps,
 		    struct ps_maps *m);
 int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m);
 void ps_maps_free(struct ps_maps *m);
+/*
+ * maps_query.c: the VMAs overlapping [start, end) through PROCMAP_QUERY
+ * on maps descriptor @fd (6.11+), at most @max of them; -EOPNOTSUPP where
+ * that cannot serve (no ioctl, more VMAs, a long name): read the text.
+ */
+int ps_maps_query_range(int fd, uint64_t start, uint64_t end, size_t max,
+			struct ps_maps *m);
 static inline const char *ps_vma_name(const struct ps_maps *m,
 				      const struct ps_vma *v)
 {
