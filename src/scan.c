@@ -30,7 +30,16 @@
 
 #include <stdlib.h>
 
-#define PS_ITER_CHUNK 512
+/*
+ * At most 512 (see above), and no more than fit in 8 KiB: the kernel
+ * copies the regions out through a buffer of min(vec_len, 512) entries
+ * of its own, which past 8 KiB (KMALLOC_MAX_CACHE_SIZE with 4 KiB pages)
+ * comes from the page allocator on every call, not from a slab cache.
+ * On 6.18 a one-page scan with vec_len 341 takes 0.83 us, with 342 or
+ * 512 1.28 us; a scan of many regions makes 1.5 times the calls, each
+ * cheaper by as much, and comes out even or ahead.
+ */
+#define PS_ITER_CHUNK (8192 / sizeof(struct page_region))
 /*
  * The emulation has no such walk_end bug (it is one of its named
  * divergences), but each of its calls reads /proc/PID/smaps, which walks
@@ -543,6 +552,48 @@ static bool iter_peek_merge(struct pagescan_iter *it)
 	return true;
 }
 
+/*
+ * Hand the buffered regions out into @vec from @out on, holding the last
+ * one back (pending) to merge it with what follows: regions split by our
+ * chunking are merged back.  The state is kept in locals here: the
+ * compiler cannot tell that @vec never overlaps the iterator, and
+ * reloaded all of it after every store (at 131,072 regions a tenth of
+ * the iteration).  Returns the new @out.
+ */
+static size_t drain(struct pagescan_iter *it, struct pagescan_region *vec,
+		    size_t vec_len, size_t out)
+{
+	const struct pagescan_region *buf = it->buf;
+	struct pagescan_region pend = it->pending;
+	size_t ibuf = it->ibuf, nbuf = it->nbuf;
+	uint64_t delivered = it->delivered, pos = it->pos;
+	unsigned int shift = ps_page_shift;
+	bool have = it->have_pending;
+
+	while (out < vec_len && ibuf < nbuf) {
+		struct pagescan_region r = buf[ibuf++];
+
+		if (have && r.start == pend.end &&
+		    r.categories == pend.categories) {
+			pend.end = r.end;
+			continue;
+		}
+		if (have) {
+			vec[out++] = pend;
+			delivered += (pend.end - pend.start) >> shift;
+			pos = pend.end;
+		}
+		pend = r;
+		have = true;
+	}
+	it->pending = pend;
+	it->have_pending = have;
+	it->ibuf = ibuf;
+	it->delivered = delivered;
+	it->pos = pos;
+	return out;
+}
+
 int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
 		       size_t vec_len)
 {
@@ -553,8 +604,6 @@ int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
 	if (it->err)
 		return ps_err(-it->err);
 	while (out < vec_len) {
-		struct pagescan_region r;
-
 		if (it->ibuf == it->nbuf) {
 			size_t room = vec_len - out - (it->have_pending ? 1 : 0);
 			bool peek = false;
@@ -581,20 +630,7 @@ int pagescan_iter_next(struct pagescan_iter *it, struct pagescan_region *vec,
 				break;
 			}
 		}
-		r = it->buf[it->ibuf++];
-		/* Regions split by our chunking are merged back. */
-		if (it->have_pending && r.start == it->pending.end &&
-		    r.categories == it->pending.categories) {
-			it->pending.end = r.end;
-			continue;
-		}
-		if (it->have_pending) {
-			vec[out++] = it->pending;
-			it->delivered += region_pages(&it->pending);
-			it->pos = it->pending.end;
-		}
-		it->pending = r;
-		it->have_pending = true;
+		out = drain(it, vec, vec_len, out);
 	}
 	/* Armed regions go out now; at the end the last one does too. */
 	if (it->have_pending && out < vec_len && (it->done || it->err ||
