@@ -156,6 +156,7 @@ int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp);
 int sys_copy_from_self(void *dst, const void *src, size_t len);
 int sys_copy_to_self(void *dst, const void *src, size_t len);
 void sys_rseq_area(uint64_t *lo, uint64_t *hi);
+int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
 
 /* ---- maps.c ---- */
 struct ps_vma {

@@ -394,3 +394,91 @@ void sys_rseq_area(uint64_t *lo, uint64_t *hi)
 	*hi = *lo + len;
 #endif
 }
+
+/* A hexadecimal number at *@p, moving *@p past it. */
+static uint64_t hex_at(const char **p, const char *end)
+{
+	uint64_t v = 0;
+
+	for (; *p < end; (*p)++) {
+		char c = **p;
+		unsigned int d;
+
+		if (c >= '0' && c <= '9')
+			d = (unsigned int)(c - '0');
+		else if (c >= 'a' && c <= 'f')
+			d = (unsigned int)(c - 'a' + 10);
+		else
+			break;
+		v = v << 4 | d;
+	}
+	return v;
+}
+
+/*
+ * The bounds of the mapping of this process that holds @addr, from
+ * /proc/self/maps, with open(2), read(2) and close(2) only: callable from
+ * a signal handler (no allocation, no stdio, no lock).  -ENOENT if no
+ * mapping holds it, -errno if the file cannot be read.
+ */
+int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi)
+{
+	char buf[4096];
+	size_t have = 0;
+	bool skip = false;	/* in the rest of a line too long to hold */
+	int fd, ret = -ENOENT;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	for (;;) {
+		ssize_t n = read(fd, buf + have, sizeof(buf) - have);
+		const char *p = buf, *end, *nl;
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			ret = -errno;
+			break;
+		}
+		have += (size_t)n;
+		end = buf + have;
+		if (skip) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			p = nl ? nl + 1 : end;
+			skip = !nl;
+		}
+		/* Whole lines only; a partial one waits for the next read. */
+		while ((nl = memchr(p, '\n', (size_t)(end - p)))) {
+			uint64_t a, b;
+
+			a = hex_at(&p, nl);
+			if (p < nl && *p == '-') {
+				p++;
+				b = hex_at(&p, nl);
+				if (a <= addr && addr < b) {
+					*lo = a;
+					*hi = b;
+					close(fd);
+					return 0;
+				}
+				if (a > addr) {
+					close(fd);
+					return -ENOENT;
+				}
+			}
+			p = nl + 1;
+		}
+		if (!n)
+			break;
+		/* A line longer than the buffer: drop it. */
+		if (p == buf && have == sizeof(buf)) {
+			p = end;
+			skip = true;
+		}
+		have = (size_t)(end - p);
+		memmove(buf, p, have);
+	}
+	close(fd);
+	return ret;
+}

@@ -230,17 +230,40 @@ static bool mp_is_write(const void *uc)
 }
 
 /*
+ * What to make writable for a rescued store at @page: the mapping that
+ * holds it, clipped to @span bytes (the watch's size) either side.  One
+ * page would split the moved mapping in three, and mremap(2) of a range
+ * over several mappings fails with EFAULT before Linux 6.17: the program
+ * could not move its pages back.  Every page of the watch is reported
+ * written already.  One page if the mapping cannot be read.
+ */
+static void moved_span(uint64_t page, uint64_t span, uint64_t *lo,
+		       uint64_t *hi)
+{
+	uint64_t a, b;
+
+	*lo = page;
+	*hi = page + ps_page_size;
+	if (sys_vma_of(page, &a, &b))
+		return;
+	*lo = page - a > span ? page - span : a;
+	*hi = b - page > span ? page + span : b;
+}
+
+/*
  * A write fault at @a, outside every slot: pages of an mprotect watch
  * moved by mremap(2)?  Only if the page is readable (a PROT_NONE guard
  * page is never made writable) and some mprotect slot's range is not
  * wholly mapped any more (msync(2) says ENOMEM for a hole).  Every such
  * watch is marked wholly written and flagged moved, under its arm lock,
- * before the page is made writable (the order of watch.h).  One page per
- * fault, npages at most per slot until watch_fault_moved_back().
+ * before the pages are made writable (the order of watch.h): the whole
+ * mapping that holds the page, as far as the watch's size reaches either
+ * side (moved_span()).  npages rescues at most per slot until
+ * watch_fault_moved_back().
  */
 static bool mp_moved(uint64_t a, const void *uc)
 {
-	uint64_t page = a & ~(uint64_t)(ps_page_size - 1);
+	uint64_t page = a & ~(uint64_t)(ps_page_size - 1), span = 0, lo, hi;
 	bool claimed = false;
 	int i, prot = 0;
 	char probe;
@@ -276,11 +299,14 @@ static bool mp_moved(uint64_t a, const void *uc)
 			if (atomic_compare_exchange_weak(&s->moved, &n, n + 1)) {
 				claimed = true;
 				prot = atomic_load(&s->prot);
+				span = end - start;
 			}
 		atomic_fetch_sub(&s->busy, 1);
 	}
-	return claimed &&
-	       !mprotect((void *)(uintptr_t)page, ps_page_size, prot);
+	if (!claimed)
+		return false;
+	moved_span(page, span, &lo, &hi);
+	return !mprotect((void *)(uintptr_t)lo, (size_t)(hi - lo), prot);
 }
 
 static void mp_handler(int sig, siginfo_t *si, void *uc)
