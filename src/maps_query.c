@@ -14,37 +14,11 @@
  * and name (the kernel's own name of the mapping: the path, "[heap]",
  * "[anon:NAME]", ...), no smaps fields.
  */
-#include "internal.h"
+#include "procmap.h"
 
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <sys/ioctl.h>
-
-/* The UAPI of Linux 6.11 (include/uapi/linux/fs.h); Debian 12 lacks it. */
-struct pmq {
-	uint64_t size;
-	uint64_t query_flags;
-	uint64_t query_addr;
-	uint64_t vma_start;
-	uint64_t vma_end;
-	uint64_t vma_flags;
-	uint64_t vma_page_size;
-	uint64_t vma_offset;
-	uint64_t inode;
-	uint32_t dev_major;
-	uint32_t dev_minor;
-	uint32_t vma_name_size;
-	uint32_t build_id_size;
-	uint64_t vma_name_addr;
-	uint64_t build_id_addr;
-};
-_Static_assert(sizeof(struct pmq) == 104, "procmap_query");
-#define PMQ_IOCTL	_IOWR('f', 17, struct pmq)
-#define PMQ_READ	0x01
-#define PMQ_WRITE	0x02
-#define PMQ_EXEC	0x04
-#define PMQ_SHARED	0x08
-#define PMQ_COVERING_OR_NEXT 0x10
 
 /*
  * Long enough for every name the emulation tells apart without smaps
@@ -56,7 +30,28 @@ _Static_assert(sizeof(struct pmq) == 104, "procmap_query");
 /* 1 works, 0 not (ENOTTY: before 6.11), -1 not yet known. */
 static _Atomic int pmq_state PS_STATE = -1;
 
-static int push(struct ps_maps *m, size_t *cap, const struct pmq *q,
+int ps_pmq_query(int fd, uint64_t addr, char *name, uint32_t name_size,
+		 struct ps_pmq *q)
+{
+	if (atomic_load_explicit(&pmq_state, memory_order_relaxed) == 0)
+		return -EOPNOTSUPP;
+	memset(q, 0, sizeof(*q));
+	q->size = sizeof(*q);
+	q->query_flags = PS_PMQ_COVERING_OR_NEXT;
+	q->query_addr = addr;
+	q->vma_name_addr = (uintptr_t)name;
+	q->vma_name_size = name_size;
+	if (ioctl(fd, PS_PMQ_IOCTL, q)) {
+		if (errno != ENOTTY)
+			return -errno;
+		atomic_store_explicit(&pmq_state, 0, memory_order_relaxed);
+		return -EOPNOTSUPP;
+	}
+	atomic_store_explicit(&pmq_state, 1, memory_order_relaxed);
+	return 0;
+}
+
+static int push(struct ps_maps *m, size_t *cap, const struct ps_pmq *q,
 		const char *name)
 {
 	size_t len = strlen(name), ncap;
@@ -86,10 +81,7 @@ static int push(struct ps_maps *m, size_t *cap, const struct pmq *q,
 	memset(v, 0, sizeof(*v));
 	v->start = q->vma_start;
 	v->end = q->vma_end;
-	v->flags = (q->vma_flags & PMQ_READ ? PAGESCAN_VMA_READ : 0) |
-		   (q->vma_flags & PMQ_WRITE ? PAGESCAN_VMA_WRITE : 0) |
-		   (q->vma_flags & PMQ_EXEC ? PAGESCAN_VMA_EXEC : 0) |
-		   (q->vma_flags & PMQ_SHARED ? PAGESCAN_VMA_SHARED : 0);
+	v->flags = ps_pmq_vma_flags(q->vma_flags);
 	/* maps prints 0 as the offset of a mapping without a file. */
 	v->offset = q->inode || q->dev_major || q->dev_minor ?
 		    q->vma_offset : 0;
@@ -110,36 +102,23 @@ int ps_maps_query_range(int fd, uint64_t start, uint64_t end, size_t max,
 	int ret = 0;
 
 	memset(m, 0, sizeof(*m));
-	if (atomic_load_explicit(&pmq_state, memory_order_relaxed) == 0)
-		return -EOPNOTSUPP;
 	while (pos < end) {
-		struct pmq q;
+		struct ps_pmq q;
 		char name[PMQ_NAME];
 
 		if (m->n == max) {
 			ret = -EOPNOTSUPP;	/* many VMAs: the text */
 			break;
 		}
-		memset(&q, 0, sizeof(q));
-		q.size = sizeof(q);
-		q.query_flags = PMQ_COVERING_OR_NEXT;
-		q.query_addr = pos;
-		q.vma_name_addr = (uintptr_t)name;
-		q.vma_name_size = sizeof(name);
-		if (ioctl(fd, PMQ_IOCTL, &q)) {
-			ret = -errno;
-			if (ret == -ENOTTY) {
-				atomic_store_explicit(&pmq_state, 0,
-						      memory_order_relaxed);
-				ret = -EOPNOTSUPP;
-			} else if (ret == -ENOENT) {
-				ret = 0;	/* no VMA from pos on */
-			} else if (ret == -ENAMETOOLONG) {
-				ret = -EOPNOTSUPP;
-			}
+		ret = ps_pmq_query(fd, pos, name, sizeof(name), &q);
+		if (ret == -ENOENT) {
+			ret = 0;	/* no VMA from pos on */
 			break;
 		}
-		atomic_store_explicit(&pmq_state, 1, memory_order_relaxed);
+		if (ret == -ENAMETOOLONG)
+			ret = -EOPNOTSUPP;
+		if (ret)
+			break;
 		if (q.vma_start >= end)
 			break;
 		/* An empty name: the kernel copies none, or just the NUL. */

@@ -15,40 +15,10 @@
  * restore would rewrite the frames it runs on).
  */
 #include "snapshot.h"
+#include "procmap.h"
 
 #include <inttypes.h>
 #include <pthread.h>
-#include <stdatomic.h>
-#include <sys/ioctl.h>
-
-/* The UAPI of Linux 6.11 (include/uapi/linux/fs.h); Debian 12 lacks it. */
-struct snap_procmap_query {
-	uint64_t size;
-	uint64_t query_flags;
-	uint64_t query_addr;
-	uint64_t vma_start;
-	uint64_t vma_end;
-	uint64_t vma_flags;
-	uint64_t vma_page_size;
-	uint64_t vma_offset;
-	uint64_t inode;
-	uint32_t dev_major;
-	uint32_t dev_minor;
-	uint32_t vma_name_size;
-	uint32_t build_id_size;
-	uint64_t vma_name_addr;
-	uint64_t build_id_addr;
-};
-_Static_assert(sizeof(struct snap_procmap_query) == 104, "procmap_query");
-#define SNAP_PROCMAP_QUERY _IOWR('f', 17, struct snap_procmap_query)
-#define SNAP_PMQ_READ	0x01
-#define SNAP_PMQ_WRITE	0x02
-#define SNAP_PMQ_EXEC	0x04
-#define SNAP_PMQ_SHARED	0x08
-#define SNAP_PMQ_COVERING_OR_NEXT 0x10
-
-/* 1 works, 0 not (ENOTTY: before 6.11), read once. */
-static _Atomic int pmq_state PS_STATE = -1;
 
 static int vma_append(struct snap_vma **v, size_t *n, size_t *cap,
 		      const struct snap_vma *x)
@@ -88,28 +58,17 @@ static int vmas_query(int fd, uint64_t start, uint64_t end,
 	uint64_t pos = start;
 
 	while (pos < end) {
-		struct snap_procmap_query q;
+		struct ps_pmq q;
 		struct snap_vma x = { 0 };
 		char name[32];
-		int ret, rc;
+		int ret;
 
 		/* The name, to tell MAP_HUGETLB|MAP_ANONYMOUS from a file. */
-		memset(&q, 0, sizeof(q));
-		q.size = sizeof(q);
-		q.query_flags = SNAP_PMQ_COVERING_OR_NEXT;
-		q.query_addr = pos;
-		q.vma_name_addr = (uintptr_t)name;
-		q.vma_name_size = sizeof(name);
-		rc = ioctl(fd, SNAP_PROCMAP_QUERY, &q);
-		if (rc && errno == ENAMETOOLONG) {
-			memset(&q, 0, sizeof(q));
-			q.size = sizeof(q);
-			q.query_flags = SNAP_PMQ_COVERING_OR_NEXT;
-			q.query_addr = pos;
-			rc = ioctl(fd, SNAP_PROCMAP_QUERY, &q);
-		}
-		if (rc)
-			return errno == ENOENT ? -EFAULT : -errno;
+		ret = ps_pmq_query(fd, pos, name, sizeof(name), &q);
+		if (ret == -ENAMETOOLONG)
+			ret = ps_pmq_query(fd, pos, NULL, 0, &q);
+		if (ret)
+			return ret == -ENOENT ? -EFAULT : ret;
 		if (!q.vma_name_addr || !q.vma_name_size)
 			name[0] = '\0';
 		name[sizeof(name) - 1] = '\0';
@@ -117,11 +76,7 @@ static int vmas_query(int fd, uint64_t start, uint64_t end,
 			return -EFAULT;		/* a hole */
 		x.start = pos;
 		x.end = q.vma_end < end ? q.vma_end : end;
-		x.flags = (q.vma_flags & SNAP_PMQ_READ ? PAGESCAN_VMA_READ : 0) |
-			  (q.vma_flags & SNAP_PMQ_WRITE ? PAGESCAN_VMA_WRITE : 0) |
-			  (q.vma_flags & SNAP_PMQ_EXEC ? PAGESCAN_VMA_EXEC : 0) |
-			  (q.vma_flags & SNAP_PMQ_SHARED ?
-			   PAGESCAN_VMA_SHARED : 0);
+		x.flags = ps_pmq_vma_flags(q.vma_flags);
 		x.offset = q.vma_offset + (pos - q.vma_start);
 		x.inode = q.inode;
 		x.dev_major = q.dev_major;
@@ -184,14 +139,9 @@ int snap_vmas_get(struct pagescan_snapshot *s, uint64_t start, uint64_t end,
 
 	*out = NULL;
 	*n = 0;
-	if (s->maps_fd >= 0 && atomic_load(&pmq_state) != 0) {
+	if (s->maps_fd >= 0)
 		ret = vmas_query(s->maps_fd, start, end, out, n, &cap);
-		if (ret == -ENOTTY || ret == -EINVAL)
-			atomic_store(&pmq_state, 0);
-		else
-			atomic_store(&pmq_state, 1);
-	}
-	if (ret == -ENOTTY || ret == -EINVAL) {
+	if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENOTTY) {
 		*n = 0;
 		ret = vmas_read(start, end, out, n, &cap);
 	}
