@@ -148,6 +148,31 @@ static int check_env(void)
 	return EX_OK;
 }
 
+
+/*
+ * "kernel RELEASE, libpagescan M.N", on two lines where one does not fit
+ * the width (a distribution's release string: "6.12.117+deb13-amd64" is
+ * 44 columns with the rest), the release cut to fit where even "kernel
+ * RELEASE" does not.
+ */
+static void head_line(struct obuf *o)
+{
+	const char *rel = kernel_release();
+	int w = term_width(), len = (int)strlen(rel);
+	char ver[32];
+
+	snprintf(ver, sizeof(ver), "libpagescan %d.%d",
+		 pagescan_version_major(), pagescan_version_minor());
+	if (7 + len + 2 + (int)strlen(ver) <= w) {
+		ob_printf(o, "kernel %s, %s\n", rel, ver);
+		return;
+	}
+	if (7 + len > w && w > 10)
+		ob_printf(o, "kernel %.*s...\n", w - 10, rel);
+	else
+		ob_printf(o, "kernel %s\n", rel);
+	ob_printf(o, "%s\n", ver);
+}
 int cmd_features(int argc, char **argv)
 {
 	static const struct option lo[] = {
@@ -185,9 +210,7 @@ int cmd_features(int argc, char **argv)
 		json_head(&o, "features");
 		ob_puts(&o, ",\"features\":[");
 	} else {
-		ob_printf(&o, "kernel %s, libpagescan %d.%d\n",
-			  kernel_release(), pagescan_version_major(),
-			  pagescan_version_minor());
+		head_line(&o);
 		ob_printf(&o, "%-20s %-7s %-11s%s\n", "FEATURE", "PRESENT",
 			  "SUPPORT", term_width() - 41 < 30 ? "" : " REASON");
 	}
