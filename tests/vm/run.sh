@@ -10,8 +10,8 @@
 # Environment:
 #   VM_BUILD     build directory of the static binaries (default build-vm)
 #   VM_CACHE     package cache, kept between runs (default tests/vm/cache)
-#   VM_TIMEOUT   seconds per VM, boot to power-off (default 900)
-#   VM_BUDGET    seconds for all VMs together (default 1800): a VM gets
+#   VM_TIMEOUT   seconds per VM, boot to power-off (default 1100)
+#   VM_BUDGET    seconds for all VMs together (default 2100): a VM gets
 #                at most what is left, so the lane ends inside CI's time
 #   VM_TESTS     test names to run inside (default: all)
 #   VM_TEST_TIMEOUT  seconds per test inside (default 300; TCG is slow)
@@ -41,7 +41,7 @@ if [ "$BENCH" = 1 ]; then
 	MEM=${VM_MEM:-4G}
 	: "${VM_BUDGET:=7200}"
 else
-	TIMEOUT=${VM_TIMEOUT:-900}
+	TIMEOUT=${VM_TIMEOUT:-1100}
 	MEM=${VM_MEM:-2G}
 fi
 SMP=${VM_SMP:-2}
@@ -527,7 +527,7 @@ run_kernel()
 	vmto=$((BUDGET_END - t0))
 	[ "$vmto" -gt "$TIMEOUT" ] && vmto=$TIMEOUT
 	if [ "$vmto" -lt 30 ]; then
-		echo "vm-$name: FAIL: the lane's time budget (VM_BUDGET=${VM_BUDGET:-1800}s) is used up"
+		echo "vm-$name: FAIL: the lane's time budget (VM_BUDGET=${VM_BUDGET:-2100}s) is used up"
 		total_fail=$((total_fail + 1)); return
 	fi
 	# Two serial ports: the console (kernel messages) and the results.
@@ -648,7 +648,7 @@ file "$BUILD/pagescan" 2>/dev/null | grep -q 'dynamically linked' &&
 	die "$BUILD/pagescan is not static (build with STATIC=1)"
 
 start=$(date +%s)
-BUDGET_END=$((start + ${VM_BUDGET:-1800}))
+BUDGET_END=$((start + ${VM_BUDGET:-2100}))
 for k in "${KERNELS[@]}"; do
 	run_kernel $k
 done
