@@ -72,6 +72,23 @@ void ob_pad(struct obuf *o, int n);
 int ob_flush(struct obuf *o, FILE *f);
 void ob_free(struct obuf *o);
 
+/* ---- files (file.c) ---- */
+
+/*
+ * @o into @path so that a reader sees the old file or the new one, whole:
+ * a temporary file beside it (".NAME.XXXXXX": node_exporter reads only
+ * *.prom), fsync, rename, fsync of the directory.  On any error the
+ * temporary file is closed and removed and @path is left as it was.
+ * 0 or -errno.
+ */
+int ob_write_atomic(const struct obuf *o, const char *path);
+/*
+ * @o into @path, created or truncated (a device or a FIFO works too).  On
+ * an error the descriptor is closed and a half-written regular file is
+ * removed.  0 or -errno.
+ */
+int ob_write_file(const struct obuf *o, const char *path);
+
 /*
  * Names are data.  Text: printable ASCII and (in a UTF-8 locale) valid
  * UTF-8 as they are, everything else (control bytes, invalid UTF-8, C1

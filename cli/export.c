@@ -15,91 +15,11 @@
  * into the file; export_opts.c parses its options.
  */
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "prom.h"
-
-/* ---- the file ---- */
-
-/*
- * @buf into @path so that a reader sees the old file or the new one,
- * whole: a temporary file beside it (node_exporter reads only *.prom,
- * and ours starts with a dot), fsync, rename, fsync of the directory.
- */
-static int write_atomic(const char *path, const char *buf, size_t len)
-{
-	char *dup = strdup(path), *tmp = NULL, *dir;
-	mode_t um;
-	size_t off = 0;
-	int fd = -1, dfd = -1, ret = 0;
-
-	if (!dup)
-		return -ENOMEM;
-	dir = dirname(dup);
-	{
-		char *d2 = strdup(path);
-
-		if (!d2 || asprintf(&tmp, "%s/.%s.XXXXXX", dir,
-				    basename(d2)) < 0) {
-			free(d2);
-			free(dup);
-			return -ENOMEM;
-		}
-		free(d2);
-	}
-	fd = mkstemp(tmp);
-	if (fd < 0) {
-		ret = -errno;
-		goto out;
-	}
-	/* mkstemp makes it 0600: the collector may run as another user. */
-	um = umask(0);
-	umask(um);
-	if (fchmod(fd, 0666 & ~um)) {
-		ret = -errno;
-		goto fail;
-	}
-	while (off < len) {
-		ssize_t n = write(fd, buf + off, len - off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
-			goto fail;
-		}
-		off += (size_t)n;
-	}
-	if (fsync(fd) || close(fd)) {
-		fd = -1;
-		ret = -errno;
-		goto fail;
-	}
-	fd = -1;
-	if (rename(tmp, path)) {
-		ret = -errno;
-		goto fail;
-	}
-	dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (dfd >= 0) {
-		fsync(dfd);
-		close(dfd);
-	}
-	goto out;
-fail:
-	if (fd >= 0)
-		close(fd);
-	unlink(tmp);
-out:
-	free(tmp);
-	free(dup);
-	return ret;
-}
 
 int cmd_export(int argc, char **argv)
 {
@@ -135,7 +55,7 @@ int cmd_export(int argc, char **argv)
 		goto out;
 	}
 	if (eo.output) {
-		ret = write_atomic(eo.output, o.buf, o.len);
+		ret = ob_write_atomic(&o, eo.output);
 		if (ret) {
 			struct obuf m = { 0 };
 

@@ -396,22 +396,13 @@ int cmd_map(int argc, char **argv)
 		map_draw_text(&o, &s, rows, nrows, color, namew,
 			  (unsigned int)room);
 	if (svg && strcmp(svg, "-")) {
-		FILE *f = fopen(svg, "we");
-
-		if (!f) {
+		ret = ob_write_file(&so, svg);
+		if (ret) {
 			struct obuf e = { 0 };
 
 			ob_text(&e, svg);
-			err_msg("cannot write %s: %s", e.buf, strerror(errno));
+			err_msg("cannot write %s: %s", e.buf, strerror(-ret));
 			ob_free(&e);
-			ret = EX_FAIL;
-			goto out;
-		}
-		ret = ob_flush(&so, f);
-		if (fclose(f) && !ret)
-			ret = -EIO;
-		if (ret) {
-			err_msg("writing the SVG: %s", strerror(-ret));
 			ret = EX_FAIL;
 			goto out;
 		}

@@ -55,6 +55,12 @@ err badmax 1 "--max-pages wants" "$PS" regions "$TPID" --max-pages 0
 err badinterval 1 "--interval wants" "$PS" watch "$TPID" --interval 0
 err badwidth 1 "--width wants" "$PS" map "$TPID" --width 0
 err badsvg 5 "cannot write" "$PS" map "$TPID" --svg /nonexistent/dir/x.svg
+# A write that fails half-way (RLIMIT_FSIZE, SIGXFSZ ignored: EFBIG past
+# 1 KiB): said with the file's name, and the partial picture removed.
+fsize() { bash -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' fsize "$@"; }
+err efbig-svg 5 "cannot write $T_TMP/big.svg: File too large" \
+	fsize "$PS" map "$TPID" --svg "$T_TMP/big.svg"
+[ -e "$T_TMP/big.svg" ] && t_fail "efbig-svg: the half-written SVG is left"
 
 # A category this kernel cannot give: exit 4 with the probe's reason.
 missing=$(python3 -c '

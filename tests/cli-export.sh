@@ -238,6 +238,14 @@ cp "$T_TMP/tf/pagescan.prom" "$T_TMP/before"
 run nodir 5 "$PS" export "$TPID" --output "$T_TMP/nodir/x.prom"
 grep -q "cannot write" "$T_TMP/nodir.err" || t_fail "no message for a missing directory"
 run isdir 1 "$PS" export "$TPID" --output "$T_TMP/tf"
+# A write that fails half-way (RLIMIT_FSIZE with SIGXFSZ ignored: EFBIG
+# past 1 KiB): the temporary file is closed and removed, the old file stays.
+run efbig 5 bash -c 'trap "" XFSZ; ulimit -f 1; exec "$@"' efbig \
+	"$PS" export "$TPID" --output "$T_TMP/tf/pagescan.prom"
+grep -q "cannot write .*File too large" "$T_TMP/efbig.err" ||
+	t_fail "efbig: $(cat "$T_TMP/efbig.err")"
+[ "$(ls -A "$T_TMP/tf")" = "pagescan.prom" ] ||
+	t_fail "efbig: left behind: $(ls -A "$T_TMP/tf")"
 run badtop 1 "$PS" export --top 0
 run badopt 1 "$PS" export --listen 127.0.0.1:1
 run badpid 1 "$PS" export 12x
