@@ -157,6 +157,8 @@ int sys_copy_from_self(void *dst, const void *src, size_t len);
 int sys_copy_to_self(void *dst, const void *src, size_t len);
 void sys_rseq_area(uint64_t *lo, uint64_t *hi);
 int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
+int sys_hugepage_default(uint64_t *size);
+int sys_hugepage_sizes(uint64_t *sizes, int max);
 
 /* ---- maps.c ---- */
 struct ps_vma {

@@ -14,6 +14,7 @@
 #include "probe.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -291,27 +292,72 @@ static int probe_thp(char *reason, size_t len)
 	return 1;
 }
 
-static int probe_hugetlb(char *reason, size_t len)
+/*
+ * A private anonymous hugetlb mapping of one @size page (@flags: its
+ * MAP_HUGE_* size, 0 for the default): 1 it can be made, 0 no page free
+ * (or no such size), -errno.  The length is the page size exactly: a
+ * shorter one is rounded up by mmap, but munmap of it would have to split
+ * the huge page and fails (EINVAL), leaking, say, a 1 GiB page.
+ */
+static int try_hugetlb(uint64_t size, int flags)
 {
-	size_t sz = 2UL << 20;
-	void *p;
+	void *p = mmap(NULL, (size_t)size, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | flags,
+		       -1, 0);
 
-	p = mmap(NULL, sz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED) {
 		int err = errno;
 
-		if (err == ENOMEM || err == EINVAL || err == ENOSYS) {
-			REASON("no free default-size huge page "
-			       "(vm.nr_hugepages)");
-			return 0;
-		}
-		REASON("mmap(MAP_HUGETLB): %s", strerror(err));
-		return -err;
+		return err == ENOMEM || err == EINVAL || err == ENOSYS ?
+		       0 : -err;
 	}
-	munmap(p, sz);
-	REASON("a MAP_HUGETLB mapping can be made");
+	munmap(p, (size_t)size);
 	return 1;
+}
+
+static int probe_hugetlb(char *reason, size_t len)
+{
+	uint64_t def, sizes[8];
+	int ret, n, i;
+
+	ret = sys_hugepage_default(&def);
+	if (ret == -ENOENT) {
+		REASON("no Hugepagesize in /proc/meminfo "
+		       "(kernel without CONFIG_HUGETLBFS)");
+		return 0;
+	}
+	if (ret)
+		return ret;
+	ret = try_hugetlb(def, 0);
+	if (ret == 1) {
+		REASON("a MAP_HUGETLB mapping can be made");
+		return 1;
+	}
+	if (ret < 0) {
+		REASON("mmap(MAP_HUGETLB): %s", strerror(-ret));
+		return ret;
+	}
+	/*
+	 * None free of the default size (booted with default_hugepagesz=1G,
+	 * pages reserved of 2 MiB): a pool of another size serves as well,
+	 * asked for with MAP_HUGE_SHIFT (3.8+).
+	 */
+	n = sys_hugepage_sizes(sizes, 8);
+	for (i = 0; i < n; i++) {
+		int shift = __builtin_ctzll(sizes[i]);
+
+		if (sizes[i] == def || sizes[i] != UINT64_C(1) << shift)
+			continue;
+		if (try_hugetlb(sizes[i], shift << MAP_HUGE_SHIFT) == 1) {
+			REASON("a MAP_HUGETLB mapping of %" PRIu64 " kB pages "
+			       "can be made (none free of the default %"
+			       PRIu64 " kB)", sizes[i] >> 10, def >> 10);
+			return 1;
+		}
+	}
+	REASON("no free huge page of the default %" PRIu64 " kB "
+	       "(vm.nr_hugepages) or of another size", def >> 10);
+	return 0;
 }
 
 static int probe_guard_regions(char *reason, size_t len)

@@ -5,6 +5,7 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
@@ -481,4 +482,60 @@ int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi)
 	}
 	close(fd);
 	return ret;
+}
+
+/*
+ * The default hugetlb page size in bytes: Hugepagesize in /proc/meminfo,
+ * the size MAP_HUGETLB without a MAP_HUGE_* size and /proc/sys/vm/
+ * nr_hugepages mean (2 MiB on x86-64 unless booted with
+ * default_hugepagesz=1G).  -ENOENT without CONFIG_HUGETLBFS.
+ */
+int sys_hugepage_default(uint64_t *size)
+{
+	char *buf, *p;
+	size_t len;
+	unsigned long long kb;
+	int ret;
+
+	ret = sys_read_file("/proc/meminfo", &buf, &len);
+	if (ret)
+		return ret;
+	p = strstr(buf, "\nHugepagesize:");
+	if (!p || sscanf(p + 14, "%llu kB", &kb) != 1 || !kb)
+		ret = -ENOENT;
+	else
+		*size = (uint64_t)kb << 10;
+	free(buf);
+	return ret;
+}
+
+/*
+ * The hugetlb page sizes the kernel has pools for (one directory
+ * hugepages-NkB each under /sys/kernel/mm/hugepages, 2.6.27+), in bytes,
+ * ascending; at most @max of them.  How many, or -errno (-ENOENT without
+ * CONFIG_HUGETLBFS).
+ */
+int sys_hugepage_sizes(uint64_t *sizes, int max)
+{
+	DIR *d = opendir("/sys/kernel/mm/hugepages");
+	struct dirent *e;
+	int n = 0, i;
+
+	if (!d)
+		return -errno;
+	while (n < max && (e = readdir(d))) {
+		unsigned long long kb;
+		uint64_t sz;
+
+		if (sscanf(e->d_name, "hugepages-%llukB", &kb) != 1 || !kb)
+			continue;
+		sz = (uint64_t)kb << 10;
+		/* Insertion sort: a handful of sizes at most. */
+		for (i = n; i > 0 && sizes[i - 1] > sz; i--)
+			sizes[i] = sizes[i - 1];
+		sizes[i] = sz;
+		n++;
+	}
+	closedir(d);
+	return n;
 }
