@@ -256,7 +256,7 @@ static void make_hugetlb_block(char *p)
 	size_t len = PMD_PAGES * psz;
 	void *q = mmap(p, len, PROT_READ | PROT_WRITE, MAP_FIXED |
 		       (chance(50) ? MAP_PRIVATE : MAP_SHARED) |
-		       MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		       MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 
 	if (q == MAP_FAILED) {
 		make_thp_block(p);

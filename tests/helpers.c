@@ -271,10 +271,16 @@ int t_write_file(const char *path, const char *s)
 
 static char saved_hp[32];
 
+/*
+ * The 2 MiB pool's own knobs, not /proc/sys/vm/nr_hugepages: that one is
+ * the default size's, 1 GiB on a host booted with default_hugepagesz=1G.
+ */
+#define HP2M_DIR "/sys/kernel/mm/hugepages/hugepages-2048kB/"
+
 static void restore_hugepages(void)
 {
 	if (saved_hp[0])
-		t_write_file("/proc/sys/vm/nr_hugepages", saved_hp);
+		t_write_file(HP2M_DIR "nr_hugepages", saved_hp);
 }
 
 static long read_long(const char *path)
@@ -294,10 +300,8 @@ static long read_long(const char *path)
 
 long t_hugepages(long n)
 {
-	static const char free_path[] =
-		"/sys/kernel/mm/hugepages/hugepages-2048kB/free_hugepages";
-	long cur = read_long("/proc/sys/vm/nr_hugepages");
-	long nfree = read_long(free_path);
+	long cur = read_long(HP2M_DIR "nr_hugepages");
+	long nfree = read_long(HP2M_DIR "free_hugepages");
 	char buf[32];
 	int ret;
 
@@ -314,11 +318,11 @@ long t_hugepages(long n)
 			atexit(restore_hugepages);
 		}
 		snprintf(buf, sizeof(buf), "%ld", cur + (n - nfree));
-		ret = t_write_file("/proc/sys/vm/nr_hugepages", buf);
+		ret = t_write_file(HP2M_DIR "nr_hugepages", buf);
 		if (ret)
 			return ret;
 	}
-	return read_long(free_path);
+	return read_long(HP2M_DIR "free_hugepages");
 }
 
 static char swap_path[64];

@@ -119,9 +119,19 @@ const char *t_cats(uint64_t c);
 bool t_root(void);
 
 /*
- * Make at least @n huge pages free (vm.nr_hugepages raised by what others
+ * The tests' hugetlb pages are 2 MiB whatever the default size (a host
+ * booted with default_hugepagesz=1G): asked for by size, MAP_HUGE_SHIFT
+ * and MFD_HUGE_SHIFT (both 26, 3.8+ and 4.14+), as t_hugepages() fills
+ * the 2 MiB pool.
+ */
+#define T_HUGE_2MB	(21 << 26)
+#define T_MAP_HUGETLB	(MAP_HUGETLB | T_HUGE_2MB)
+#define T_MFD_HUGETLB	(MFD_HUGETLB | T_HUGE_2MB)
+
+/*
+ * Make at least @n 2 MiB huge pages free (that pool raised by what others
  * hold, as root); restored at exit.
- * Returns the number of free huge pages, or -errno.
+ * Returns the number of free 2 MiB huge pages, or -errno.
  */
 long t_hugepages(long n);
 /*

@@ -91,7 +91,7 @@ int main(void)
 	if (nh < 4)
 		t_skip("only %ld free 2 MiB huge pages", nh);
 	p = mmap(NULL, 2 * HP, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
 		t_error("mmap hugetlb");
 	P = (uintptr_t)p;

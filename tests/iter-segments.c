@@ -173,7 +173,8 @@ int main(void)
 	P = (uintptr_t)p;
 	madvise(p, NPG * t_psz, MADV_NOHUGEPAGE);
 	h = mmap(p + HP, 2 * HP, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB | MAP_FIXED, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB | MAP_FIXED,
+		 -1, 0);
 	if (h == MAP_FAILED)
 		t_error("mmap hugetlb fixed");
 	fd = sc_uffd_register(p, NPG * t_psz, true);

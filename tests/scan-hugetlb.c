@@ -29,7 +29,7 @@ static char *huge_map(size_t len, int flags, int fd)
 
 static void private_anon(void)
 {
-	char *p = huge_map(4 * HP, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+	char *p = huge_map(4 * HP, MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB,
 			   -1);
 	uintptr_t P = (uintptr_t)p;
 	struct pm_scan_arg a;
@@ -56,7 +56,7 @@ static void private_anon(void)
 
 static void shared_memfd(void)
 {
-	int fd = memfd_create("pagescan-hugetlb", MFD_CLOEXEC | MFD_HUGETLB);
+	int fd = memfd_create("pagescan-hugetlb", MFD_CLOEXEC | T_MFD_HUGETLB);
 	uintptr_t P;
 	char *p;
 
@@ -75,7 +75,7 @@ static void shared_memfd(void)
 
 static void wp_async(void)
 {
-	char *p = huge_map(2 * HP, MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB,
+	char *p = huge_map(2 * HP, MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB,
 			   -1);
 	uintptr_t P = (uintptr_t)p;
 	struct uffdio_writeprotect wp;

@@ -225,7 +225,7 @@ static void hugetlb(enum pagescan_watch_backend b)
 		return;
 	}
 	p = mmap(NULL, 4 * HP, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
 		t_error("MAP_HUGETLB");
 	memset(p, 0x55, 2 * HP);

@@ -410,12 +410,12 @@ static void build(void)
 
 	if (t_hugepages(4) >= 3) {
 		p = mmap(NULL, 2 * huge, PROT_READ | PROT_WRITE, MAP_PRIVATE |
-			 MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+			 MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 		if (p != MAP_FAILED) {
 			t_touch(p, 2 * huge);
 			add_mine("hugetlb", K_HUGETLB, p, 2 * huge);
 		}
-		fd = memfd_create("pagescan-huge", MFD_CLOEXEC | MFD_HUGETLB);
+		fd = memfd_create("pagescan-huge", MFD_CLOEXEC | T_MFD_HUGETLB);
 		if (fd >= 0 && !ftruncate(fd, (off_t)huge)) {
 			p = mmap(NULL, huge, PROT_READ | PROT_WRITE,
 				 MAP_SHARED, fd, 0);

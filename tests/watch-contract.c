@@ -211,7 +211,7 @@ static void huge_count(void)
 		return;
 	}
 	p = mmap(NULL, 4 * HP, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
 		t_error("MAP_HUGETLB");
 	wo.backend = PAGESCAN_WATCH_UFFD_ASYNC;

@@ -37,7 +37,7 @@ int main(void)
 	if (free_hp < NH)
 		t_skip("only %ld free 2 MiB huge pages", free_hp);
 	p = mmap(NULL, NH * HP, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_HUGETLB, -1, 0);
+		 MAP_PRIVATE | MAP_ANONYMOUS | T_MAP_HUGETLB, -1, 0);
 	if (p == MAP_FAILED)
 		t_skip("MAP_HUGETLB: %s", strerror(errno));
 	p[0] = 1;			/* huge page 0 populated, 1-3 not */
