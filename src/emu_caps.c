@@ -10,8 +10,6 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
-#include <sys/stat.h>
-#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static struct emu_caps caps PS_STATE;
@@ -91,25 +89,6 @@ static bool probe_huge_zero_file(uint64_t psz)
 	return ok;
 }
 
-/*
- * The device of the kernel's internal shm mount (shared anonymous memory
- * and memfd live there, hugetlb never does): learnt from a memfd.
- */
-static void find_shm_dev(struct emu_caps *c)
-{
-	struct stat st;
-	int fd = memfd_create("pagescan-shm-probe", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (!fstat(fd, &st)) {
-		c->shm_major = major(st.st_dev);
-		c->shm_minor = minor(st.st_dev);
-		c->shm_known = true;
-	}
-	close(fd);
-}
-
 void emu_caps_init(const struct ps_facts *f)
 {
 	struct emu_caps *c = &caps;
@@ -117,7 +96,7 @@ void emu_caps_init(const struct ps_facts *f)
 	unsigned int i;
 
 	c->user_limit = f->user_limit;
-	find_shm_dev(c);
+	c->shm_known = !sys_shm_dev(&c->shm_major, &c->shm_minor);
 	c->pfn = f->pfn && f->kpageflags;
 	c->native_wp = f->uffd_wp_async && f->pagemap_wp_bit;
 	/* A PMD-mapped huge zero page needs THP and use_zero_page. */

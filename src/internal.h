@@ -159,6 +159,7 @@ void sys_rseq_area(uint64_t *lo, uint64_t *hi);
 int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
 int sys_hugepage_default(uint64_t *size);
 int sys_hugepage_sizes(uint64_t *sizes, int max);
+int sys_shm_dev(uint32_t *major, uint32_t *minor);
 
 /* ---- maps.c ---- */
 struct ps_vma {

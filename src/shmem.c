@@ -9,9 +9,7 @@
 #include "internal.h"
 
 #include <pthread.h>
-#include <sys/mman.h>
 #include <sys/stat.h>
-#include <sys/sysmacros.h>
 
 static bool devs_has(const struct ps_devs *d, uint32_t maj, uint32_t min)
 {
@@ -25,7 +23,8 @@ static bool devs_has(const struct ps_devs *d, uint32_t maj, uint32_t min)
 
 /*
  * The kernel's internal shm mount (shared anonymous memory, memfd, SysV
- * shm) has an anonymous device number of its own: learn it from a memfd.
+ * shm) has an anonymous device number of its own (sys_shm_dev()), learnt
+ * once.
  */
 static pthread_once_t shm_once PS_STATE = PTHREAD_ONCE_INIT;
 static bool shm_known PS_STATE;
@@ -33,17 +32,7 @@ static uint32_t shm_dev[2] PS_STATE;
 
 static void shm_init(void)
 {
-	struct stat st;
-	int fd = memfd_create("pagescan-shm-probe", MFD_CLOEXEC);
-
-	if (fd < 0)
-		return;
-	if (!fstat(fd, &st)) {
-		shm_dev[0] = major(st.st_dev);
-		shm_dev[1] = minor(st.st_dev);
-		shm_known = true;
-	}
-	close(fd);
+	shm_known = !sys_shm_dev(&shm_dev[0], &shm_dev[1]);
 }
 
 /*

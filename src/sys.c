@@ -14,7 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/sysmacros.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -538,4 +541,26 @@ int sys_hugepage_sizes(uint64_t *sizes, int max)
 	}
 	closedir(d);
 	return n;
+}
+
+/*
+ * The device number of the kernel's internal shm mount, where shared
+ * anonymous memory, memfd and SysV shm live (hugetlb never does): an
+ * anonymous device of its own, learnt from a memfd (3.17+).  0 or -errno.
+ */
+int sys_shm_dev(uint32_t *maj, uint32_t *min)
+{
+	struct stat st;
+	int fd = memfd_create("pagescan-shm-probe", MFD_CLOEXEC), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st))
+		ret = -errno;
+	else {
+		*maj = major(st.st_dev);
+		*min = minor(st.st_dev);
+	}
+	close(fd);
+	return ret;
 }
