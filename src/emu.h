@@ -116,7 +116,7 @@ struct emu {
 	 * to the vec, so a scan that stops early reads little beyond it.
 	 */
 	uint64_t *pm;
-	size_t pm_cap;			/* entries allocated */
+	size_t pm_cap;			/* entries it holds */
 	uint64_t win_lo, win_hi;
 	size_t win_want;		/* entries of the next read */
 	bool win_exact;			/* ... fitted to the vec: not rounded */

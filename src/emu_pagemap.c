@@ -144,12 +144,9 @@ int emu_pm_get(struct emu *s, size_t vi, uint64_t addr, uint64_t end,
 		hi = window_end(s, vi, addr);
 		want = (size_t)((hi - addr) >> s->shift);
 		if (want > s->pm_cap) {
-			uint64_t *p = realloc(s->pm, want * sizeof(*p));
-
-			if (!p)
-				return -ENOMEM;
-			s->pm = p;
-			s->pm_cap = want;
+			/* Never: win_want, rounded up to WINDOW_MIN. */
+			want = s->pm_cap;
+			hi = addr + ((uint64_t)want << s->shift);
 		}
 		s->win_lo = s->win_hi = 0;
 		ret = emu_read_pm(s, addr, want, s->pm);

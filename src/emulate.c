@@ -16,6 +16,7 @@
  */
 #include "emu.h"
 
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -450,6 +451,49 @@ static int scan(struct emu *s)
 }
 
 /*
+ * A scan's memory: its state, the pagemap window and the output buffer
+ * at their largest (CHUNK_ENTRIES entries and a PMD block's rounding,
+ * OUT_BATCH of the kernel's buffers), in one mapping of the library's
+ * own (ownmem.c: not in the heap, which a process snapshot rewinds).
+ * One is kept for the next scan: a loop of scans (a caller's, the
+ * iterator's) would otherwise allocate and fault in its window and
+ * buffer afresh on every call, ~15 page faults a call, which under the
+ * VM lane's TCG cost about as much as the walk of the call's 4096
+ * regions.  Only memory is kept, never what it held: every scan reads
+ * its VMAs and its entries anew.
+ */
+struct emu_mem {
+	struct emu s;
+	size_t buf_cap;
+	uint64_t pm[CHUNK_ENTRIES + WINDOW_MIN];
+	struct page_region buf[];
+};
+
+static struct emu_mem *_Atomic emu_spare PS_STATE;
+
+static struct emu_mem *emu_mem_get(size_t buf_cap)
+{
+	struct emu_mem *m = atomic_exchange(&emu_spare, NULL);
+
+	if (m && m->buf_cap >= buf_cap)
+		return m;
+	ps_own_free(m);
+	m = ps_own_zalloc(sizeof(*m) + buf_cap * sizeof(m->buf[0]));
+	if (m)
+		m->buf_cap = buf_cap;
+	return m;
+}
+
+/* Kept for the next scan, unless another thread's is kept already. */
+static void emu_mem_put(struct emu_mem *m)
+{
+	struct emu_mem *none = NULL;
+
+	if (!atomic_compare_exchange_strong(&emu_spare, &none, m))
+		ps_own_free(m);
+}
+
+/*
  * The limits a request is checked against: what the emulation can
  * compute.  A flag or category it cannot serve is rejected where a kernel
  * that does not know it would reject it.  The provider serves the calling
@@ -471,13 +515,19 @@ static int emu_scan_target(const struct ps_target *t,
 			   struct pm_scan_arg *uarg)
 {
 	struct ps_scan_limits lim;
+	struct emu_mem *mem;
 	struct emu *s;
-	size_t bounce;
+	size_t bounce = ps_pagesz() / 8;
 	int ret, fret;
 
-	s = calloc(1, sizeof(*s));
-	if (!s)
+	/* Not allocated: ENOMEM, as the kernel's buffer (its row 12). */
+	mem = emu_mem_get(bounce * OUT_BATCH);
+	if (!mem)
 		return -ENOMEM;
+	s = &mem->s;
+	memset(s, 0, sizeof(*s));
+	s->pm = mem->pm;
+	s->pm_cap = ARRAY_SIZE(mem->pm);
 	s->t = t;
 	s->fd = t->pagemap_fd;
 	s->pid = t->pid;
@@ -520,26 +570,18 @@ static int emu_scan_target(const struct ps_target *t,
 	s->vec_left = s->a.vec_len;
 	/*
 	 * The kernel's bounce buffer: min(vec_len, PMD_SIZE / PAGE_SIZE)
-	 * entries, i.e. 512 with 4 KiB pages (a PTE table's entries).
+	 * entries, i.e. 512 with 4 KiB pages (a PTE table's entries).  Its
+	 * first entry is the open region, empty; the others are written
+	 * before they are read.
 	 */
-	bounce = s->psz / 8;
 	s->blk_len = bounce;
 	s->buf_len = s->a.vec_len < bounce ? (size_t)s->a.vec_len : bounce;
-	if (s->direct && s->a.vec_len > bounce) {
+	if (s->direct && s->a.vec_len > bounce)
 		/* OUT_BATCH of its buffers in one copy (emu_flush()). */
 		s->buf_len = s->a.vec_len < bounce * OUT_BATCH ?
 			     (size_t)s->a.vec_len : bounce * OUT_BATCH;
-		s->buf = calloc(s->buf_len, sizeof(*s->buf));
-		if (!s->buf)
-			s->buf_len = bounce;
-	}
-	if (s->buf_len && !s->buf) {
-		s->buf = calloc(s->buf_len, sizeof(*s->buf));
-		if (!s->buf) {
-			ret = -ENOMEM;	/* the kernel's row 12 */
-			goto out;
-		}
-	}
+	s->buf = mem->buf;
+	memset(&s->buf[0], 0, sizeof(s->buf[0]));
 	if (s->a.start < s->a.end) {
 		ret = scan(s);
 		/*
@@ -565,13 +607,11 @@ static int emu_scan_target(const struct ps_target *t,
 out:
 	if (s->kpf_fd >= 0)
 		close(s->kpf_fd);
-	free(s->pm);
 	free(s->tmp);
 	free(s->huge);
 	free(s->hzero);
 	free(s->wbits);
-	free(s->buf);
-	free(s);
+	emu_mem_put(mem);
 	return ret;
 }
 
