@@ -261,7 +261,7 @@ int pagescan_watch_register(void *addr, size_t len,
 	w->npages = len / psz;
 	w->pid = getpid();
 	w->uffd = w->pagemap_fd = w->stop_fd = w->mp_slot = -1;
-	w->audit_fd = -1;
+	w->audit_fd = w->vmstat_fd = -1;
 	w->flags = OPTS_GET(opts, flags, 0);
 	if (env_verify())
 		w->flags |= PAGESCAN_WATCH_VERIFY;

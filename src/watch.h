@@ -169,6 +169,18 @@ struct pagescan_watch {
 	int audit_fd;
 	bool audit_any_present;		/* uffd-sync: no armed zero page */
 	bool audit_wp;			/* uffd-sync: check pagemap bit 57 */
+	/*
+	 * mprotect, soft-dirty: THP collapses (watch_audit.c).  With PFNs
+	 * shown, audit_key[i] is the page's entry (PFN or swap entry) at
+	 * the last audit; without, the collapse counter of /proc/vmstat
+	 * (vmstat_fd) at the start of the last two audits, oldest first.
+	 */
+	bool audit_collapse;
+	bool audit_primed;		/* the first audit is done */
+	bool collapse_unknown;		/* THP, but no counter to read */
+	uint64_t *audit_key;
+	int vmstat_fd;
+	uint64_t collapse_base[2];
 
 	/* verify mode */
 	uint64_t *hash;

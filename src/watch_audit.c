@@ -34,6 +34,33 @@
  * content is the same again: zeros or the file's data), and a shmem hole
  * punched and read again between two gets (a new page, present again).
  *
+ * A THP collapse (MADV_COLLAPSE, 6.1; khugepaged) fills the holes of a
+ * 2 MiB block with zeroed pages: a page discarded without a store and
+ * then collapsed over is present again, holding data, and the compare
+ * above sees no change.  Since 6.18 the kernel collapses read-only
+ * anonymous blocks too (before, it wanted one writable entry, which
+ * under mprotect means every page of the block was written, so marked),
+ * so an armed mprotect block whose page was discarded reads zero after
+ * the collapse, unseen (tests/snapshot-collapse.c).  A collapse always
+ * copies into a new huge page.  So mprotect and soft-dirty set
+ * audit_collapse, and the audit also looks for that:
+ *  - where pagemap shows PFNs (CAP_SYS_ADMIN), a page that holds data
+ *    at both audits but under another PFN or swap entry is marked
+ *    written (a collapse, and also migration, compaction, swap-out or
+ *    swap-in: over-reports, its content may be the same);
+ *  - elsewhere, the collapses of the whole system are counted
+ *    (thp_collapse_alloc in /proc/vmstat, counted when the huge page is
+ *    allocated, before the holes are filled): if the count moved since
+ *    the start of the audit before the last one, every page of the
+ *    watch that holds data is marked written.  An over-report of the
+ *    whole watch for each collapse anywhere; a kernel with THP but no
+ *    counter to read gets it at every audit.  Not seen: a collapse that
+ *    allocated its huge page before the audit before last and fills
+ *    the hole only after the last (it would have waited for this mm's
+ *    lock for a whole audit interval).
+ * uffd-sync needs neither: the kernel never collapses over a hole in a
+ * userfaultfd-registered range.
+ *
  * Only get and reset audit (under the watch's lock).  The uffd-sync
  * thread reads the record (watch_audit_held()): a missing-page fault on
  * a page that held data means it was discarded since (then read: zeros,
@@ -43,6 +70,7 @@
 #include "watch.h"
 
 #include <fcntl.h>
+#include <unistd.h>
 
 #define PM_PRESENT	(UINT64_C(1) << 63)
 #define PM_SWAPPED	(UINT64_C(1) << 62)
@@ -65,21 +93,102 @@ static bool lost_wp(struct pagescan_watch *w, uint64_t pm, uint64_t i)
 	       !(atomic_load(&w->bits[i / 64]) & (UINT64_C(1) << (i % 64)));
 }
 #define CHUNK		512
+#define COLLAPSE_UNKNOWN	UINT64_MAX
+
+/* What identifies the data of a page that holds some: PFN or swap entry. */
+#define PM_KEY		(PM_PRESENT | PM_SWAPPED | PM_ENTRY_PFN_MASK)
+
+/* Does @fd show PFNs?  Asked of a page of our stack, present now. */
+static bool pfns_shown(int fd)
+{
+	volatile char here = 1;
+	uint64_t pm = 0;
+	uintptr_t a = (uintptr_t)&here;
+
+	if (pread(fd, &pm, sizeof(pm),
+		  (off_t)((a >> ps_page_shift) * sizeof(pm))) != sizeof(pm))
+		return false;
+	return here && (pm & PM_PRESENT) && (pm & PM_ENTRY_PFN_MASK);
+}
+
+/* thp_collapse_alloc of /proc/vmstat, or COLLAPSE_UNKNOWN. */
+static uint64_t collapse_count(struct pagescan_watch *w)
+{
+	static const char key[] = "\nthp_collapse_alloc ";
+	char buf[16384], *p;
+	unsigned long long v;
+	ssize_t n;
+
+	if (w->collapse_unknown || w->vmstat_fd < 0)
+		return COLLAPSE_UNKNOWN;
+	buf[0] = '\n';
+	n = sys_pread_full(w->vmstat_fd, buf + 1, sizeof(buf) - 2, 0);
+	if (n <= 0)
+		return COLLAPSE_UNKNOWN;
+	buf[n + 1] = '\0';
+	p = strstr(buf, key);
+	if (!p || sscanf(p + sizeof(key) - 1, "%llu", &v) != 1)
+		return COLLAPSE_UNKNOWN;
+	return (uint64_t)v;
+}
+
+/* Mark every page of w that held data at its last audit. */
+static void mark_held(struct pagescan_watch *w)
+{
+	size_t i = 0, j;
+
+	while (i < w->npages) {
+		for (; i < w->npages && !(atomic_load(&w->present[i / 64]) &
+					  (UINT64_C(1) << (i % 64))); i++)
+			;
+		for (j = i; j < w->npages && (atomic_load(&w->present[j / 64]) &
+					      (UINT64_C(1) << (j % 64))); j++)
+			;
+		if (j > i)
+			watch_bits_mark(w, w->start + ((uint64_t)i << ps_page_shift),
+					w->start + ((uint64_t)j << ps_page_shift));
+		i = j;
+	}
+}
+
+/*
+ * Which way to see collapses (see the top): PFNs, the counter, or the
+ * counter unknown (THP without it: every audit marks).  No THP in the
+ * kernel (no /sys/kernel/mm/transparent_hugepage): nothing to see.
+ */
+static int collapse_init(struct pagescan_watch *w)
+{
+	if (!w->audit_collapse)
+		return 0;
+	if (pfns_shown(w->audit_fd)) {
+		w->audit_key = ps_own_zalloc(w->npages * sizeof(uint64_t));
+		return w->audit_key ? 0 : -ENOMEM;
+	}
+	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
+		return 0;
+	w->vmstat_fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+	w->collapse_base[0] = w->collapse_base[1] = collapse_count(w);
+	if (w->collapse_base[0] == COLLAPSE_UNKNOWN)
+		w->collapse_unknown = true;
+	return 0;
+}
 
 int watch_audit_init(struct pagescan_watch *w)
 {
+	int ret;
+
 	w->present = ps_own_zalloc(watch_bitmap_words(w->npages) *
 				   sizeof(uint64_t));
 	if (!w->present)
 		return -ENOMEM;
 	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (w->audit_fd < 0) {
-		int err = -errno;
-
+	ret = w->audit_fd < 0 ? -errno : collapse_init(w);
+	if (ret) {
 		watch_audit_fini(w);
-		return err;
+		return ret;
 	}
 	watch_audit(w, w->start, w->end);
+	w->audit_primed = true;
 	return 0;
 }
 
@@ -88,17 +197,83 @@ void watch_audit_fini(struct pagescan_watch *w)
 	if (w->audit_fd >= 0)
 		close(w->audit_fd);
 	w->audit_fd = -1;
+	if (w->vmstat_fd >= 0)
+		close(w->vmstat_fd);
+	w->vmstat_fd = -1;
+	ps_own_free(w->audit_key);
+	w->audit_key = NULL;
 	ps_own_free((void *)w->present);
 	w->present = NULL;
 }
 
+/*
+ * Page @i (pagemap entry @pm, holding data @now) filled by a collapse
+ * since the last audit, as far as can be told here (see the top)?  A
+ * private anonymous page that holds data and did not at the last audit,
+ * unwritten: no store put it there, a collapse did (unpopulated at take,
+ * it would stay, zeros, costing memory).  With PFNs, one that holds
+ * other data than last time.  Records the page's key.
+ */
+static bool collapsed(struct pagescan_watch *w, uint64_t pm, uint64_t i,
+		      bool now)
+{
+	uint64_t bit = UINT64_C(1) << (i % 64), key = now ? pm & PM_KEY : 0;
+	bool held = atomic_load(&w->present[i / 64]) & bit, c = false;
+
+	if (now && !held && w->audit_primed)
+		c = !(pm & PM_FILE) && !(atomic_load(&w->bits[i / 64]) & bit);
+	if (w->audit_key) {
+		c = c || (now && held && w->audit_key[i] != key);
+		w->audit_key[i] = key;
+	}
+	return c;
+}
+
+/* Pages to mark, in runs: [start, end). */
+struct run {
+	uint64_t start, end;
+};
+
+/* Add the page at @a to @r, marking what went before if not next to it. */
+static void run_add(struct pagescan_watch *w, struct run *r, uint64_t a)
+{
+	if (r->end && r->end == a) {
+		r->end += ps_page_size;
+		return;
+	}
+	if (r->end)
+		watch_bits_mark(w, r->start, r->end);
+	r->start = a;
+	r->end = a == UINT64_MAX ? 0 : a + ps_page_size;
+}
+
+/*
+ * The counter at the end of this audit against its value at the start
+ * of the one before last (@c0: at the start of this one).
+ */
+static void collapse_check(struct pagescan_watch *w, uint64_t c0)
+{
+	uint64_t c1 = collapse_count(w);
+
+	if (c1 == COLLAPSE_UNKNOWN || c0 == COLLAPSE_UNKNOWN ||
+	    c1 != w->collapse_base[0])
+		mark_held(w);
+	w->collapse_base[0] = w->collapse_base[1];
+	w->collapse_base[1] = c0;
+}
+
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	uint64_t pm[CHUNK], a, i, n, k;
+	bool counted = !w->audit_key && (w->vmstat_fd >= 0 ||
+					  w->collapse_unknown);
+	uint64_t pm[CHUNK], a, i, n, k, c0 = 0;
+	struct run run = { 0, 0 };
 	ssize_t got;
 
 	if (!w->present)
 		return;
+	if (counted)
+		c0 = collapse_count(w);
 	for (a = start; a < end; a += n << ps_page_shift) {
 		n = (end - a) >> ps_page_shift;
 		if (n > CHUNK)
@@ -106,7 +281,7 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
 			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
 		if (got < (ssize_t)sizeof(pm[0]))
-			return;	/* unmapped or unreadable: nothing learnt */
+			break;	/* unmapped or unreadable: nothing learnt */
 		n = (uint64_t)got / sizeof(pm[0]);
 		for (k = 0; k < n; k++) {
 			_Atomic uint64_t *word;
@@ -120,6 +295,8 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 			if (lost_wp(w, pm[k], i))
 				watch_bits_mark(w, a + (k << ps_page_shift),
 						a + ((k + 1) << ps_page_shift));
+			if (w->audit_collapse && collapsed(w, pm[k], i, now))
+				run_add(w, &run, a + (k << ps_page_shift));
 			if (now && !(atomic_load(word) & bit)) {
 				atomic_fetch_or(word, bit);
 			} else if (!now && (atomic_load(word) & bit)) {
@@ -130,6 +307,9 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 			}
 		}
 	}
+	run_add(w, &run, UINT64_MAX);
+	if (counted)
+		collapse_check(w, c0);
 }
 
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)

@@ -23,7 +23,8 @@
  *
  * Discards (MADV_DONTNEED, MADV_FREE and reclaim, hole punching) change
  * pages without a store: the audit (watch_audit.c) reports them at the
- * next get.
+ * next get, also when a THP collapse has filled the hole since (6.18
+ * collapses read-only blocks, so armed ones too).
  *
  * mremap(2) moves the pages with their read-only protection to addresses
  * no watch owns; the fault core lets stores there through and flags the
@@ -63,6 +64,7 @@ static int mp_attach(struct pagescan_watch *w)
 	if (!ret && mprotect((void *)(uintptr_t)w->start, w->end - w->start,
 			     w->prot & ~PROT_WRITE))
 		ret = -errno;
+	w->audit_collapse = true;	/* 6.18 collapses it (watch_audit.c) */
 	if (!ret)
 		ret = watch_audit_init(w);
 	if (ret)

@@ -182,6 +182,8 @@ static int sd_attach(struct pagescan_watch *w)
 	 * The bit is in the page table entry: a discard takes it away
 	 * with the page.  The audit (watch_audit.c) sees that instead.
 	 */
+	/* A collapse may fill a hole (watch_audit.c). */
+	w->audit_collapse = true;
 	if (!ret)
 		ret = watch_audit_init(w);
 	if (ret)
