@@ -72,39 +72,74 @@ static void ksm_settle(void)
 		usleep(5000);
 }
 
-static void run(enum pagescan_watch_backend b)
+/*
+ * Two identical halves of NP pages each, filled with @fill: KSM merges
+ * them if it may.  The watch covers the first half.
+ */
+static char *ksm_map(int fill)
+{
+	char *p = t_map(2 * NP * t_psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+
+	memset(p, fill, 2 * NP * t_psz);
+	return p;
+}
+
+/* Register on the first half, armed (a first get with RESET). */
+static struct pagescan_watch *arm(enum pagescan_watch_backend b, char *p)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
 	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
 		      .flags = PAGESCAN_WATCH_RESET);
 	const char *name = pagescan_watch_backend_name(b);
 	struct pagescan_watch *w;
-	struct w_state before;
 	void *pg[NP];
-	bool seen = false;
-	char *p;
-	int i, n;
+	int n;
 
-	/* Two identical halves: KSM merges them if it may. */
-	p = t_map(2 * NP * t_psz, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS);
-	memset(p, 0x5a, 2 * NP * t_psz);
-	if (madvise(p, 2 * NP * t_psz, MADV_MERGEABLE))
-		t_skip("MADV_MERGEABLE: %s", strerror(errno));
-	w_state_get(&before, p, 2 * NP * t_psz);
 	if (pagescan_watch_register(p, NP * t_psz, &wo, &w))
 		t_error("%s: register", name);
 	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
 	t_check(n >= 0, "%s: get: %s", name, strerror(-n));
+	return w;
+}
+
+/*
+ * KSM run over everything a few times, then a write to page 5: is it in
+ * the next get?  *@n: how many pages that get reported.
+ */
+static bool write_seen(struct pagescan_watch *w, char *p, const char *name,
+		       int *n)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
+		      .flags = PAGESCAN_WATCH_RESET);
+	void *pg[NP];
+	bool seen = false;
+	int i;
+
 	ksm_settle();
 	p[5 * t_psz + 1] = 1;
-	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
-	t_check(n >= 0, "%s: get: %s", name, strerror(-n));
-	for (i = 0; i < n; i++)
+	*n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
+	t_check(*n >= 0, "%s: get: %s", name, strerror(-*n));
+	for (i = 0; i < *n; i++)
 		if (pg[i] == p + 5 * t_psz)
 			seen = true;
-	t_check(seen, "%s: the write after a KSM scan was lost (%d pages "
-		"reported)", name, n);
+	return seen;
+}
+
+static void run(enum pagescan_watch_backend b)
+{
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	struct w_state before;
+	char *p = ksm_map(0x5a);
+	int n;
+
+	if (madvise(p, 2 * NP * t_psz, MADV_MERGEABLE))
+		t_skip("MADV_MERGEABLE: %s", strerror(errno));
+	w_state_get(&before, p, 2 * NP * t_psz);
+	w = arm(b, p);
+	t_check(write_seen(w, p, name, &n), "%s: the write after a KSM scan "
+		"was lost (%d pages reported)", name, n);
 	t_eq(pagescan_watch_unregister(w), 0);
 	/* MADV_MERGEABLE is back where it was. */
 	w_state_check(&before, p, 2 * NP * t_psz, name);
@@ -123,32 +158,16 @@ static void run(enum pagescan_watch_backend b)
  */
 static void run_late(enum pagescan_watch_backend b)
 {
-	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
-	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
-		      .flags = PAGESCAN_WATCH_RESET);
 	const char *name = pagescan_watch_backend_name(b);
 	struct pagescan_watch *w;
-	void *pg[NP];
-	bool seen = false;
-	char *p;
-	int i, n;
+	char *p = ksm_map(0x5b);
+	bool seen;
+	int n;
 
-	p = t_map(2 * NP * t_psz, PROT_READ | PROT_WRITE,
-		  MAP_PRIVATE | MAP_ANONYMOUS);
-	memset(p, 0x5b, 2 * NP * t_psz);
-	if (pagescan_watch_register(p, NP * t_psz, &wo, &w))
-		t_error("%s: register", name);
-	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
-	t_check(n >= 0, "%s: get: %s", name, strerror(-n));
+	w = arm(b, p);
 	if (madvise(p, 2 * NP * t_psz, MADV_MERGEABLE))
 		t_error("MADV_MERGEABLE: %s", strerror(errno));
-	ksm_settle();
-	p[5 * t_psz + 1] = 1;
-	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
-	t_check(n >= 0, "%s: get: %s", name, strerror(-n));
-	for (i = 0; i < n; i++)
-		if (pg[i] == p + 5 * t_psz)
-			seen = true;
+	seen = write_seen(w, p, name, &n);
 	/* Before pagemap bit 57 (5.13) the manual says it is lost. */
 	if (!seen && b == PAGESCAN_WATCH_UFFD_SYNC &&
 	    pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) != 1)
