@@ -734,6 +734,10 @@ static void check_unavailable(void)
 int main(void)
 {
 	const char *env = getenv("PAGESCAN_SEED");
+	/* Fewer under TCG (tests/vm/init): each round is a fresh layout. */
+	const char *renv = getenv("EMU_DIFF_ROUNDS");
+	unsigned int rounds = renv && atoi(renv) > 0 ?
+			      (unsigned int)atoi(renv) : ROUNDS;
 	uint64_t hint;
 	unsigned int round, i;
 	struct uffdio_api api = {
@@ -808,7 +812,7 @@ int main(void)
 	if (arena == MAP_FAILED)
 		t_error("arena");
 
-	for (round = 0; round < ROUNDS && t_failures < 5; round++) {
+	for (round = 0; round < rounds && t_failures < 5; round++) {
 		build_layout();
 		/* Every other round, a forked child is scanned too. */
 		if (round & 1)
