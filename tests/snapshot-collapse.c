@@ -118,6 +118,12 @@ static bool restore_check(struct pagescan_snapshot *s, struct s_ref *ref,
 	return !s_ref_check(ref, what, NULL);
 }
 
+/*
+ * 24: each of change()'s six cases four times.  COLLAPSE_ROUNDS if set
+ * (tests/vm/init, under TCG: 12, each case twice).
+ */
+static int rounds = 24;
+
 static void run(enum pagescan_watch_backend b, unsigned int flags)
 {
 	char *p = t_map_aligned(LEN, BLK, PROT_READ | PROT_WRITE,
@@ -144,7 +150,7 @@ static void run(enum pagescan_watch_backend b, unsigned int flags)
 		return;
 	}
 	collapsed = tried = 0;
-	for (i = 0; i < 24; i++) {
+	for (i = 0; i < rounds; i++) {
 		change(p, i);
 		if (!restore_check(s, &ref, what, i))
 			break;
@@ -168,6 +174,8 @@ int main(void)
 	int n, i;
 
 	t_init("snapshot-collapse");
+	if (getenv("COLLAPSE_ROUNDS") && atoi(getenv("COLLAPSE_ROUNDS")) > 0)
+		rounds = atoi(getenv("COLLAPSE_ROUNDS"));
 	if (madvise(NULL, 0, MADV_COLLAPSE) && errno == EINVAL)
 		printf("MADV_COLLAPSE: %s (before 6.1, or no THP): splits "
 		       "only\n", strerror(errno));
