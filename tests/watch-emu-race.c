@@ -7,8 +7,9 @@
  * deadlock dies of SIGALRM), and every scan either succeeds or fails
  * with a documented error.  With PAGESCAN_BACKEND=emulate, which is what
  * every pre-6.7 kernel runs under auto.  ROUNDS rounds per registrar, or
- * fewer (MIN_ROUNDS at least) once RUN_SECS have passed: a slow guest is
- * not a deadlock; one is a minute without any call returning.
+ * fewer (MIN_ROUNDS at least) once RUN_SECS have passed (EMU_RACE_SECS
+ * if set: tests/vm/init, under TCG): a slow guest is not a deadlock; one
+ * is a minute without any call returning.
  */
 #include "watch-common.h"
 
@@ -82,7 +83,8 @@ static void *registrar(void *arg)
 int main(void)
 {
 	pthread_t s[2], g[2];
-	int i, secs, stalled;
+	const char *env = getenv("EMU_RACE_SECS");
+	int i, secs, stalled, run_secs = env ? atoi(env) : RUN_SECS;
 
 	t_init("watch-emu-race");
 	/* Read once by the library: set before the first scan. */
@@ -105,7 +107,7 @@ int main(void)
 		unsigned long r = atomic_load(&regs), n = atomic_load(&scans);
 
 		sleep(1);
-		if (secs >= RUN_SECS)
+		if (secs >= run_secs)
 			atomic_store(&enough, 1);
 		if (atomic_load(&regs) == r || atomic_load(&scans) == n) {
 			if (++stalled >= STALL_SECS) {
