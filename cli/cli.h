@@ -132,6 +132,8 @@ const char *human(uint64_t bytes, char *buf, size_t len);
 
 /* ---- parsing (util.c): decimal only, no sign, blank or prefix ---- */
 int parse_u64(const char *s, uint64_t *v);
+/* The value of hexadecimal digit @c, or -1. */
+int hex_digit(int c);
 int parse_hex(const char *s, uint64_t *v);
 int parse_seconds(const char *s, double *v);
 int parse_pid(const char *s, pid_t *pid);

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli.h"
 #include "json.h"
 
 struct parser {
@@ -38,15 +39,9 @@ static int hex4(struct parser *ps, unsigned int *v)
 	if (ps->end - ps->p < 4)
 		return fail(ps, "short \\u escape");
 	for (i = 0; i < 4; i++) {
-		int c = (unsigned char)*ps->p++, d;
+		int d = hex_digit((unsigned char)*ps->p++);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		if (d < 0)
 			return fail(ps, "bad \\u escape");
 		*v = *v << 4 | (unsigned int)d;
 	}

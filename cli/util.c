@@ -140,6 +140,18 @@ int parse_u64(const char *s, uint64_t *v)
 	return 0;
 }
 
+/* See cli.h. */
+int hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* Hexadecimal digits, with or without 0x, nothing else. */
 int parse_hex(const char *s, uint64_t *v)
 {
@@ -150,15 +162,9 @@ int parse_hex(const char *s, uint64_t *v)
 	if (!*s)
 		return -1;
 	for (; *s; s++) {
-		int c = (unsigned char)*s, d;
+		int d = hex_digit((unsigned char)*s);
 
-		if (c >= '0' && c <= '9')
-			d = c - '0';
-		else if (c >= 'a' && c <= 'f')
-			d = c - 'a' + 10;
-		else if (c >= 'A' && c <= 'F')
-			d = c - 'A' + 10;
-		else
+		if (d < 0)
 			return -1;
 		if (x >> 60)
 			return -1;
