@@ -194,11 +194,34 @@ static void stats_out(const struct pagescan_snapshot *s,
 	OPTS_SET(st, saved, saved_bytes(s));
 }
 
-static int stats_check(struct pagescan_snapshot_stats *st)
+/*
+ * What restore and update begin with: the stats' size and the owner
+ * checked, then the lock taken and the calling thread's rseq area made a
+ * hole (snap_holes_caller()).  0, or -errno with the lock not taken.
+ */
+static int snap_enter(struct pagescan_snapshot *s,
+		      struct pagescan_snapshot_stats *st)
 {
+	int ret;
+
 	if (st && st->sz < sizeof(size_t))
 		return -EINVAL;
+	ret = snap_check_owner(s);
+	if (ret)
+		return ret;
+	pthread_mutex_lock(&s->lock);
+	snap_holes_caller(s);
 	return 0;
+}
+
+/* And what they end with: the stats out, the lock dropped. */
+static int snap_leave(struct pagescan_snapshot *s,
+		      const struct pagescan_snapshot_stats *acc,
+		      struct pagescan_snapshot_stats *st, int ret)
+{
+	stats_out(s, acc, st);
+	pthread_mutex_unlock(&s->lock);
+	return ret ? ps_err(-ret) : 0;
 }
 
 int pagescan_snapshot_restore(struct pagescan_snapshot *s,
@@ -209,13 +232,9 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	size_t i;
 	int ret;
 
-	ret = stats_check(st);
-	if (!ret)
-		ret = snap_check_owner(s);
+	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
-	pthread_mutex_lock(&s->lock);
-	snap_holes_caller(s);
 	/*
 	 * The changed pages are taken without re-arming them, copied back
 	 * (no write fault on a page the watch already saw written), then
@@ -244,9 +263,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	if (!ret && eio)
 		ret = ps_errf(EIO, "verify: the write watch missed a change "
 			      "(everything was restored)");
-	stats_out(s, &acc, st);
-	pthread_mutex_unlock(&s->lock);
-	return ret ? ps_err(-ret) : 0;
+	return snap_leave(s, &acc, st, ret);
 }
 
 static void update_range(const struct pagescan_snapshot *s,
@@ -290,13 +307,9 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	size_t i;
 	int ret;
 
-	ret = stats_check(st);
-	if (!ret)
-		ret = snap_check_owner(s);
+	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
-	pthread_mutex_lock(&s->lock);
-	snap_holes_caller(s);
 	/*
 	 * Armed before the copy: a write racing with it is seen next time
 	 * (and the page copied back then, over-reported, not missed).  In
@@ -305,9 +318,7 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	ret = snap_gather(s, true, true, &missed);
 	for (i = 0; i < s->n && !ret; i++)
 		update_range(s, &s->r[i], s->r[i].now, &acc);
-	stats_out(s, &acc, st);
-	pthread_mutex_unlock(&s->lock);
-	return ret ? ps_err(-ret) : 0;
+	return snap_leave(s, &acc, st, ret);
 }
 
 int pagescan_snapshot_changed(struct pagescan_snapshot *s,
