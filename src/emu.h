@@ -103,6 +103,7 @@ struct emu {
 	uint64_t vma_cats;
 	uint64_t keep;			/* raw categories the VMA has */
 	const struct ps_maps *maps;
+	struct ps_maps_mem *maps_mem;	/* the list's buffers, kept */
 	int wp_async;			/* 1 all, 0 none, -1 undecidable */
 
 	/* Provider, when one is active for this (self) scan. */

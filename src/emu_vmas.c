@@ -212,8 +212,9 @@ static int read_list(struct emu *s, bool smaps, struct ps_maps *m)
 			return ret;
 	}
 	if (t->maps_fd >= 0)
-		return ps_maps_read_fd(smaps ? t->smaps_fd : t->maps_fd,
-				       t->files_lock, smaps, m);
+		return ps_maps_read_fd_mem(smaps ? t->smaps_fd : t->maps_fd,
+					   t->files_lock, smaps, s->maps_mem,
+					   m);
 	ret = ps_maps_read(s->pid, smaps ? PAGESCAN_VMAS_SMAPS : 0, m);
 	if (ret)
 		return ret;

@@ -532,6 +532,7 @@ static int scan(struct emu *s)
  */
 struct emu_mem {
 	struct emu s;
+	struct ps_maps_mem maps;	/* the VMA list's text and table */
 	size_t buf_cap;
 	uint64_t pm[CHUNK_ENTRIES + WINDOW_MIN];
 	struct page_region buf[];
@@ -539,13 +540,28 @@ struct emu_mem {
 
 static struct emu_mem *_Atomic emu_spare PS_STATE;
 
+/*
+ * The list's buffers are kept up to 4 MiB each (the text of ~80,000
+ * anonymous VMAs, a table of ~58,000): a larger list's are freed after
+ * its scan, so what stays is bounded.
+ */
+#define MAPS_KEEP_MAX	(4u << 20)
+
+static void emu_mem_free(struct emu_mem *m)
+{
+	if (!m)
+		return;
+	ps_maps_mem_trim(&m->maps, 0);
+	ps_own_free(m);
+}
+
 static struct emu_mem *emu_mem_get(size_t buf_cap)
 {
 	struct emu_mem *m = atomic_exchange(&emu_spare, NULL);
 
 	if (m && m->buf_cap >= buf_cap)
 		return m;
-	ps_own_free(m);
+	emu_mem_free(m);
 	m = ps_own_zalloc(sizeof(*m) + buf_cap * sizeof(m->buf[0]));
 	if (m)
 		m->buf_cap = buf_cap;
@@ -557,8 +573,9 @@ static void emu_mem_put(struct emu_mem *m)
 {
 	struct emu_mem *none = NULL;
 
+	ps_maps_mem_trim(&m->maps, MAPS_KEEP_MAX);
 	if (!atomic_compare_exchange_strong(&emu_spare, &none, m))
-		ps_own_free(m);
+		emu_mem_free(m);
 }
 
 /*
@@ -596,6 +613,7 @@ static int emu_scan_target(const struct ps_target *t,
 	memset(s, 0, sizeof(*s));
 	s->pm = mem->pm;
 	s->pm_cap = ARRAY_SIZE(mem->pm);
+	s->maps_mem = &mem->maps;
 	s->t = t;
 	s->fd = t->pagemap_fd;
 	s->pid = t->pid;

@@ -11,7 +11,8 @@
 
 void ps_maps_free(struct ps_maps *m)
 {
-	free(m->v);
+	if (!m->mem)
+		free(m->v);
 	free(m->names);
 	memset(m, 0, sizeof(*m));
 }
@@ -161,8 +162,32 @@ static void parse_key(struct ps_vma *v, const char *p, const char *eol)
  * of one that existed while the text was read, and the list is sorted and
  * disjoint whatever happened.
  */
+static int grow_vmas(struct ps_maps *m, size_t *cap)
+{
+	size_t ncap = *cap ? *cap * 2 : 64;
+	struct ps_vma *n;
+
+	if (!m->mem) {
+		n = realloc(m->v, ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+	} else {
+		n = ps_own_zalloc(ncap * sizeof(*n));
+		if (!n)
+			return -ENOMEM;
+		if (m->n)
+			memcpy(n, m->v, m->n * sizeof(*n));
+		ps_own_free(m->mem->v);
+		m->mem->v = n;
+		m->mem->v_cap = ncap;
+	}
+	m->v = n;
+	*cap = ncap;
+	return 0;
+}
+
 static int parse(char *buf, size_t len, bool smaps, bool clip,
-		 struct ps_maps *m)
+		 struct ps_maps_mem *mem, struct ps_maps *m)
 {
 	size_t cap = 0;
 	bool skip = false;
@@ -170,6 +195,11 @@ static int parse(char *buf, size_t len, bool smaps, bool clip,
 	int ret = 0;
 
 	memset(m, 0, sizeof(*m));
+	if (mem) {
+		m->mem = mem;
+		m->v = mem->v;
+		cap = mem->v_cap;
+	}
 	for (p = buf; p < buf + len;) {
 		char *eol = memchr(p, '\n', (size_t)(buf + len - p));
 
@@ -179,15 +209,9 @@ static int parse(char *buf, size_t len, bool smaps, bool clip,
 			struct ps_vma *v;
 
 			if (m->n == cap) {
-				struct ps_vma *n;
-
-				cap = cap ? cap * 2 : 64;
-				n = realloc(m->v, cap * sizeof(*n));
-				if (!n) {
-					ret = -ENOMEM;
+				ret = grow_vmas(m, &cap);
+				if (ret)
 					break;
-				}
-				m->v = n;
 			}
 			v = &m->v[m->n];
 			ret = parse_header(m, p, eol, v);
@@ -228,7 +252,44 @@ static int parse(char *buf, size_t len, bool smaps, bool clip,
 /* Attempts at a consistent text before clipping instead. */
 #define MAPS_TRIES 4
 
-static int read_maps(int fd, const char *path, bool smaps, struct ps_maps *m)
+/* The whole text through @fd into @mem's buffer (sys_pread_file()). */
+static int read_text_kept(int fd, struct ps_maps_mem *mem, size_t *lenp)
+{
+	size_t len = 0, ncap;
+	char *n;
+
+	for (;;) {
+		ssize_t got;
+
+		if (mem->text_cap < len + 4096) {
+			ncap = mem->text_cap ? mem->text_cap * 2 : 16384;
+			n = ps_own_zalloc(ncap);
+			if (!n)
+				return -ENOMEM;
+			if (len)
+				memcpy(n, mem->text, len);
+			ps_own_free(mem->text);
+			mem->text = n;
+			mem->text_cap = ncap;
+		}
+		got = pread(fd, mem->text + len, mem->text_cap - len - 1,
+			    (off_t)len);
+		if (got < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (!got)
+			break;
+		len += (size_t)got;
+	}
+	mem->text[len] = '\0';
+	*lenp = len;
+	return 0;
+}
+
+static int read_maps(int fd, const char *path, bool smaps,
+		     struct ps_maps_mem *mem, struct ps_maps *m)
 {
 	int tries, ret = 0;
 
@@ -236,16 +297,37 @@ static int read_maps(int fd, const char *path, bool smaps, struct ps_maps *m)
 		char *buf;
 		size_t len;
 
-		ret = fd >= 0 ? sys_pread_file(fd, &buf, &len) :
-				sys_read_file(path, &buf, &len);
+		if (mem && fd >= 0) {
+			ret = read_text_kept(fd, mem, &len);
+			buf = mem->text;
+		} else {
+			ret = fd >= 0 ? sys_pread_file(fd, &buf, &len) :
+					sys_read_file(path, &buf, &len);
+		}
 		if (ret)
 			return ret == -ENOENT ? -ESRCH : ret;
-		ret = parse(buf, len, smaps, tries == MAPS_TRIES, m);
-		free(buf);
+		ret = parse(buf, len, smaps, tries == MAPS_TRIES,
+			    fd >= 0 ? mem : NULL, m);
+		if (buf != (mem ? mem->text : NULL))
+			free(buf);
 		if (ret != -EAGAIN)
 			break;
 	}
 	return ret;
+}
+
+void ps_maps_mem_trim(struct ps_maps_mem *mem, size_t keep)
+{
+	if (mem->text_cap > keep) {
+		ps_own_free(mem->text);
+		mem->text = NULL;
+		mem->text_cap = 0;
+	}
+	if (mem->v_cap * sizeof(*mem->v) > keep) {
+		ps_own_free(mem->v);
+		mem->v = NULL;
+		mem->v_cap = 0;
+	}
 }
 
 int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
@@ -263,7 +345,7 @@ int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
 	else
 		snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid,
 			 smaps ? "smaps" : "maps");
-	return read_maps(-1, path, smaps, m);
+	return read_maps(-1, path, smaps, NULL, m);
 }
 
 /*
@@ -292,11 +374,17 @@ int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m)
 int ps_maps_read_fd(int fd, pthread_mutex_t *lock, bool smaps,
 		    struct ps_maps *m)
 {
+	return ps_maps_read_fd_mem(fd, lock, smaps, NULL, m);
+}
+
+int ps_maps_read_fd_mem(int fd, pthread_mutex_t *lock, bool smaps,
+			struct ps_maps_mem *mem, struct ps_maps *m)
+{
 	int ret;
 
 	if (lock)
 		pthread_mutex_lock(lock);
-	ret = read_maps(fd, NULL, smaps, m);
+	ret = read_maps(fd, NULL, smaps, mem, m);
 	if (lock)
 		pthread_mutex_unlock(lock);
 
