@@ -173,7 +173,7 @@ struct pagescan_watch {
 	 * mprotect, soft-dirty: THP collapses (watch_audit.c).  With PFNs
 	 * shown, audit_key[i] is the page's entry (PFN or swap entry) at
 	 * the last audit; without, the collapse counter of /proc/vmstat
-	 * (vmstat_fd) at the start of the last two audits, oldest first.
+	 * (vmstat_fd) at the end of the last two audits, oldest first.
 	 */
 	bool audit_collapse;
 	bool audit_primed;		/* the first audit is done */

@@ -51,13 +51,13 @@
  *  - elsewhere, the collapses of the whole system are counted
  *    (thp_collapse_alloc in /proc/vmstat, counted when the huge page is
  *    allocated, before the holes are filled): if the count moved since
- *    the start of the audit before the last one, every page of the
+ *    the end of the audit before the last one, every page of the
  *    watch that holds data is marked written.  An over-report of the
  *    whole watch for each collapse anywhere; a kernel with THP but no
  *    counter to read gets it at every audit.  Not seen: a collapse that
- *    allocated its huge page before the audit before last and fills
- *    the hole only after the last (it would have waited for this mm's
- *    lock for a whole audit interval).
+ *    allocated its huge page before the audit before last ended and
+ *    fills the hole only after the last (it would have waited for this
+ *    mm's lock for a whole audit interval).
  * uffd-sync needs neither: the kernel never collapses over a hole in a
  * userfaultfd-registered range.
  *
@@ -122,7 +122,8 @@ static uint64_t collapse_count(struct pagescan_watch *w)
 	if (w->collapse_unknown || w->vmstat_fd < 0)
 		return COLLAPSE_UNKNOWN;
 	buf[0] = '\n';
-	n = sys_pread_full(w->vmstat_fd, buf + 1, sizeof(buf) - 2, 0);
+	/* One read: each one sums the counters of every CPU (~60 us). */
+	n = pread(w->vmstat_fd, buf + 1, sizeof(buf) - 2, 0);
 	if (n <= 0)
 		return COLLAPSE_UNKNOWN;
 	buf[n + 1] = '\0';
@@ -248,32 +249,29 @@ static void run_add(struct pagescan_watch *w, struct run *r, uint64_t a)
 }
 
 /*
- * The counter at the end of this audit against its value at the start
- * of the one before last (@c0: at the start of this one).
+ * The counter at the end of this audit against its value at the end of
+ * the one before last: one read per audit.
  */
-static void collapse_check(struct pagescan_watch *w, uint64_t c0)
+static void collapse_check(struct pagescan_watch *w)
 {
-	uint64_t c1 = collapse_count(w);
+	uint64_t c = collapse_count(w);
 
-	if (c1 == COLLAPSE_UNKNOWN || c0 == COLLAPSE_UNKNOWN ||
-	    c1 != w->collapse_base[0])
+	if (c == COLLAPSE_UNKNOWN || c != w->collapse_base[0])
 		mark_held(w);
 	w->collapse_base[0] = w->collapse_base[1];
-	w->collapse_base[1] = c0;
+	w->collapse_base[1] = c;
 }
 
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	bool counted = !w->audit_key && (w->vmstat_fd >= 0 ||
 					  w->collapse_unknown);
-	uint64_t pm[CHUNK], a, i, n, k, c0 = 0;
+	uint64_t pm[CHUNK], a, i, n, k;
 	struct run run = { 0, 0 };
 	ssize_t got;
 
 	if (!w->present)
 		return;
-	if (counted)
-		c0 = collapse_count(w);
 	for (a = start; a < end; a += n << ps_page_shift) {
 		n = (end - a) >> ps_page_shift;
 		if (n > CHUNK)
@@ -309,7 +307,7 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	}
 	run_add(w, &run, UINT64_MAX);
 	if (counted)
-		collapse_check(w, c0);
+		collapse_check(w);
 }
 
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)
