@@ -182,8 +182,16 @@ static int sd_attach(struct pagescan_watch *w)
 	 * The bit is in the page table entry: a discard takes it away
 	 * with the page.  The audit (watch_audit.c) sees that instead.
 	 */
-	/* A collapse may fill a hole (watch_audit.c). */
+	/*
+	 * A collapse may fill a hole (watch_audit.c).  Not on x86: the
+	 * collapsed huge entry is made dirty there, which sets its
+	 * soft-dirty bit, so the whole block reads written by itself, and
+	 * the audit's fallback without PFNs (every page, whenever the
+	 * system's collapse counter moved) would only add over-reports.
+	 */
+#if !defined(__x86_64__) && !defined(__i386__)
 	w->audit_collapse = true;
+#endif
 	if (!ret)
 		ret = watch_audit_init(w);
 	if (ret)
