@@ -238,6 +238,8 @@ static void scenarios(enum pagescan_watch_backend be)
 	ret = pagescan_watch_register(base, size, &wo, &w);
 	if (ret) {
 		t_fail("%s: register: %s", b, strerror(-ret));
+		free(st.maps);
+		munmap(base, size);
 		return;
 	}
 
@@ -285,6 +287,7 @@ static void scenarios(enum pagescan_watch_backend be)
 
 	pagescan_watch_unregister(w);
 	w_state_check(&st, base, size, b);
+	free(st.maps);
 	munmap(base, size);
 }
 
