@@ -8,6 +8,7 @@
  *   emu_vmas.c     the VMA view (maps / smaps, userfaultfd state)
  *   emu_pagemap.c  pagemap and kpageflags reading
  *   emu_cats.c     categories of entries, THP and zero-page detection
+ *   emu_walk.c     a chunk of entries to categories and regions
  *   emu_output.c   runs, matching and the kernel's output stage
  *   emu_wp.c       the write-protect provider seam (emu_wp.h)
  *
@@ -216,6 +217,14 @@ bool emu_in_bitmap(const uint64_t *bm, size_t words, uint64_t base,
 		   uint64_t addr, uint64_t pmd);
 /* Does the page table for the hugetlb slots of the 1 GiB block exist? */
 int emu_pud_populated(struct emu *s, uint64_t pud, bool *out);
+
+/* ---- emu_walk.c ---- */
+/* Categories from the entries alone, runs of one key at a time. */
+int emu_walk_entries(struct emu *s, const struct ps_vma *v,
+		     const uint64_t *pm, size_t n, uint64_t a);
+/* Page by page, where PFNs, THP blocks or a provider's bits count. */
+int emu_walk_pages(struct emu *s, const uint64_t *pm, size_t n, uint64_t a,
+		   bool covered);
 
 /* ---- emu_output.c ---- */
 /* Section 6: does a unit with raw categories @c match? */
