@@ -27,6 +27,7 @@
  *    without WP_MATCHING first and never send a WP request over one.
  */
 #include "backend.h"
+#include "iter_plan.h"
 
 #include <stdlib.h>
 
@@ -78,12 +79,6 @@ int pagescan_scan(struct pagescan *ps, uint64_t start, uint64_t end,
 	return ret < 0 ? ps_err(-ret) : ret;
 }
 
-/* A piece of the range, scanned with or without WP_MATCHING. */
-struct seg {
-	uint64_t start, end;
-	uint64_t hpages;	/* hugetlb WP piece: pages per huge page */
-	bool wp;
-};
 
 struct pagescan_iter {
 	struct pagescan *ps;
@@ -94,9 +89,8 @@ struct pagescan_iter {
 	uint64_t delivered;		/* pages handed to the caller */
 	uint64_t pos;			/* all below is delivered */
 	uint64_t stop_pos;		/* where the kernel walk stopped */
-	struct seg *segs;		/* &seg0 until a second piece */
-	struct seg seg0;
-	size_t nsegs, iseg;
+	struct ps_plan plan;		/* the pieces of the range */
+	size_t iseg;
 	uint64_t seg_pos;		/* next address in segs[iseg] */
 	size_t nbuf, ibuf;
 	struct pagescan_region pending;
@@ -108,148 +102,6 @@ struct pagescan_iter {
 	size_t chunk;			/* regions asked for per call */
 	struct pagescan_region buf[];
 };
-
-static int add_seg(struct pagescan_iter *it, size_t *cap, uint64_t start,
-		   uint64_t end, bool wp, uint64_t hpages)
-{
-	struct seg *n;
-
-	if (start >= end)
-		return 0;
-	/* Merge with the previous piece when nothing sets them apart. */
-	if (it->nsegs) {
-		struct seg *p = &it->segs[it->nsegs - 1];
-
-		if (p->end == start && p->wp == wp && p->hpages == hpages) {
-			p->end = end;
-			return 0;
-		}
-	}
-	/*
-	 * The first piece (all there is without WP_MATCHING) lives in the
-	 * iterator itself: no allocation for it.
-	 */
-	if (!*cap) {
-		*cap = 1;
-		it->segs = &it->seg0;
-	} else if (it->nsegs == *cap) {
-		n = malloc(*cap * 2 * sizeof(*n));
-		if (!n)
-			return -ENOMEM;
-		memcpy(n, it->segs, it->nsegs * sizeof(*n));
-		if (it->segs != &it->seg0)
-			free(it->segs);
-		it->segs = n;
-		*cap *= 2;
-	}
-	it->segs[it->nsegs++] = (struct seg){ start, end, hpages, wp };
-	return 0;
-}
-
-/*
- * Split a hugetlb stretch [s, e) of a VMA with huge page size @hps into
- * pieces that are safe to send with WP_MATCHING (whole, populated huge
- * page slots) and pieces sent without it (partial pages, holes).
- */
-static int split_hugetlb(struct pagescan_iter *it, size_t *cap, uint64_t s,
-			 uint64_t e, uint64_t hps)
-{
-	uint64_t hs = (s + hps - 1) & ~(hps - 1), he = e & ~(hps - 1);
-	uint64_t hpages = hps / ps_pagesz();
-	struct pagescan_region r[64];
-	uint64_t pos;
-	int ret;
-
-	/*
-	 * WP_MATCHING skips a VMA that is not registered for async uffd-wp
-	 * (nothing reported, nothing armed, no entry visited, so no
-	 * back-out and no hole deadlock) and CHECK_WPASYNC fails on it: send
-	 * it whole, as asked.  Splitting it would scan pieces without
-	 * WP_MATCHING and report pages the kernel never would.  WPALLOWED
-	 * is filtered per VMA, so a one-page scan asks exactly that.
-	 */
-	{
-		struct pm_scan_arg a = {
-			.size = sizeof(a), .start = s, .end = s + ps_pagesz(),
-			.vec = (uintptr_t)r, .vec_len = 1,
-			.category_mask = PAGE_IS_WPALLOWED,
-		};
-
-		ret = ps_handle_scan(it->ps, &a);
-		if (ret < 0)
-			return ret;
-		if (ret == 0)
-			return add_seg(it, cap, s, e, true, 0);
-	}
-	if (hs >= he)
-		return add_seg(it, cap, s, e, false, 0);
-	ret = add_seg(it, cap, s, hs, false, 0);
-	/*
-	 * Holes (no page table: the region lacks HUGE) are the deadlock case;
-	 * slots that exist, populated or not, carry HUGE.
-	 */
-	pos = hs;
-	while (!ret && pos < he) {
-		struct pm_scan_arg a = {
-			.size = sizeof(a), .start = pos, .end = he,
-			.vec = (uintptr_t)r, .vec_len = ARRAY_SIZE(r),
-			.return_mask = PAGE_IS_HUGE,
-		};
-		int n, i;
-
-		n = ps_handle_scan(it->ps, &a);
-		if (n < 0)
-			return n;
-		for (i = 0; i < n && !ret; i++) {
-			bool huge = r[i].categories & PAGE_IS_HUGE;
-
-			ret = add_seg(it, cap, r[i].start, r[i].end, huge,
-				      huge ? hpages : 0);
-		}
-		if (n < (int)ARRAY_SIZE(r))
-			break;
-		pos = r[n - 1].end;
-	}
-	if (!ret)
-		ret = add_seg(it, cap, he, e, false, 0);
-	return ret;
-}
-
-static int plan_segments(struct pagescan_iter *it, uint64_t start,
-			 uint64_t end)
-{
-	struct ps_maps m = { 0 };
-	size_t cap = 0, i;
-	uint64_t pos = start;
-	int ret;
-
-	if (!(it->base.flags & PM_SCAN_WP_MATCHING))
-		return add_seg(it, &cap, start, end, false, 0);
-	ret = ps_maps_read_fd(it->ps->smaps_fd, &it->ps->files_lock,
-			      true, &m);
-	if (ret)
-		return ret;
-	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
-		const struct ps_vma *v = &m.v[i];
-		uint64_t s, e;
-
-		if (v->start >= end)
-			break;
-		if (!(v->flags & PAGESCAN_VMA_HUGETLB) ||
-		    v->page_size <= ps_pagesz())
-			continue;
-		s = v->start > start ? v->start : start;
-		e = v->end < end ? v->end : end;
-		ret = add_seg(it, &cap, pos, s, true, 0);
-		if (!ret)
-			ret = split_hugetlb(it, &cap, s, e, v->page_size);
-		pos = e;
-	}
-	if (!ret)
-		ret = add_seg(it, &cap, pos, end, true, 0);
-	ps_maps_free(&m);
-	return ret;
-}
 
 /*
  * One freed iterator (of the native chunk size) is kept for the next
@@ -275,8 +127,7 @@ static void iter_release(struct pagescan_iter *it)
 {
 	struct pagescan_iter *none = NULL;
 
-	if (it->segs != &it->seg0)
-		free(it->segs);
+	ps_plan_free(&it->plan);
 	if (it->chunk == PS_ITER_CHUNK &&
 	    __atomic_compare_exchange_n(&spare, &none, it, false,
 					__ATOMIC_RELEASE, __ATOMIC_RELAXED))
@@ -400,11 +251,11 @@ int pagescan_iter_new(struct pagescan *ps, uint64_t start, uint64_t end,
 	it->end = end;
 	it->pos = start;
 	it->stop_pos = end;
-	ret = plan_segments(it, start, end);
+	ret = ps_plan_segments(ps, it->base.flags, start, end, &it->plan);
 	if (ret)
 		goto fail;
-	if (it->nsegs)
-		it->seg_pos = it->segs[0].start;
+	if (it->plan.n)
+		it->seg_pos = it->plan.segs[0].start;
 	*out = it;
 	return 0;
 fail:
@@ -423,8 +274,8 @@ static uint64_t region_pages(const struct pagescan_region *r)
  */
 static int refill(struct pagescan_iter *it, size_t room)
 {
-	while (it->iseg < it->nsegs) {
-		struct seg *s = &it->segs[it->iseg];
+	while (it->iseg < it->plan.n) {
+		struct ps_seg *s = &it->plan.segs[it->iseg];
 		struct pm_scan_arg a = it->base;
 		uint64_t budget = 0, got = 0;
 		int n, i;
@@ -437,7 +288,7 @@ static int refill(struct pagescan_iter *it, size_t room)
 			if (!budget) {
 				/* Budget spent (or less than a huge page). */
 				it->stop_pos = it->seg_pos;
-				it->nsegs = it->iseg;
+				it->plan.n = it->iseg;
 				return 0;
 			}
 		}
@@ -488,16 +339,16 @@ static int refill(struct pagescan_iter *it, size_t room)
 			   (budget && got == budget)) {
 			/* Stopped by the buffer or the budget: resume there. */
 			it->seg_pos = a.walk_end;
-			if (it->seg_pos >= s->end && ++it->iseg < it->nsegs)
-				it->seg_pos = it->segs[it->iseg].start;
+			if (it->seg_pos >= s->end && ++it->iseg < it->plan.n)
+				it->seg_pos = it->plan.segs[it->iseg].start;
 		} else if (a.end < s->end) {
 			/* A request cut short by merge_end: go on from there. */
 			it->seg_pos = a.end;
-		} else if (++it->iseg < it->nsegs) {
+		} else if (++it->iseg < it->plan.n) {
 			/* Fewer regions and pages than allowed: it completed. */
-			it->seg_pos = it->segs[it->iseg].start;
+			it->seg_pos = it->plan.segs[it->iseg].start;
 		}
-		it->stop_pos = it->iseg < it->nsegs ? it->seg_pos : it->end;
+		it->stop_pos = it->iseg < it->plan.n ? it->seg_pos : it->end;
 		if (n || it->merge_end)
 			return n;
 	}
@@ -529,12 +380,12 @@ static bool iter_peek_merge(struct pagescan_iter *it)
 {
 	struct pagescan_region r;
 	struct pm_scan_arg a;
-	const struct seg *s;
+	const struct ps_seg *s;
 
-	if (it->done || it->iseg >= it->nsegs ||
+	if (it->done || it->iseg >= it->plan.n ||
 	    it->pending.end != it->seg_pos)
 		return false;
-	s = &it->segs[it->iseg];
+	s = &it->plan.segs[it->iseg];
 	a = it->base;
 	a.flags &= ~PM_SCAN_WP_MATCHING;
 	a.start = it->seg_pos;
