@@ -76,6 +76,13 @@ struct watch_sink {
 uint64_t watch_sink_add(struct watch_sink *s, uint64_t start, uint64_t end);
 /* Pages the sink can still take in pages mode (UINT64_MAX: no limit). */
 uint64_t watch_sink_room_pages(const struct watch_sink *s);
+/*
+ * The core's get (watch.c) of [start, end), inside @w, into @s: what
+ * pagescan_watch_get_regions() and _pages() do once they have a sink,
+ * and pagescan_get_write_watch() (watch_win.c) too.
+ */
+int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
+	      struct watch_sink *s, struct pagescan_watch_get_opts *opts);
 
 struct watch_ops {
 	enum pagescan_watch_backend id;
