@@ -3,7 +3,8 @@
  * Snapshot internals, shared by snapshot.c (take, free, queries),
  * snapshot_collect.c (what changed), snapshot_restore.c (restore, update,
  * the changed query), snapshot_check.c (is the memory still what we
- * snapshotted?) and snapshot_proc.c (the whole process).
+ * snapshotted?), snapshot_proc.c (the whole process) and snapshot_util.c
+ * (bitmaps, copy, compare and hash).
  *
  * A snapshot sits on top of the write-watch layer (pagescan_watch_*) and
  * the scan (pagescan_foreach on a handle of our own process); it never
