@@ -17,10 +17,6 @@
 
 #define NP 256
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-
 static int count_fn(const struct pagescan_region *g, void *ctx)
 {
 	uint64_t *n = ctx;

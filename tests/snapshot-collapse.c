@@ -24,10 +24,6 @@
  */
 #include "snapshot-common.h"
 
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define MIB (1UL << 20)
 #define BLK (2 * MIB)
 #define LEN (8 * MIB)

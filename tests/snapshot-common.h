@@ -13,6 +13,14 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+/* For older libc headers (5.4 and 6.1 values). */
+#ifndef MADV_PAGEOUT
+#define MADV_PAGEOUT 21
+#endif
+#ifndef MADV_COLLAPSE
+#define MADV_COLLAPSE 25
+#endif
+
 struct s_ref {
 	char *p;
 	size_t len;

@@ -15,13 +15,6 @@
 
 #include <fcntl.h>
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define MIB (1UL << 20)
 
 static uint64_t seed = 0x243f6a8885a308d3ULL;

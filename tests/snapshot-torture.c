@@ -32,13 +32,6 @@
 #include <sys/uio.h>
 #include <sys/wait.h>
 
-#ifndef MADV_PAGEOUT
-#define MADV_PAGEOUT 21
-#endif
-#ifndef MADV_COLLAPSE
-#define MADV_COLLAPSE 25
-#endif
-
 #define MIB (1UL << 20)
 #define NR 4
 
