@@ -5,20 +5,27 @@
  * of the library and its table of armed ranges.
  *
  * Semantics (pagescan_watch(3), SIGNALS):
- *  - The handler runs with every signal blocked (sa_mask full), so no
- *    application handler can run on this thread while it holds an arm
- *    lock, and none can write watched memory half way through an arm.
+ *  - The handler runs with every signal blocked (sa_mask full, and it
+ *    blocks them itself on entry: an application handler stacked on ours
+ *    calls it with its own mask), so no application handler can run on
+ *    this thread while it holds an arm lock, and none can write watched
+ *    memory half way through an arm.
  *  - A fault is ours only if the kernel raised it (si_code > 0: kill(2),
  *    sigqueue(3), raise(3) and tgkill(2) give SI_USER, SI_QUEUE, SI_TKILL,
  *    all <= 0) as SEGV_ACCERR at an address inside an ACTIVE slot.
  *  - Everything else goes to the disposition found when we were first
  *    installed, the way the kernel would deliver it: SA_SIGINFO or plain
- *    handler, called with the interrupted mask | its sa_mask | the signal
- *    (unless SA_NODEFER), SA_RESETHAND honoured (it runs once, then the
- *    previous disposition is SIG_DFL); SIG_IGN ignores a sent signal, but
- *    a fault cannot be ignored (the kernel resets it to SIG_DFL too);
- *    SIG_DFL: a fault is returned from with SIG_DFL installed, so that it
- *    repeats and kills as it would have without us; a sent signal is
+ *    handler, called with the interrupted mask | its sa_mask, but never
+ *    with SIGSEGV blocked, whatever SA_NODEFER says: a store of the
+ *    handler to watched memory must fault into us, and a fault with
+ *    SIGSEGV blocked kills.  (Holding a SIGSEGV that comes while it runs,
+ *    as the kernel would, needs to know that it still runs, and a handler
+ *    that siglongjmp()s out leaves no trace: so such a one nests.)
+ *    SA_RESETHAND honoured (it runs once, then the previous disposition
+ *    is SIG_DFL); SIG_IGN ignores a sent signal, but a fault cannot be
+ *    ignored (the kernel resets it to SIG_DFL too); SIG_DFL: a fault is
+ *    returned from with SIG_DFL installed, so that it repeats and kills
+ *    as it would have without us; a sent signal is
  *    sent again with SIG_DFL installed, and kills.
  *  - The saved previous disposition is never ours and never one installed
  *    on top of ours (which may chain to us): when we install again while
@@ -90,6 +97,14 @@ static bool mp_is_ours(const struct sigaction *sa)
 	return (sa->sa_flags & SA_SIGINFO) && sa->sa_sigaction == mp_handler;
 }
 
+/* Queue @si to this thread, same siginfo (sender, code): allowed to self. */
+static void mp_requeue(int sig, siginfo_t *si)
+{
+	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid),
+		    sig, si))
+		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+}
+
 /* Send @sig again with SIG_DFL installed, and let it act. */
 static void mp_default(int sig, siginfo_t *si, bool fault)
 {
@@ -99,10 +114,7 @@ static void mp_default(int sig, siginfo_t *si, bool fault)
 	sigaction(sig, &dfl, NULL);
 	if (fault)
 		return;		/* the instruction repeats and kills */
-	/* Same siginfo (sender, code): allowed to ourselves. */
-	if (syscall(SYS_rt_tgsigqueueinfo, getpid(), (pid_t)syscall(SYS_gettid),
-		    sig, si))
-		syscall(SYS_tgkill, getpid(), (pid_t)syscall(SYS_gettid), sig);
+	mp_requeue(sig, si);
 	sigemptyset(&one);
 	sigaddset(&one, sig);
 	pthread_sigmask(SIG_UNBLOCK, &one, NULL);
@@ -134,11 +146,13 @@ static void mp_forward(int sig, siginfo_t *si, void *uc)
 		mp_default(sig, si, fault);
 		return;
 	}
-	/* The mask the kernel would have set for it. */
+	/*
+	 * The mask the kernel would have set for it, less SIGSEGV (see the
+	 * top): its stores to watched memory must fault into us.
+	 */
 	m = ((ucontext_t *)uc)->uc_sigmask;
 	sigorset(&m, &m, &old.sa_mask);
-	if (!(old.sa_flags & SA_NODEFER))
-		sigaddset(&m, sig);
+	sigdelset(&m, sig);
 	pthread_sigmask(SIG_SETMASK, &m, &cur);
 	mp_fwd_si = si;
 	mp_fwd_frame = frame;
@@ -309,31 +323,47 @@ static bool mp_moved(uint64_t a, const void *uc)
 	return !mprotect((void *)(uintptr_t)lo, (size_t)(hi - lo), prot);
 }
 
-static void mp_handler(int sig, siginfo_t *si, void *uc)
+/* Was it a tracking fault, now handled? */
+static bool mp_ours(int sig, siginfo_t *si, void *uc)
 {
 	uint64_t a = (uintptr_t)si->si_addr;
-	int saved = errno;
 
 	/* Raised by the kernel (never SI_USER, SI_QUEUE, SI_TKILL: <= 0). */
-	if (sig == SIGSEGV && si->si_code > 0 && si->si_code == SEGV_ACCERR) {
-		if (mp_mark(a)) {
-			mp_retry = 0;
-			errno = saved;
-			return;
-		}
-		/* The protection is already restored: retry once. */
-		if (mp_retry != a && mp_retired(a)) {
-			mp_retry = a;
-			errno = saved;
-			return;
-		}
-		if (mp_moved(a, uc)) {
-			mp_retry = 0;
-			errno = saved;
-			return;
-		}
+	if (sig != SIGSEGV || si->si_code <= 0 || si->si_code != SEGV_ACCERR)
+		return false;
+	if (mp_mark(a)) {
+		mp_retry = 0;
+		return true;
 	}
-	mp_forward(sig, si, uc);
+	/* The protection is already restored: retry once. */
+	if (mp_retry != a && mp_retired(a)) {
+		mp_retry = a;
+		return true;
+	}
+	if (mp_moved(a, uc)) {
+		mp_retry = 0;
+		return true;
+	}
+	return false;
+}
+
+static void mp_handler(int sig, siginfo_t *si, void *uc)
+{
+	int saved = errno;
+	sigset_t all, entry;
+
+	/*
+	 * Every signal blocked before an arm lock can be taken: the kernel
+	 * calls us so (sa_mask), an application handler stacked on ours
+	 * that chains to us with its own mask.  A signal whose handler
+	 * writes watched memory would fault back in on this thread and spin
+	 * on the lock it interrupted.
+	 */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &entry);
+	if (!mp_ours(sig, si, uc))
+		mp_forward(sig, si, uc);
+	pthread_sigmask(SIG_SETMASK, &entry, NULL);
 	errno = saved;
 }
 

@@ -9,13 +9,20 @@
  *  - a SIGSEGV sent with kill()/raise() is never taken for a tracking
  *    fault: it reaches the previous disposition as the kernel would
  *    deliver it (SIG_IGN ignores it, SIG_DFL kills, a handler runs with
- *    its sa_mask and the signal blocked, SA_NODEFER and SA_RESETHAND are
- *    honoured), and tracking goes on;
+ *    its sa_mask, SA_RESETHAND is honoured), but with SIGSEGV never
+ *    blocked (the one rule the library changes), and tracking goes on;
  *  - a real fault outside any watch reaches the previous handler (which
  *    may siglongjmp out, again and again), or kills under SIG_DFL;
+ *  - that handler, without SA_NODEFER, writes watched memory (a GC's
+ *    barrier handler that logs to a watched card table): no death, the
+ *    write reported;
  *  - an application handler stacked on ours that chains to its previous
  *    (ours), then unregister all and register again, then a foreign
- *    SIGSEGV: no endless recursion.
+ *    SIGSEGV: no endless recursion;
+ *  - the storm again through such a stacked handler (SA_NODEFER, empty
+ *    sa_mask): ours is then called with the application's mask, and must
+ *    block every signal itself before it takes an arm lock, or a signal
+ *    whose handler writes watched memory spins on the lock it holds.
  */
 #include "watch-common.h"
 
@@ -135,7 +142,9 @@ static void *hammer(void *arg)
 	return NULL;
 }
 
-static int storm(void)
+static void stack_app_handler(void);
+
+static int storm_run(bool stack)
 {
 	pthread_t me = pthread_self(), th;
 	uint64_t wrote, got;
@@ -144,6 +153,8 @@ static int storm(void)
 	int round, i;
 
 	w_open();
+	if (stack)
+		stack_app_handler();
 	set(SIGUSR1, usr1, NULL, SA_RESTART, 0);
 	sigemptyset(&u);
 	sigaddset(&u, SIGUSR1);
@@ -177,9 +188,20 @@ static int storm(void)
 	}
 	atomic_store(&h_stop, 1);
 	pthread_join(th, NULL);
-	printf("storm: %d rounds, %lu handler runs, every write reported\n",
-	       round, atomic_load(&h_runs));
+	printf("storm%s: %d rounds, %lu handler runs, every write reported\n",
+	       stack ? " through a stacked handler" : "", round,
+	       atomic_load(&h_runs));
 	_exit(pagescan_watch_unregister(ww) ? 2 : 0);
+}
+
+static int storm(void)
+{
+	return storm_run(false);
+}
+
+static int storm_stacked(void)
+{
+	return storm_run(true);
 }
 
 /* ---- foreign SIGSEGVs ---- */
@@ -198,7 +220,8 @@ static void plain(int sig)
 static void info(int sig, siginfo_t *si, void *uc)
 {
 	atomic_fetch_add(&calls, 1);
-	if (si->si_code > 0 || !blocked(SIGSEGV) || !blocked(SIGUSR2))
+	/* Its sa_mask, and SIGSEGV not blocked: its stores must be seen. */
+	if (si->si_code > 0 || blocked(SIGSEGV) || !blocked(SIGUSR2))
 		bad_mask = true;
 }
 
@@ -283,6 +306,38 @@ static int real_fault_handler(void)
 	return calls != 5 ? 5 : 0;
 }
 
+/* A GC's barrier: its own read-only page, and a log in watched memory. */
+static volatile char *barrier_page;
+
+static void barrier(int sig, siginfo_t *si, void *uc)
+{
+	atomic_fetch_add(&calls, 1);
+	if (si->si_addr != (void *)barrier_page)
+		_exit(10);
+	wp[5 * t_psz + calls] = 1;	/* faults into the library's handler */
+	if (mprotect((void *)barrier_page, t_psz, PROT_READ | PROT_WRITE))
+		_exit(11);
+}
+
+static int real_fault_handler_writes(void)
+{
+	int i;
+
+	set(SIGSEGV, NULL, barrier, 0, 0);	/* no SA_NODEFER */
+	w_open();
+	barrier_page = t_map(t_psz, PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS);
+	for (i = 0; i < 5; i++) {
+		barrier_page[0] = 1;
+		if (calls != i + 1)
+			_exit(3);
+		if (w_take() != UINT64_C(1) << 5)
+			_exit(4);
+		mprotect((void *)barrier_page, t_psz, PROT_READ);
+	}
+	tracked_write_checked(5);
+	return 0;
+}
+
 static int real_fault_default(void)
 {
 	volatile char *ro;
@@ -311,6 +366,23 @@ static void app_handler(int sig, siginfo_t *si, void *uc)
 static void base(int sig)
 {
 	atomic_fetch_add(&calls, 1);
+}
+
+static void stack_nodefer(int sig, siginfo_t *si, void *uc)
+{
+	app_prev.sa_sigaction(sig, si, uc);
+}
+
+/* On top of ours: SA_NODEFER, nothing in sa_mask, chaining to ours. */
+static void stack_app_handler(void)
+{
+	struct sigaction s = { .sa_sigaction = stack_nodefer,
+			       .sa_flags = SA_SIGINFO | SA_NODEFER };
+
+	sigemptyset(&s.sa_mask);
+	if (sigaction(SIGSEGV, &s, &app_prev) ||
+	    !(app_prev.sa_flags & SA_SIGINFO))
+		_exit(94);
 }
 
 static int stacked(void)
@@ -353,7 +425,11 @@ int main(void)
 		   t_child(real_fault_handler, 120));
 	expect_segv("real fault outside the watch, SIG_DFL",
 		    t_child(real_fault_default, 120));
+	t_child_ok("real fault, previous handler writes watched memory",
+		   t_child(real_fault_handler_writes, 120));
 	t_child_ok("application handler stacked on ours, register again",
 		   t_child(stacked, 120));
+	t_child_ok("signal storm through a stacked SA_NODEFER handler",
+		   t_child(storm_stacked, 120));
 	t_done();
 }
