@@ -156,6 +156,8 @@ int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp);
 int sys_copy_from_self(void *dst, const void *src, size_t len);
 int sys_copy_to_self(void *dst, const void *src, size_t len);
 void sys_rseq_area(uint64_t *lo, uint64_t *hi);
+uint64_t sys_brk_now(void);
+int sys_brk_set(uint64_t to);
 int sys_vma_of(uint64_t addr, uint64_t *lo, uint64_t *hi);
 int sys_hugepage_default(uint64_t *size);
 int sys_hugepage_sizes(uint64_t *sizes, int max);

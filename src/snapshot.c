@@ -460,6 +460,14 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	}
 	/* Freed before the copy: a process snapshot copies the heap. */
 	free(sorted);
+	/*
+	 * Our allocations (or another thread's) grew the heap since its
+	 * pieces were read: malloc's state, copied next, would point past
+	 * the taken heap, and a restore that puts the break back there
+	 * would cut its top off.  The caller reads them again.
+	 */
+	if (proc && !ret && sys_brk_now() != proc->brk)
+		ret = -EAGAIN;
 	if (proc && !ret)
 		hole_init(s);
 	for (i = 0; i < n && !ret; i++)

@@ -68,6 +68,7 @@ struct snap_proc {
 	char *names;
 	size_t names_len;
 	unsigned int flags;	/* as at take: the rules of the query */
+	uint64_t brk;		/* the program break at take */
 };
 
 /* The library's state, the rseq areas of taker and caller (snapshot.c). */
@@ -137,6 +138,8 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 
 /* ---- snapshot_proc.c ---- */
 void snap_proc_free(struct snap_proc *proc);
+int snap_proc_restore_brk(const struct pagescan_snapshot *s);
+int snap_proc_check_update(struct pagescan_snapshot *s);
 
 /* Does unit @i of @r hold bytes that are never restored (a hole)? */
 static inline bool snap_unit_in_hole(const struct pagescan_snapshot *s,

@@ -35,6 +35,8 @@
 		  PAGESCAN_VMA_SHARED | PAGESCAN_VMA_HUGETLB)
 /* How long to wait for a thread that runs to enter the kernel. */
 #define RUNNING_TRIES 2000
+/* Takes tried while the heap grows under them. */
+#define TAKE_TRIES 8
 
 /* ---- sorted lists of intervals ---- */
 
@@ -305,17 +307,15 @@ static int check_backend(const struct pagescan_snapshot_opts *opts)
 	return 0;
 }
 
+static int take_once(const struct pagescan_snapshot_opts *o,
+		     struct pagescan_snapshot **out);
+
 int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 				   struct pagescan_snapshot **out)
 {
 	PAGESCAN_OPTS(pagescan_snapshot_opts, o,
 		.backend = PAGESCAN_WATCH_UFFD_ASYNC);
-	struct pagescan_range *ranges = NULL;
-	struct snap_proc *proc = NULL;
-	struct ivls p = { 0 };
-	char *names = NULL;
-	size_t i, nl = 0;
-	int ret;
+	int i, ret;
 
 	if (!out)
 		return ps_err(EINVAL);
@@ -343,12 +343,38 @@ int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 	 */
 	mallopt(M_TRIM_THRESHOLD, INT_MAX);
 #endif
+	/* The heap grew while we read it: read it again (take_once()). */
+	for (i = 0; i < TAKE_TRIES; i++) {
+		ret = take_once(&o, out);
+		if (ret != -EAGAIN)
+			break;
+	}
+	if (ret == -EAGAIN)
+		ret = ps_errf(EAGAIN, "the heap grew during each of %d takes "
+			      "(another thread allocating?)", TAKE_TRIES);
+	return ret ? ps_err(-ret) : 0;
+}
+
+/*
+ * One try: the pieces, at a program break that must not move until the
+ * copy is made (snap_new() checks, and gives -EAGAIN).
+ */
+static int take_once(const struct pagescan_snapshot_opts *o,
+		     struct pagescan_snapshot **out)
+{
+	struct pagescan_range *ranges = NULL;
+	struct snap_proc *proc = NULL;
+	struct ivls p = { 0 };
+	char *names = NULL;
+	size_t i, nl = 0;
+	uint64_t brk = sys_brk_now();
+	int ret;
 
 	/*
 	 * Nothing of ours may be on the heap when the copy is made: what
 	 * lasts is in our own memory, the rest is freed before snap_new().
 	 */
-	ret = proc_pieces(o.flags, &p, &names, &nl);
+	ret = proc_pieces(o->flags, &p, &names, &nl);
 	if (!ret && !p.n)
 		ret = -ENOENT;
 	if (!ret) {
@@ -363,7 +389,8 @@ int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 		proc->n = p.n;
 		proc->names = names;
 		proc->names_len = nl;
-		proc->flags = o.flags;
+		proc->flags = o->flags;
+		proc->brk = brk;
 		names = NULL;
 		for (i = 0; i < p.n; i++) {
 			ranges[i].addr = (void *)(uintptr_t)p.v[i].start;
@@ -373,13 +400,13 @@ int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 	free(p.v);
 	p.v = NULL;
 	if (!ret)
-		ret = snap_new(ranges, proc->n, &o, PROC_FLAGS, proc, out);
+		ret = snap_new(ranges, proc->n, o, PROC_FLAGS, proc, out);
 	ps_own_free(ranges);
 	if (ret) {
 		snap_proc_free(proc);
 		ps_own_free(names);
 	}
-	return ret ? ps_err(-ret) : 0;
+	return ret;
 }
 
 void snap_proc_free(struct snap_proc *proc)
@@ -479,26 +506,19 @@ static int cmp_report(const void *a, const void *b)
 	return x->state < y->state ? -1 : x->state > y->state;
 }
 
-int pagescan_snapshot_mappings(struct pagescan_snapshot *s,
-			       unsigned int which,
-			       pagescan_snapshot_mapping_fn fn, void *ctx)
+/*
+ * Call @fn for each part of the process's mappings now in a state of
+ * @which, against what @s took: fn's value as is, or -errno.
+ */
+static int proc_report(struct pagescan_snapshot *s, unsigned int which,
+		       pagescan_snapshot_mapping_fn fn, void *ctx)
 {
-	const unsigned int all = PAGESCAN_SNAPSHOT_MAP_TAKEN |
-				 PAGESCAN_SNAPSHOT_MAP_CREATED |
-				 PAGESCAN_SNAPSHOT_MAP_REMOVED;
 	struct report *v = NULL;
 	struct ivls now = { 0 };
 	char *names = NULL;
 	size_t n = 0, cap = 0, nl, i;
 	int ret;
 
-	if (!fn || !which || (which & ~all))
-		return ps_err(EINVAL);
-	ret = snap_check_owner(s);
-	if (!ret && !s->proc)
-		ret = ps_errf(EINVAL, "not a whole-process snapshot");
-	if (ret)
-		return ps_err(-ret);
 	ret = proc_pieces(s->proc->flags, &now, &names, &nl);
 	if (!ret)
 		ret = diff(s->proc->m, s->proc->n, s->proc->names, now.v, now.n,
@@ -523,18 +543,100 @@ int pagescan_snapshot_mappings(struct pagescan_snapshot *s,
 			.name = v[i].names + v[i].p.name_off,
 		};
 
-		if (!v[i].state)
-			continue;
-		ret = fn(&m, ctx);
-		if (ret) {
-			free(v);
-			free(now.v);
-			ps_own_free(names);
-			return ret;	/* the callback's, as is */
-		}
+		if (v[i].state)
+			ret = fn(&m, ctx);
 	}
 	free(v);
 	free(now.v);
 	ps_own_free(names);
-	return ret ? ps_err(-ret) : 0;
+	return ret;
+}
+
+int pagescan_snapshot_mappings(struct pagescan_snapshot *s,
+			       unsigned int which,
+			       pagescan_snapshot_mapping_fn fn, void *ctx)
+{
+	const unsigned int all = PAGESCAN_SNAPSHOT_MAP_TAKEN |
+				 PAGESCAN_SNAPSHOT_MAP_CREATED |
+				 PAGESCAN_SNAPSHOT_MAP_REMOVED;
+	int ret;
+
+	if (!fn || !which || (which & ~all))
+		return ps_err(EINVAL);
+	ret = snap_check_owner(s);
+	if (!ret && !s->proc)
+		ret = ps_errf(EINVAL, "not a whole-process snapshot");
+	if (ret)
+		return ps_err(-ret);
+	/* A callback's value goes back as is; our errors are negative. */
+	return proc_report(s, which, fn, ctx);
+}
+
+/* ---- what restore and update do to the heap ---- */
+
+/*
+ * A restore puts the program break back where it was at take.  malloc's
+ * state, restored, knows nothing of the heap grown since: glibc's calloc()
+ * took the stale bytes there for fresh zeroed memory, and once the
+ * program had unmapped that part (pagescan_snapshot_mappings(CREATED),
+ * the manual's recipe) the kernel's break still stood above the hole, so
+ * the next growth handed malloc() unmapped memory.  Called after the
+ * ranges were checked (nothing done on EFAULT), before the copy.
+ */
+int snap_proc_restore_brk(const struct pagescan_snapshot *s)
+{
+	uint64_t now;
+
+	if (!s->proc)
+		return 0;
+	now = sys_brk_now();
+	if (now == s->proc->brk || !sys_brk_set(s->proc->brk))
+		return 0;
+	return ps_errf(ENOMEM, "the program break cannot be put back from "
+		       "%#" PRIx64 " to %#" PRIx64, now, s->proc->brk);
+}
+
+struct first {
+	size_t n;
+	uint64_t start;
+};
+
+static int first_fn(const struct pagescan_snapshot_mapping *m, void *ctx)
+{
+	struct first *f = ctx;
+
+	if (!f->n++)
+		f->start = m->start;
+	return 0;
+}
+
+/*
+ * An update moves the saved state to now, but saves only what was taken:
+ * a mapping created since (the heap grown, a large block, a library
+ * loaded) would be left as it is by the next restore, with malloc's state
+ * of now pointing into it, and that restore would cut the heap grown
+ * back to the break of take.  Refused: EFAULT, before anything is saved.
+ * Our own reading allocates: the break is compared after it.
+ */
+int snap_proc_check_update(struct pagescan_snapshot *s)
+{
+	struct first f = { 0 };
+	int ret;
+
+	if (!s->proc)
+		return 0;
+	ret = proc_report(s, PAGESCAN_SNAPSHOT_MAP_CREATED, first_fn, &f);
+	if (ret)
+		return ret;
+	if (f.n)
+		return ps_errf(EFAULT, "%zu mapping(s) created since take, the "
+			       "first at %#" PRIx64 ": an update cannot save "
+			       "them (restore, or take a new snapshot)", f.n,
+			       f.start);
+	if (sys_brk_now() != s->proc->brk)
+		return ps_errf(EFAULT, "the heap grew since take (break %#"
+			       PRIx64 ", was %#" PRIx64 "): an update cannot "
+			       "save it (restore, or take a new snapshot)",
+			       sys_brk_now(), s->proc->brk);
+	return 0;
 }

@@ -242,6 +242,8 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	 * next time, and the restore after would copy them again.
 	 */
 	ret = snap_gather(s, false, false, &eio);
+	if (!ret)
+		ret = snap_proc_restore_brk(s);
 	for (i = 0; i < s->n && !ret; i++) {
 		memset(s->r[i].pending, 0,
 		       snap_words(s->r[i].nunits) * sizeof(uint64_t));
@@ -310,6 +312,9 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
+	ret = snap_proc_check_update(s);
+	if (ret)
+		return snap_leave(s, &acc, st, ret);
 	/*
 	 * Armed before the copy: a write racing with it is seen next time
 	 * (and the page copied back then, over-reported, not missed).  In

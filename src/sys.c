@@ -382,6 +382,22 @@ int sys_copy_to_self(void *dst, const void *src, size_t len)
 extern const ptrdiff_t __rseq_offset __attribute__((weak));
 extern const unsigned int __rseq_size __attribute__((weak));
 
+/*
+ * The program break (brk(2) with 0 answers the current one; the C
+ * library's sbrk(0) answers its own copy, which a process snapshot's
+ * restore rewinds with the rest of its data).
+ */
+uint64_t sys_brk_now(void)
+{
+	return (uint64_t)syscall(SYS_brk, 0);
+}
+
+/* Set it; the kernel answers the break it has, which is @to on success. */
+int sys_brk_set(uint64_t to)
+{
+	return (uint64_t)syscall(SYS_brk, to) == to ? 0 : -ENOMEM;
+}
+
 /* The calling thread's rseq area, or 0, 0 when the C library has none. */
 void sys_rseq_area(uint64_t *lo, uint64_t *hi)
 {

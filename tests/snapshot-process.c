@@ -12,7 +12,10 @@
  * EOPNOTSUPP and a reason; the kernel's rseq area of the caller is left
  * alone (taken on one CPU, restored on another, verify mode); the heap
  * churned and the maps changed between take and restore leave malloc()
- * working (allocator()).
+ * working (allocator()); the heap grown past the break of take, and by the
+ * take itself, is given back by restore, calloc() then hands out zeros and
+ * malloc() works after the CREATED mappings are unmapped, and an update
+ * is refused while it is grown (heap_grown(), heap_take_grows()).
  *
  * The restore rewinds this program's own variables too (t_failures
  * among them): what must outlive it is kept in a MAP_SHARED page, which
@@ -20,6 +23,7 @@
  */
 #include "snapshot-common.h"
 
+#include <malloc.h>
 #include <pthread.h>
 #include <sched.h>
 #include <sys/syscall.h>
@@ -356,6 +360,140 @@ static void allocator(void)
 	for (i = 0; i < NCHURN; i++)
 		free(churn[i]);
 	k_flush("allocator");
+}
+
+/*
+ * The heap grown past the break of take, then restored: the break goes
+ * back (brk(2) answers the one of take), calloc() hands out zeros (it
+ * took the stale bytes above the old break for fresh memory), malloc()
+ * works after the manual's recipe unmapped what was created (it
+ * segfaulted: the kernel's break stood above the unmapped hole), and an
+ * update, which cannot save the grown part, is refused with EFAULT
+ * before it saves anything.  In a child: a crash is a failure.
+ */
+#define NGROW 2048
+#define GROW_LEN 2000
+static char *grow[NGROW];
+
+static uint64_t brk_now(void)
+{
+	return (uint64_t)syscall(SYS_brk, 0);
+}
+
+static int zeroed_callocs(void)
+{
+	int i, j;
+
+	for (i = 0; i < NGROW; i++) {
+		unsigned char *c = calloc(1, GROW_LEN);
+
+		if (!c)
+			return 1;
+		for (j = 0; j < GROW_LEN; j++)
+			if (c[j]) {
+				printf("calloc() block %d byte %d: %#x, "
+				       "stale\n", i, j, c[j]);
+				return 1;
+			}
+		memset(c, 0xcd, GROW_LEN);	/* stale for the next round */
+	}
+	return 0;
+}
+
+static int heap_grown(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	struct pagescan_snapshot *s;
+	uint64_t b0;
+	int i, r, ret;
+
+	if (pagescan_snapshot_take_process(&o, &s))
+		return 2;
+	b0 = brk_now();
+	for (r = 0; r < 4; r++) {
+		for (i = 0; i < NGROW; i++) {
+			grow[i] = malloc(GROW_LEN);
+			if (!grow[i])
+				return 3;
+			memset(grow[i], 0xab, GROW_LEN);
+		}
+		if (brk_now() <= b0)
+			return 4;	/* the heap must have grown */
+		ret = pagescan_snapshot_update(s, NULL);
+		if (ret != -EFAULT || errno != EFAULT) {
+			printf("update with the heap grown: %d\n", ret);
+			return 5;
+		}
+		ret = pagescan_snapshot_restore(s, NULL);
+		if (ret) {
+			printf("restore: %d (%s)\n", ret, pagescan_last_error());
+			return 6;
+		}
+		if (brk_now() != b0) {
+			printf("break %#" PRIx64 " after restore, %#" PRIx64
+			       " at take\n", brk_now(), b0);
+			return 7;
+		}
+		if (r & 1)
+			drop_created(s);	/* the manual's recipe */
+		if (zeroed_callocs())
+			return 8;
+		/* The callocs grew the heap again: restore it away. */
+		ret = pagescan_snapshot_restore(s, NULL);
+		if (ret || brk_now() != b0)
+			return 9;
+		ret = pagescan_snapshot_update(s, NULL);
+		if (ret) {
+			printf("update, nothing created: %d (%s)\n", ret,
+			       pagescan_last_error());
+			return 10;
+		}
+	}
+	pagescan_snapshot_free(s);
+	return keep->failures ? 11 : 0;
+}
+
+/*
+ * The take's own allocations grow the heap: the top of the heap filled
+ * first (M_TOP_PAD 0: the heap grows by as little as it needs), so the
+ * take's reading of the maps does not fit.  The snapshot must hold the
+ * heap as grown (malloc's state at copy time points to its top): a
+ * restore after the heap grew again, and malloc() and calloc() after it.
+ */
+static int heap_take_grows(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	struct pagescan_snapshot *s;
+	int tries, grew = 0, i;
+	uint64_t b;
+
+	mallopt(M_TOP_PAD, 0);
+	for (tries = 0; tries < 20 && !grew; tries++) {
+		b = brk_now();
+		while (brk_now() == b)
+			if (!malloc(64))
+				return 2;
+		b = brk_now();
+		if (pagescan_snapshot_take_process(&o, &s))
+			return 3;
+		grew = brk_now() != b;
+		for (i = 0; i < NGROW; i++) {
+			grow[i] = malloc(GROW_LEN);
+			if (!grow[i])
+				return 4;
+			memset(grow[i], 0xab, GROW_LEN);
+		}
+		if (pagescan_snapshot_restore(s, NULL))
+			return 5;
+		if (zeroed_callocs())
+			return 6;
+		for (i = 0; i < 256; i++)
+			free(malloc(16 + i * 61));
+		pagescan_snapshot_free(s);
+	}
+	printf("heap grown by the take itself in %d of %d tries\n", grew,
+	       tries);
+	return 0;
 }
 
 static int pipefd[2];
@@ -707,5 +845,9 @@ int main(void)
 	stacks();
 	rseq_area();
 	allocator();
+	t_child_ok("heap grown since take: restore, calloc, recipe, update",
+		   t_child(heap_grown, 120));
+	t_child_ok("heap grown by the take itself",
+		   t_child(heap_take_grows, 120));
 	t_done();
 }
