@@ -189,6 +189,8 @@ static int classify(struct pagescan_watch *w)
 				w->shmem_or_hugetlb = true;
 		} else if (!watch_vma_anon(&m, v)) {
 			w->anon_private = false;
+			if (!(v->flags & PAGESCAN_VMA_HUGETLB))
+				w->file_private = true;
 		}
 		if (v->flags & (PAGESCAN_VMA_PFNMAP | PAGESCAN_VMA_IO))
 			ret = -EINVAL;

@@ -126,6 +126,7 @@ struct pagescan_watch {
 	bool anon_private;		/* every VMA private anonymous */
 	bool shmem_or_hugetlb;		/* some VMA is shmem or hugetlb */
 	bool shared;			/* some VMA is MAP_SHARED */
+	bool file_private;		/* some VMA is a private file mapping */
 	bool hugetlb;
 	/* hugetlb stretches of the range, with their huge page size */
 	struct watch_huge {
@@ -173,6 +174,11 @@ struct pagescan_watch {
 
 	/* the discard audit (watch_audit.c): bit set = page held data */
 	_Atomic uint64_t *present;
+	/*
+	 * Set = page held anonymous data (copied on write) at the last
+	 * audit; only with file_private, for every backend (watch_audit.c).
+	 */
+	_Atomic uint64_t *cow;
 	int audit_fd;
 	bool audit_any_present;		/* uffd-sync: no armed zero page */
 	bool audit_wp;			/* uffd-sync: check pagemap bit 57 */
@@ -328,6 +334,10 @@ void watch_audit_fini(struct pagescan_watch *w);
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
+int watch_cow_init(struct pagescan_watch *w);
+int watch_cow_audit(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		    int (*mark)(struct pagescan_watch *w, uint64_t start,
+				uint64_t end));
 
 /* Verify mode (watch_verify.c). */
 #define WATCH_HASH_UNKNOWN 0	/* a page that could not be read */

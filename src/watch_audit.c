@@ -29,6 +29,18 @@
  * (the application marked the range MADV_MERGEABLE again after register,
  * watch_vma.c; 6.18 and before): the next write is a plain copy-on-write
  * fault.  Such a page is marked written, and the reset arms it again.
+ * A private file mapping's page copied on write holds anonymous data;
+ * discarded, it reads the file's data again, and read again before the
+ * get it is the file's page, present: it holds data at both audits, and
+ * without PFNs (not CAP_SYS_ADMIN) nothing above saw the change.  Where
+ * the watch covers a private file mapping (file_private), w->cow records
+ * which pages held anonymous data (present or swapped, pagemap bit 61
+ * clear), and a page that did and does not now is marked written.
+ * uffd-async needs this too and has no other audit: on a file-backed VMA
+ * the kernel keeps the uffd-wp state of a discarded page in a pte marker
+ * (6.18), and the file's page read in after it is not WRITTEN, read or
+ * not.  It calls watch_cow_audit() before each walk, which makes such a
+ * page written (un-protects it): the walk reports it.
  * Not seen either: a page populated and
  * discarded between two gets without a write (for private memory the
  * content is the same again: zeros or the file's data), and a shmem hole
@@ -174,14 +186,51 @@ static int collapse_init(struct pagescan_watch *w)
 	return 0;
 }
 
+/* Holds anonymous data: copied on write, in a file mapping. */
+static bool holds_anon(uint64_t pm)
+{
+	return (pm & (PM_SWAPPED | PM_PRESENT)) && !(pm & PM_FILE);
+}
+
+/*
+ * Record page @i's anonymous-data state; true if it held anonymous data
+ * and does not now (w->cow, see the top).
+ */
+static bool cow_lost(struct pagescan_watch *w, uint64_t pm, uint64_t i)
+{
+	uint64_t bit = UINT64_C(1) << (i % 64);
+	_Atomic uint64_t *word = &w->cow[i / 64];
+	bool was = atomic_load(word) & bit;
+
+	if (holds_anon(pm)) {
+		if (!was)
+			atomic_fetch_or(word, bit);
+		return false;
+	}
+	if (was)
+		atomic_fetch_and(word, ~bit);
+	return was;
+}
+
+static int cow_alloc(struct pagescan_watch *w)
+{
+	if (!w->file_private)
+		return 0;
+	w->cow = ps_own_zalloc(watch_bitmap_words(w->npages) *
+			       sizeof(uint64_t));
+	return w->cow ? 0 : -ENOMEM;
+}
+
 int watch_audit_init(struct pagescan_watch *w)
 {
 	int ret;
 
 	w->present = ps_own_zalloc(watch_bitmap_words(w->npages) *
 				   sizeof(uint64_t));
-	if (!w->present)
+	if (!w->present || cow_alloc(w)) {
+		watch_audit_fini(w);
 		return -ENOMEM;
+	}
 	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
 	ret = w->audit_fd < 0 ? -errno : collapse_init(w);
 	if (ret) {
@@ -205,6 +254,8 @@ void watch_audit_fini(struct pagescan_watch *w)
 	w->audit_key = NULL;
 	ps_own_free((void *)w->present);
 	w->present = NULL;
+	ps_own_free((void *)w->cow);
+	w->cow = NULL;
 }
 
 /*
@@ -293,7 +344,8 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 			if (lost_wp(w, pm[k], i))
 				watch_bits_mark(w, a + (k << ps_page_shift),
 						a + ((k + 1) << ps_page_shift));
-			if (w->audit_collapse && collapsed(w, pm[k], i, now))
+			if ((w->audit_collapse && collapsed(w, pm[k], i, now)) |
+			    (w->cow && cow_lost(w, pm[k], i)))
 				run_add(w, &run, a + (k << ps_page_shift));
 			if (now && !(atomic_load(word) & bit)) {
 				atomic_fetch_or(word, bit);
@@ -316,4 +368,64 @@ bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)
 
 	return w->present && (atomic_load(&w->present[i / 64]) &
 			      (UINT64_C(1) << (i % 64)));
+}
+
+/*
+ * uffd-async's audit (see the top): only w->cow, each page that lost its
+ * anonymous data handed to @mark in runs (NULL: only record, at attach).
+ */
+int watch_cow_audit(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		    int (*mark)(struct pagescan_watch *w, uint64_t start,
+				uint64_t end))
+{
+	uint64_t pm[CHUNK], a, n, k, rs = 0, re = 0;
+	ssize_t got;
+	int ret = 0;
+
+	if (!w->cow)
+		return 0;
+	for (a = start; a < end && !ret; a += n << ps_page_shift) {
+		n = (end - a) >> ps_page_shift;
+		if (n > CHUNK)
+			n = CHUNK;
+		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
+			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
+		if (got < (ssize_t)sizeof(pm[0]))
+			break;	/* unmapped or unreadable: nothing learnt */
+		n = (uint64_t)got / sizeof(pm[0]);
+		for (k = 0; k < n && !ret; k++) {
+			uint64_t pa = a + (k << ps_page_shift);
+
+			if (!cow_lost(w, pm[k],
+				      (pa - w->start) >> ps_page_shift) || !mark)
+				continue;
+			if (re == pa) {
+				re += ps_page_size;
+				continue;
+			}
+			if (re)
+				ret = mark(w, rs, re);
+			rs = pa;
+			re = pa + ps_page_size;
+		}
+	}
+	if (!ret && re)
+		ret = mark(w, rs, re);
+	return ret;
+}
+
+/* uffd-async: the record, when the watch covers a private file mapping. */
+int watch_cow_init(struct pagescan_watch *w)
+{
+	int ret = cow_alloc(w);
+
+	if (ret || !w->cow)
+		return ret;
+	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (w->audit_fd < 0) {
+		ret = -errno;
+		watch_audit_fini(w);
+		return ret;
+	}
+	return watch_cow_audit(w, w->start, w->end, NULL);
 }

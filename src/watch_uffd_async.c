@@ -92,6 +92,7 @@ static void ua_detach(struct pagescan_watch *w)
 	if (w->pagemap_fd >= 0)
 		close(w->pagemap_fd);
 	w->uffd = w->pagemap_fd = -1;
+	watch_audit_fini(w);
 }
 
 static int ua_attach(struct pagescan_watch *w)
@@ -123,9 +124,23 @@ static int ua_attach(struct pagescan_watch *w)
 		if (w->pagemap_fd < 0)
 			ret = -errno;
 	}
+	if (!ret)
+		ret = watch_cow_init(w);
 	if (ret)
 		ua_detach(w);
 	return ret;
+}
+
+/*
+ * A page of a private file mapping that lost its copy-on-write data since
+ * the last call (watch_audit.c: discarded, the kernel kept its uffd-wp
+ * state in a pte marker, so it is not WRITTEN, even read in again):
+ * un-protected here, so the walk that follows reports it written.
+ */
+static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
+			uint64_t end)
+{
+	return watch_uffd_wp(w->uffd, start, end, 0);
 }
 
 /*
@@ -250,6 +265,8 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	int ret;
 
 	ret = ua_heal(w);
+	if (!ret)
+		ret = watch_cow_audit(w, start, end, ua_unprotect);
 	for (i = 0; i < w->nhuge && !ret && !s->full; i++) {
 		const struct watch_huge *h = &w->huge[i];
 		uint64_t hs, he, unit = h->hps >> ps_page_shift;
@@ -328,6 +345,8 @@ static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	int ret = ua_heal(w);
 
+	if (!ret)
+		ret = watch_cow_audit(w, start, end, ua_unprotect);
 	return ret ? ret : ua_arm(w, start, end);
 }
 
@@ -338,8 +357,12 @@ static int ua_reset_runs(struct pagescan_watch *w,
 	size_t i;
 	int ret = ua_heal(w);
 
-	for (i = 0; i < n && !ret; i++)
-		ret = ua_arm(w, runs[i].start, runs[i].end);
+	for (i = 0; i < n && !ret; i++) {
+		ret = watch_cow_audit(w, runs[i].start, runs[i].end,
+				      ua_unprotect);
+		if (!ret)
+			ret = ua_arm(w, runs[i].start, runs[i].end);
+	}
 	return ret;
 }
 

@@ -212,6 +212,17 @@ static void p_dontneed(struct probe_ctx *c)
 		c->err = errno;
 }
 
+/* A private file page copied on write, discarded, read: the file's. */
+static void p_dontneed_read(struct probe_ctx *c)
+{
+	volatile char sink;
+
+	if (madvise(pgp(c), t_psz, MADV_DONTNEED))
+		c->err = errno;
+	sink = *pgp(c);
+	(void)sink;
+}
+
 static void p_punch(struct probe_ctx *c)
 {
 	if (fallocate(c->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
@@ -392,7 +403,7 @@ static void p_uring_fixed(struct probe_ctx *c)
 static const struct row {
 	const char *label;	/* the first column of the manual's table */
 	void (*probe)(struct probe_ctx *c);
-	bool shared;		/* on a memfd mapping, else private anon */
+	int kind;		/* a memfd mapping: 1 shared, 2 private */
 } rows[] = {
 	{ "CPU store", p_store, false },
 	{ "atomic", p_atomic, false },
@@ -406,6 +417,7 @@ static const struct row {
 	{ "other mapping", p_othermap, true },
 	{ "pwrite to file", p_pwrite, true },
 	{ "MADV_DONTNEED", p_dontneed, false },
+	{ "COW discarded", p_dontneed_read, 2 },
 	{ "hole punch", p_punch, true },
 	{ "mremap, back", p_mremap, false },
 	{ "fork (parent)", p_fork, false },
@@ -423,12 +435,12 @@ static const char *measure(const struct row *r, enum pagescan_watch_backend b,
 	void *pg[NP];
 	int ret;
 
-	if (r->shared) {
+	if (r->kind) {
 		c.fd = (int)syscall(SYS_memfd_create, "table", 0);
 		if (c.fd < 0 || ftruncate(c.fd, NP * (off_t)t_psz))
 			t_error("memfd");
 		c.p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE,
-			   MAP_SHARED, c.fd, 0);
+			   r->kind == 1 ? MAP_SHARED : MAP_PRIVATE, c.fd, 0);
 	} else {
 		c.p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE,
 			   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
