@@ -34,8 +34,9 @@
  * get it is the file's page, present: it holds data at both audits, and
  * without PFNs (not CAP_SYS_ADMIN) nothing above saw the change.  Where
  * the watch covers a private file mapping (file_private), w->cow records
- * which pages held anonymous data (present or swapped, pagemap bit 61
- * clear), and a page that did and does not now is marked written.
+ * which pages held anonymous data (present, pagemap bit 61 clear), and a
+ * page that did and does not now is marked written (swapped out too: see
+ * holds_anon()).
  * uffd-async needs this too and has no other audit: on a file-backed VMA
  * the kernel keeps the uffd-wp state of a discarded page in a pte marker
  * (6.18), and the file's page read in after it is not WRITTEN, read or
@@ -186,10 +187,18 @@ static int collapse_init(struct pagescan_watch *w)
 	return 0;
 }
 
-/* Holds anonymous data: copied on write, in a file mapping. */
+/*
+ * Holds anonymous data: copied on write, in a file mapping.  Present only:
+ * a uffd-wp pte marker (what a discard leaves in a file-backed VMA under
+ * uffd-wp, and what arming an empty entry installs) shows in pagemap as
+ * a swap entry (bit 62), and without PFNs (not CAP_SYS_ADMIN) nothing
+ * tells it from a real one.  So a page copied on write and swapped out
+ * counts as lost: reported once (an over-report), and recorded again
+ * once it is swapped back in.
+ */
 static bool holds_anon(uint64_t pm)
 {
-	return (pm & (PM_SWAPPED | PM_PRESENT)) && !(pm & PM_FILE);
+	return (pm & PM_PRESENT) && !(pm & PM_FILE);
 }
 
 /*
