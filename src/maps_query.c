@@ -48,6 +48,8 @@ int ps_pmq_query(int fd, uint64_t addr, char *name, uint32_t name_size,
 		return -EOPNOTSUPP;
 	}
 	atomic_store_explicit(&pmq_state, 1, memory_order_relaxed);
+	if (q->vma_name_size)
+		PS_KERNEL_WROTE(name, q->vma_name_size);
 	return 0;
 }
 

@@ -29,7 +29,12 @@ int sys_pagemap_scan(int fd, struct pm_scan_arg *arg)
 {
 	int ret = ioctl(fd, PAGEMAP_SCAN, arg);
 
-	return ret < 0 ? -errno : ret;
+	if (ret < 0)
+		return -errno;
+	if (ret && arg->vec)
+		PS_KERNEL_WROTE((void *)(uintptr_t)arg->vec,
+				(size_t)ret * sizeof(struct page_region));
+	return ret;
 }
 
 /* pread() until @len bytes or EOF; a short count means EOF. */
