@@ -496,6 +496,71 @@ int pagescan_snapshot_take(const struct pagescan_range *ranges, size_t n,
 	return ret ? ps_err(-ret) : 0;
 }
 
+static void range_free(struct snap_range *r, bool owner)
+{
+	if (r->w)
+		pagescan_watch_unregister(r->w);
+	/*
+	 * MADV_DONTFORK: a forked child has none of these mappings (and may
+	 * have others at their addresses by now).
+	 */
+	ps_own_unmap(r->store, (size_t)(r->end - r->start), owner);
+	ps_own_free(r->pop);
+	ps_own_free(r->vhash);
+	ps_own_free(r->vmas);
+}
+
+/*
+ * Take @n more ranges (sorted, outside every range of @s) into @s, as a
+ * take would, with its backend: what an update of a whole-process
+ * snapshot does with the mappings created since (snapshot_proc.c).  Each
+ * is armed, then copied: a write meanwhile is seen by the fold that
+ * follows.  All or nothing; s->lock held.
+ */
+int snap_add_ranges(struct pagescan_snapshot *s,
+		    const struct pagescan_range *add, size_t n)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o,
+		.backend = pagescan_snapshot_backend(s));
+	struct snap_range *t, *nr;
+	size_t i, j, k;
+	int ret = 0;
+
+	if (!n)
+		return 0;
+	t = ps_own_zalloc(n * sizeof(*t));
+	nr = ps_own_zalloc((s->n + n) * sizeof(*nr));
+	if (!t || !nr)
+		ret = -ENOMEM;
+	for (i = 0; i < n && !ret; i++) {
+		t[i].start = (uintptr_t)add[i].addr;
+		t[i].end = t[i].start + add[i].len;
+		ret = range_init(s, &t[i], &o);
+		if (!ret && ps_own_owns(t[i].start, t[i].end))
+			ret = -EBUSY;
+	}
+	for (i = 0; i < n && !ret; i++)
+		ret = range_copy(s, &t[i]);
+	if (ret) {
+		for (i = 0; t && i < n; i++)
+			range_free(&t[i], true);
+		ps_own_free(t);
+		ps_own_free(nr);
+		return ret;
+	}
+	/* Merge, in address order. */
+	for (i = j = k = 0; k < s->n + n; k++)
+		nr[k] = j == n || (i < s->n && s->r[i].start < t[j].start) ?
+			s->r[i++] : t[j++];
+	ps_own_free(s->r);
+	ps_own_free(t);
+	s->r = nr;
+	s->n += n;
+	if (s->proc)
+		hole_init(s);
+	return 0;
+}
+
 void pagescan_snapshot_free(struct pagescan_snapshot *s)
 {
 	bool owner;
@@ -504,20 +569,8 @@ void pagescan_snapshot_free(struct pagescan_snapshot *s)
 	if (!s)
 		return;
 	owner = s->pid == getpid();
-	for (i = 0; i < s->n; i++) {
-		struct snap_range *r = &s->r[i];
-
-		if (r->w)
-			pagescan_watch_unregister(r->w);
-		/*
-		 * MADV_DONTFORK: a forked child has none of these mappings
-		 * (and may have others at their addresses by now).
-		 */
-		ps_own_unmap(r->store, (size_t)(r->end - r->start), owner);
-		ps_own_free(r->pop);
-		ps_own_free(r->vhash);
-		ps_own_free(r->vmas);
-	}
+	for (i = 0; i < s->n; i++)
+		range_free(&s->r[i], owner);
 	if (s->ps)
 		pagescan_close(s->ps);
 	if (s->maps_fd >= 0)

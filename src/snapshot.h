@@ -136,10 +136,13 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	     const struct pagescan_snapshot_opts *opts, unsigned int allowed,
 	     struct snap_proc *proc, struct pagescan_snapshot **out);
 
+int snap_add_ranges(struct pagescan_snapshot *s,
+		    const struct pagescan_range *add, size_t n);
+
 /* ---- snapshot_proc.c ---- */
 void snap_proc_free(struct snap_proc *proc);
 int snap_proc_restore_brk(const struct pagescan_snapshot *s);
-int snap_proc_check_update(struct pagescan_snapshot *s);
+int snap_proc_update(struct pagescan_snapshot *s);
 
 /* Does unit @i of @r hold bytes that are never restored (a hole)? */
 static inline bool snap_unit_in_hole(const struct pagescan_snapshot *s,

@@ -412,6 +412,8 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 void snap_proc_free(struct snap_proc *proc)
 {
 	if (proc) {
+		if (proc->m != (struct snap_pmap *)(proc + 1))
+			ps_own_free(proc->m);	/* an update's (below) */
 		ps_own_free(proc->names);
 		ps_own_free(proc);
 	}
@@ -596,47 +598,112 @@ int snap_proc_restore_brk(const struct pagescan_snapshot *s)
 		       "%#" PRIx64 " to %#" PRIx64, now, s->proc->brk);
 }
 
-struct first {
-	size_t n;
-	uint64_t start;
-};
-
-static int first_fn(const struct pagescan_snapshot_mapping *m, void *ctx)
+/* The mappings of now, @now and @names (ours now), become the snapshot's. */
+static int proc_install(struct snap_proc *proc, const struct ivls *now,
+			char *names, size_t nl)
 {
-	struct first *f = ctx;
+	struct snap_pmap *m = ps_own_zalloc((now->n ? now->n : 1) *
+					    sizeof(*m));
 
-	if (!f->n++)
-		f->start = m->start;
+	if (!m)
+		return -ENOMEM;
+	memcpy(m, now->v, now->n * sizeof(*m));
+	if (proc->m != (struct snap_pmap *)(proc + 1))
+		ps_own_free(proc->m);	/* not the one of take */
+	ps_own_free(proc->names);
+	proc->m = m;
+	proc->n = now->n;
+	proc->names = names;
+	proc->names_len = nl;
 	return 0;
 }
 
 /*
- * An update moves the saved state to now, but saves only what was taken:
- * a mapping created since (the heap grown, a large block, a library
- * loaded) would be left as it is by the next restore, with malloc's state
- * of now pointing into it, and that restore would cut the heap grown
- * back to the break of take.  Refused: EFAULT, before anything is saved.
- * Our own reading allocates: the break is compared after it.
+ * One look: the mappings of now against the snapshot's; those created are
+ * taken as new ranges, then the mappings of now become the snapshot's.
+ * *@added: how many.  The snapshot's ranges cover its mappings after it.
  */
-int snap_proc_check_update(struct pagescan_snapshot *s)
+static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 {
-	struct first f = { 0 };
+	struct snap_proc *proc = s->proc;
+	struct pagescan_range *add = NULL;
+	struct report *v = NULL;
+	struct ivls now = { 0 };
+	char *names = NULL;
+	size_t n = 0, cap = 0, nl, i, k = 0;
 	int ret;
+
+	*added = 0;
+	ret = proc_pieces(proc->flags, &now, &names, &nl);
+	if (!ret)
+		ret = diff(proc->m, proc->n, proc->names, now.v, now.n, 0,
+			   PAGESCAN_SNAPSHOT_MAP_REMOVED, &v, &n, &cap);
+	if (!ret && n)
+		ret = ps_errf(EFAULT, "%zu mapping(s) removed since take, the "
+			      "first at %#" PRIx64 ": restore fails too; take "
+			      "a new snapshot", n, v[0].p.start);
+	if (!ret) {
+		n = 0;
+		ret = diff(now.v, now.n, names, proc->m, proc->n, 0,
+			   PAGESCAN_SNAPSHOT_MAP_CREATED, &v, &n, &cap);
+	}
+	if (!ret && n) {
+		add = malloc(n * sizeof(*add));
+		if (!add)
+			ret = -ENOMEM;
+		for (i = 0; add && i < n; i++)
+			if (v[i].state) {
+				add[k].addr = (void *)(uintptr_t)v[i].p.start;
+				add[k++].len = (size_t)(v[i].p.end -
+							v[i].p.start);
+			}
+		/* diff() gives them in address order: now is sorted. */
+		if (!ret)
+			ret = snap_add_ranges(s, add, k);
+	}
+	if (!ret)
+		ret = proc_install(proc, &now, names, nl);
+	if (!ret)
+		names = NULL;
+	*added = k;
+	free(add);
+	free(v);
+	free(now.v);
+	ps_own_free(names);
+	return ret;
+}
+
+/*
+ * An update moves the saved state to now, and a whole process has new
+ * mappings by then (the heap grown, a large block, a library loaded):
+ * left out, the next restore would leave them as they are while the
+ * allocator's state of now points into them, and would cut the heap
+ * back to the break of take.  So they are taken too, as new ranges, and
+ * the mappings and the break of now become the snapshot's.  A mapping
+ * removed since is refused (EFAULT, as restore does), before anything
+ * changes.  Our own allocations may grow the heap meanwhile: looked at
+ * again until a look finds nothing new with the break unmoved.  Before
+ * the fold (snapshot_restore.c): the new ranges are folded with the
+ * rest, at one point in time.
+ */
+int snap_proc_update(struct pagescan_snapshot *s)
+{
+	size_t added;
+	int tries, ret;
 
 	if (!s->proc)
 		return 0;
-	ret = proc_report(s, PAGESCAN_SNAPSHOT_MAP_CREATED, first_fn, &f);
-	if (ret)
-		return ret;
-	if (f.n)
-		return ps_errf(EFAULT, "%zu mapping(s) created since take, the "
-			       "first at %#" PRIx64 ": an update cannot save "
-			       "them (restore, or take a new snapshot)", f.n,
-			       f.start);
-	if (sys_brk_now() != s->proc->brk)
-		return ps_errf(EFAULT, "the heap grew since take (break %#"
-			       PRIx64 ", was %#" PRIx64 "): an update cannot "
-			       "save it (restore, or take a new snapshot)",
-			       sys_brk_now(), s->proc->brk);
-	return 0;
+	for (tries = 0; tries < TAKE_TRIES; tries++) {
+		uint64_t brk = sys_brk_now();
+
+		ret = proc_update_once(s, &added);
+		if (ret)
+			return ret;
+		if (!added && sys_brk_now() == brk) {
+			s->proc->brk = brk;
+			return 0;
+		}
+	}
+	return ps_errf(EAGAIN, "the mappings kept changing during the update "
+		       "(another thread allocating?)");
 }

@@ -312,7 +312,7 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
-	ret = snap_proc_check_update(s);
+	ret = snap_proc_update(s);
 	if (ret)
 		return snap_leave(s, &acc, st, ret);
 	/*

@@ -14,8 +14,9 @@
  * churned and the maps changed between take and restore leave malloc()
  * working (allocator()); the heap grown past the break of take, and by the
  * take itself, is given back by restore, calloc() then hands out zeros and
- * malloc() works after the CREATED mappings are unmapped, and an update
- * is refused while it is grown (heap_grown(), heap_take_grows()).
+ * malloc() works after the CREATED mappings are unmapped (heap_grown(),
+ * heap_take_grows()); an update takes the heap grown and a large block
+ * mapped since, and a restore returns to it (heap_update()).
  *
  * The restore rewinds this program's own variables too (t_failures
  * among them): what must outlive it is kept in a MAP_SHARED page, which
@@ -419,11 +420,6 @@ static int heap_grown(void)
 		}
 		if (brk_now() <= b0)
 			return 4;	/* the heap must have grown */
-		ret = pagescan_snapshot_update(s, NULL);
-		if (ret != -EFAULT || errno != EFAULT) {
-			printf("update with the heap grown: %d\n", ret);
-			return 5;
-		}
 		ret = pagescan_snapshot_restore(s, NULL);
 		if (ret) {
 			printf("restore: %d (%s)\n", ret, pagescan_last_error());
@@ -442,15 +438,97 @@ static int heap_grown(void)
 		ret = pagescan_snapshot_restore(s, NULL);
 		if (ret || brk_now() != b0)
 			return 9;
-		ret = pagescan_snapshot_update(s, NULL);
-		if (ret) {
-			printf("update, nothing created: %d (%s)\n", ret,
-			       pagescan_last_error());
-			return 10;
-		}
 	}
 	pagescan_snapshot_free(s);
 	return keep->failures ? 11 : 0;
+}
+
+/*
+ * An update after the heap grew and a large block was mapped: they are
+ * taken too, so a restore returns to the update, break included: the
+ * blocks hold what they held then, the heap grown after is given back,
+ * malloc() and calloc() work.  Twice, each update on top of the last.
+ */
+#define BIGU (4 << 20)		/* above the mmap threshold */
+static unsigned char *bigu[2];
+
+static int heap_update(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	PAGESCAN_OPTS(pagescan_snapshot_stats, st);
+	struct pagescan_snapshot *s;
+	uint64_t b1;
+	int i, r, ret, j;
+
+	if (pagescan_snapshot_take_process(&o, &s))
+		return 2;
+	for (r = 0; r < 2; r++) {
+		for (i = r * (NGROW / 2); i < (r + 1) * (NGROW / 2); i++) {
+			grow[i] = malloc(GROW_LEN);
+			if (!grow[i])
+				return 3;
+			memset(grow[i], 0xa0 + r, GROW_LEN);
+		}
+		bigu[r] = malloc(BIGU);
+		if (!bigu[r])
+			return 3;
+		memset(bigu[r], 0xb0 + r, BIGU);
+		ret = pagescan_snapshot_update(s, &st);
+		if (ret) {
+			printf("update %d: %d (%s)\n", r, ret,
+			       pagescan_last_error());
+			return 4;
+		}
+		b1 = brk_now();
+		/* Scribble over it all, and grow the heap past it. */
+		for (i = 0; i < (r + 1) * (NGROW / 2); i++)
+			memset(grow[i], 0xcd, GROW_LEN);
+		memset(bigu[r], 0xcd, BIGU);
+		for (i = 0; i < NGROW; i++)
+			if (!malloc(GROW_LEN))
+				return 5;
+		if (brk_now() <= b1)
+			return 6;
+		ret = pagescan_snapshot_restore(s, &st);
+		if (ret) {
+			printf("restore %d: %d (%s)\n", r, ret,
+			       pagescan_last_error());
+			return 7;
+		}
+		if (brk_now() != b1) {
+			printf("break %#" PRIx64 " after restore, %#" PRIx64
+			       " at update\n", brk_now(), b1);
+			return 8;
+		}
+		for (i = 0; i < (r + 1) * (NGROW / 2); i++)
+			for (j = 0; j < GROW_LEN; j++)
+				if ((unsigned char)grow[i][j] !=
+				    0xa0 + i / (NGROW / 2)) {
+					printf("round %d: block %d byte %d: "
+					       "%#x\n", r, i, j,
+					       (unsigned char)grow[i][j]);
+					return 9;
+				}
+		for (j = 0; j < BIGU; j++)
+			if (bigu[r][j] != 0xb0 + r) {
+				printf("round %d: large block byte %d: %#x\n",
+				       r, j, bigu[r][j]);
+				return 10;
+			}
+		for (i = 0; i < 256; i++)
+			free(malloc(16 + i * 61));
+		for (i = 0; i < 64; i++) {
+			unsigned char *c = calloc(1, GROW_LEN);
+
+			for (j = 0; c && j < GROW_LEN; j++)
+				if (c[j])
+					return 11;
+		}
+	}
+	printf("heap_update: %llu pages restored by the last restore\n",
+	       (unsigned long long)st.pages);
+	pagescan_snapshot_free(s);
+	return 0;
 }
 
 /*
@@ -845,8 +923,10 @@ int main(void)
 	stacks();
 	rseq_area();
 	allocator();
-	t_child_ok("heap grown since take: restore, calloc, recipe, update",
+	t_child_ok("heap grown since take: restore, calloc, recipe",
 		   t_child(heap_grown, 120));
+	t_child_ok("heap grown and a large block mapped, then update",
+		   t_child(heap_update, 120));
 	t_child_ok("heap grown by the take itself",
 		   t_child(heap_take_grows, 120));
 	t_done();
