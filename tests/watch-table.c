@@ -547,6 +547,24 @@ static bool better_than_miss(const char *want, const char *got)
 	       !table_kernel();
 }
 
+/*
+ * The manual's other documented difference of older kernels: uffd-sync
+ * registers shmem (a memfd, shared or private) from 5.19 on, EINVAL
+ * before.
+ */
+static bool old_shmem_refusal(const struct row *r,
+			      enum pagescan_watch_backend b, const char *got)
+{
+	struct utsname u;
+	unsigned int maj = 0, min = 0;
+
+	if (!r->kind || b != PAGESCAN_WATCH_UFFD_SYNC ||
+	    strcmp(got, "refused: EINVAL") || uname(&u) ||
+	    sscanf(u.release, "%u.%u", &maj, &min) != 2)
+		return false;
+	return maj < 5 || (maj == 5 && min < 19);
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
@@ -578,7 +596,8 @@ int main(void)
 				free(want);
 				continue;
 			}
-			if (better_than_miss(want, got)) {
+			if (better_than_miss(want, got) ||
+			    old_shmem_refusal(&rows[i], bs[k], got)) {
 				printf("note: %s, %s: the manual says \"%s\", "
 				       "this kernel: %s\n", rows[i].label,
 				       pagescan_watch_backend_name(bs[k]), want,
