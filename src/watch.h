@@ -334,10 +334,13 @@ void watch_audit_fini(struct pagescan_watch *w);
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
+/* watch_cow.c */
+int watch_cow_alloc(struct pagescan_watch *w);
 int watch_cow_init(struct pagescan_watch *w);
-int watch_cow_audit(struct pagescan_watch *w, uint64_t start, uint64_t end,
-		    int (*mark)(struct pagescan_watch *w, uint64_t start,
-				uint64_t end));
+void watch_cow_note(struct pagescan_watch *w, uint64_t start, uint64_t end);
+int watch_cow_lost(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		   int (*mark)(struct pagescan_watch *w, uint64_t start,
+			       uint64_t end));
 
 /* Verify mode (watch_verify.c). */
 #define WATCH_HASH_UNKNOWN 0	/* a page that could not be read */

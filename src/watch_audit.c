@@ -40,8 +40,7 @@
  * uffd-async needs this too and has no other audit: on a file-backed VMA
  * the kernel keeps the uffd-wp state of a discarded page in a pte marker
  * (6.18), and the file's page read in after it is not WRITTEN, read or
- * not.  It calls watch_cow_audit() before each walk, which makes such a
- * page written (un-protects it): the walk reports it.
+ * not.  It keeps the same record its own way (watch_cow.c).
  * Not seen either: a page populated and
  * discarded between two gets without a write (for private memory the
  * content is the same again: zeros or the file's data), and a shmem hole
@@ -221,22 +220,13 @@ static bool cow_lost(struct pagescan_watch *w, uint64_t pm, uint64_t i)
 	return was;
 }
 
-static int cow_alloc(struct pagescan_watch *w)
-{
-	if (!w->file_private)
-		return 0;
-	w->cow = ps_own_zalloc(watch_bitmap_words(w->npages) *
-			       sizeof(uint64_t));
-	return w->cow ? 0 : -ENOMEM;
-}
-
 int watch_audit_init(struct pagescan_watch *w)
 {
 	int ret;
 
 	w->present = ps_own_zalloc(watch_bitmap_words(w->npages) *
 				   sizeof(uint64_t));
-	if (!w->present || cow_alloc(w)) {
+	if (!w->present || watch_cow_alloc(w)) {
 		watch_audit_fini(w);
 		return -ENOMEM;
 	}
@@ -379,62 +369,3 @@ bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)
 			      (UINT64_C(1) << (i % 64)));
 }
 
-/*
- * uffd-async's audit (see the top): only w->cow, each page that lost its
- * anonymous data handed to @mark in runs (NULL: only record, at attach).
- */
-int watch_cow_audit(struct pagescan_watch *w, uint64_t start, uint64_t end,
-		    int (*mark)(struct pagescan_watch *w, uint64_t start,
-				uint64_t end))
-{
-	uint64_t pm[CHUNK], a, n, k, rs = 0, re = 0;
-	ssize_t got;
-	int ret = 0;
-
-	if (!w->cow)
-		return 0;
-	for (a = start; a < end && !ret; a += n << ps_page_shift) {
-		n = (end - a) >> ps_page_shift;
-		if (n > CHUNK)
-			n = CHUNK;
-		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
-			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
-		if (got < (ssize_t)sizeof(pm[0]))
-			break;	/* unmapped or unreadable: nothing learnt */
-		n = (uint64_t)got / sizeof(pm[0]);
-		for (k = 0; k < n && !ret; k++) {
-			uint64_t pa = a + (k << ps_page_shift);
-
-			if (!cow_lost(w, pm[k],
-				      (pa - w->start) >> ps_page_shift) || !mark)
-				continue;
-			if (re == pa) {
-				re += ps_page_size;
-				continue;
-			}
-			if (re)
-				ret = mark(w, rs, re);
-			rs = pa;
-			re = pa + ps_page_size;
-		}
-	}
-	if (!ret && re)
-		ret = mark(w, rs, re);
-	return ret;
-}
-
-/* uffd-async: the record, when the watch covers a private file mapping. */
-int watch_cow_init(struct pagescan_watch *w)
-{
-	int ret = cow_alloc(w);
-
-	if (ret || !w->cow)
-		return ret;
-	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	if (w->audit_fd < 0) {
-		ret = -errno;
-		watch_audit_fini(w);
-		return ret;
-	}
-	return watch_cow_audit(w, w->start, w->end, NULL);
-}

@@ -247,6 +247,8 @@ static int ua_piece(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		for (i = 0; i < n; i++) {
 			watch_sink_add(s, buf[i].start, buf[i].end);
 			got += (buf[i].end - buf[i].start) >> ps_page_shift;
+			/* Written: copied on write now? (watch_cow.c) */
+			watch_cow_note(w, buf[i].start, buf[i].end);
 		}
 		if ((uint64_t)n == a.vec_len || (a.max_pages &&
 						got == a.max_pages))
@@ -266,7 +268,7 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 
 	ret = ua_heal(w);
 	if (!ret)
-		ret = watch_cow_audit(w, start, end, ua_unprotect);
+		ret = watch_cow_lost(w, start, end, ua_unprotect);
 	for (i = 0; i < w->nhuge && !ret && !s->full; i++) {
 		const struct watch_huge *h = &w->huge[i];
 		uint64_t hs, he, unit = h->hps >> ps_page_shift;
@@ -341,12 +343,50 @@ static int ua_arm(struct pagescan_watch *w, uint64_t start, uint64_t end)
  * Re-arm [start, end).  In hugetlb stretches only whole huge pages can be
  * armed: the partial ends keep their state (reported again, not lost).
  */
+/*
+ * A reset re-arms pages written since the last get without reporting
+ * them: with a copy-on-write record (watch_cow.c) the written ones are
+ * re-armed by a WP_MATCHING walk instead (hugetlb: a plain one, before
+ * the arm), which says which they are, so that the record learns of
+ * them.
+ */
+static int ua_note_written(struct pagescan_watch *w, uint64_t start,
+			   uint64_t end)
+{
+	struct page_region buf[CHUNK];
+	uint64_t pos = start;
+
+	while (w->cow && pos < end) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.flags = w->nhuge ? 0 : PM_SCAN_WP_MATCHING,
+			.start = pos, .end = end,
+			.vec = (uintptr_t)buf, .vec_len = CHUNK,
+			.category_mask = PAGE_IS_WRITTEN,
+			.return_mask = PAGE_IS_WRITTEN,
+		};
+		int n, i;
+
+		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++)
+			watch_cow_note(w, buf[i].start, buf[i].end);
+		if (n < CHUNK)
+			break;
+		pos = a.walk_end;
+	}
+	return 0;
+}
+
 static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	int ret = ua_heal(w);
 
 	if (!ret)
-		ret = watch_cow_audit(w, start, end, ua_unprotect);
+		ret = watch_cow_lost(w, start, end, ua_unprotect);
+	if (!ret)
+		ret = ua_note_written(w, start, end);
 	return ret ? ret : ua_arm(w, start, end);
 }
 
@@ -358,8 +398,9 @@ static int ua_reset_runs(struct pagescan_watch *w,
 	int ret = ua_heal(w);
 
 	for (i = 0; i < n && !ret; i++) {
-		ret = watch_cow_audit(w, runs[i].start, runs[i].end,
-				      ua_unprotect);
+		ret = watch_cow_lost(w, runs[i].start, runs[i].end,
+				     ua_unprotect);
+		watch_cow_note(w, runs[i].start, runs[i].end);
 		if (!ret)
 			ret = ua_arm(w, runs[i].start, runs[i].end);
 	}

@@ -170,6 +170,49 @@ static void file_cow_discard(enum pagescan_watch_backend b)
 	munmap(p, NP * t_psz);
 }
 
+/*
+ * The same with a page copied on write unmapped first (its record points
+ * at no VMA now): every get succeeds (uffd-async's un-protect of the gone
+ * page failed with ENOENT, and lost the record of the next page, so its
+ * discard was never reported), and the discarded page is reported.
+ */
+static void file_cow_unmapped(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	volatile char sink;
+	int fd, ret;
+	char *p;
+
+	fd = t_tmpfile(NP * t_psz, 'f');
+	p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+	if (p == MAP_FAILED)
+		t_error("mmap file");
+	close(fd);
+	ret = pagescan_watch_register(p, NP * t_psz, &wo, &w);
+	if (ret == -EINVAL && b == PAGESCAN_WATCH_UFFD_SYNC) {
+		munmap(p, NP * t_psz);
+		return;
+	}
+	if (ret)
+		t_error("%s: register", name);
+	p[2 * t_psz] = 'w';
+	p[4 * t_psz] = 'w';
+	got(w, p, 2, name, "writes");
+	if (munmap(p + 2 * t_psz, t_psz) ||
+	    madvise(p + 4 * t_psz, t_psz, MADV_DONTNEED))
+		t_error("munmap, MADV_DONTNEED");
+	sink = p[4 * t_psz];
+	(void)sink;
+	t_check(got(w, p, 4, name, "unmapped, discarded"), "%s: a private "
+		"file page discarded after another was unmapped: not "
+		"reported", name);
+	t_check(!got(w, p, 4, name, "again"), "%s: reported twice", name);
+	pagescan_watch_unregister(w);
+	munmap(p, NP * t_psz);
+}
+
 #ifndef MADV_COLLAPSE
 #define MADV_COLLAPSE 25
 #endif
@@ -336,6 +379,7 @@ int main(void)
 		printf("backend %s\n", pagescan_watch_backend_name(bs[i]));
 		private_discards(bs[i]);
 		file_cow_discard(bs[i]);
+		file_cow_unmapped(bs[i]);
 		collapse_discard(bs[i]);
 		punch_hole(bs[i]);
 		shared_discard(bs[i]);
