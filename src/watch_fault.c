@@ -15,12 +15,15 @@
  *    all <= 0) as SEGV_ACCERR at an address inside an ACTIVE slot.
  *  - Everything else goes to the disposition found when we were first
  *    installed, the way the kernel would deliver it: SA_SIGINFO or plain
- *    handler, called with the interrupted mask | its sa_mask, but never
- *    with SIGSEGV blocked, whatever SA_NODEFER says: a store of the
- *    handler to watched memory must fault into us, and a fault with
- *    SIGSEGV blocked kills.  (Holding a SIGSEGV that comes while it runs,
- *    as the kernel would, needs to know that it still runs, and a handler
- *    that siglongjmp()s out leaves no trace: so such a one nests.)
+ *    handler, called with the interrupted mask | its sa_mask | the signal
+ *    (unless SA_NODEFER), as the kernel would, except for a fault: then
+ *    SIGSEGV is left unblocked, since a store of the handler to watched
+ *    memory must fault into us (a GC's barrier handler logging to a
+ *    watched card table), and a fault with SIGSEGV blocked kills.  Such
+ *    a handler is entered again, nested, by a SIGSEGV sent while it runs,
+ *    or a fault of its own, where the kernel would have held the one and
+ *    killed for the other; a sent SIGSEGV is forwarded as the kernel
+ *    delivers it, deferred (a handler holding a lock must not nest).
  *    SA_RESETHAND honoured (it runs once, then the previous disposition
  *    is SIG_DFL); SIG_IGN ignores a sent signal, but a fault cannot be
  *    ignored (the kernel resets it to SIG_DFL too); SIG_DFL: a fault is
@@ -89,6 +92,23 @@ static __thread const siginfo_t *mp_fwd_si
 	__attribute__((tls_model("initial-exec")));
 static __thread uintptr_t mp_fwd_frame
 	__attribute__((tls_model("initial-exec")));
+/*
+ * And the mark it left in that siginfo: after a siglongjmp() out of the
+ * handler the two above stay, and on an alternate signal stack the next
+ * signal's siginfo lies at the same address, deeper than the dead frame
+ * when a handler stacked on ours chains to us: that was taken for a call
+ * back, and the fault killed the process.  The kernel writes every new
+ * siginfo whole, so a fresh one has no mark.
+ */
+static __thread uint64_t mp_fwd_mark __attribute__((tls_model("initial-exec")));
+static _Atomic uint64_t mp_marks PS_STATE;
+
+/* The last 8 bytes of a siginfo: padding for every SIGSEGV code. */
+static uint64_t *si_tail(siginfo_t *si)
+{
+	return (uint64_t *)(void *)((char *)si + sizeof(*si) -
+				    sizeof(uint64_t));
+}
 
 static void mp_handler(int sig, siginfo_t *si, void *uc);
 
@@ -126,12 +146,14 @@ static void mp_forward(int sig, siginfo_t *si, void *uc)
 	uintptr_t frame = (uintptr_t)__builtin_frame_address(0);
 	const siginfo_t *up_si = mp_fwd_si;
 	uintptr_t up_frame = mp_fwd_frame;
+	uint64_t up_mark = mp_fwd_mark, tail, mark;
 	bool fault = si->si_code > 0;
 	struct sigaction old = mp_old;
 	sigset_t m, cur;
 
 	/* Called back from the handler we called, with its siginfo: a cycle. */
-	if ((si == up_si && frame < up_frame) || atomic_load(&mp_old_spent))
+	if ((si == up_si && frame < up_frame && up_mark &&
+	     *si_tail(si) == up_mark) || atomic_load(&mp_old_spent))
 		old.sa_handler = SIG_DFL;
 	else if ((old.sa_flags & SA_RESETHAND) && old.sa_handler != SIG_DFL &&
 		 old.sa_handler != SIG_IGN &&
@@ -147,21 +169,31 @@ static void mp_forward(int sig, siginfo_t *si, void *uc)
 		return;
 	}
 	/*
-	 * The mask the kernel would have set for it, less SIGSEGV (see the
-	 * top): its stores to watched memory must fault into us.
+	 * The mask the kernel would have set for it, less SIGSEGV for a
+	 * fault (see the top): its stores to watched memory must fault into
+	 * us.
 	 */
 	m = ((ucontext_t *)uc)->uc_sigmask;
 	sigorset(&m, &m, &old.sa_mask);
-	sigdelset(&m, sig);
+	if (fault)
+		sigdelset(&m, sig);
+	else if (!(old.sa_flags & SA_NODEFER))
+		sigaddset(&m, sig);
 	pthread_sigmask(SIG_SETMASK, &m, &cur);
+	mark = (atomic_fetch_add(&mp_marks, 1) + 1) | UINT64_C(1) << 63;
+	tail = *si_tail(si);
+	*si_tail(si) = mark;
 	mp_fwd_si = si;
 	mp_fwd_frame = frame;
+	mp_fwd_mark = mark;
 	if (old.sa_flags & SA_SIGINFO)
 		old.sa_sigaction(sig, si, uc);
 	else
 		old.sa_handler(sig);
+	*si_tail(si) = tail;
 	mp_fwd_si = up_si;
 	mp_fwd_frame = up_frame;
+	mp_fwd_mark = up_mark;
 	pthread_sigmask(SIG_SETMASK, &cur, NULL);
 }
 

@@ -9,13 +9,20 @@
  *  - a SIGSEGV sent with kill()/raise() is never taken for a tracking
  *    fault: it reaches the previous disposition as the kernel would
  *    deliver it (SIG_IGN ignores it, SIG_DFL kills, a handler runs with
- *    its sa_mask, SA_RESETHAND is honoured), but with SIGSEGV never
- *    blocked (the one rule the library changes), and tracking goes on;
+ *    its sa_mask and the signal blocked, SA_NODEFER and SA_RESETHAND are
+ *    honoured), and tracking goes on; two sent while a handler without
+ *    SA_NODEFER holds a lock: the second waits for the first to return
+ *    (it nested and spun on the lock when forwarded with SIGSEGV
+ *    unblocked);
  *  - a real fault outside any watch reaches the previous handler (which
  *    may siglongjmp out, again and again), or kills under SIG_DFL;
  *  - that handler, without SA_NODEFER, writes watched memory (a GC's
  *    barrier handler that logs to a watched card table): no death, the
- *    write reported;
+ *    write reported (for a fault the library leaves SIGSEGV unblocked);
+ *  - on an alternate signal stack, a previous handler that siglongjmp()s
+ *    out, then an application handler stacked on ours that chains to it,
+ *    then a foreign fault: it reaches the previous handler (the stale
+ *    state of the first forward took it for a call back: SIG_DFL, death);
  *  - an application handler stacked on ours that chains to its previous
  *    (ours), then unregister all and register again, then a foreign
  *    SIGSEGV: no endless recursion;
@@ -29,8 +36,10 @@
 #include <pthread.h>
 #include <setjmp.h>
 #include <stdatomic.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
+#include <unistd.h>
 
 #define NP 32
 
@@ -220,8 +229,8 @@ static void plain(int sig)
 static void info(int sig, siginfo_t *si, void *uc)
 {
 	atomic_fetch_add(&calls, 1);
-	/* Its sa_mask, and SIGSEGV not blocked: its stores must be seen. */
-	if (si->si_code > 0 || blocked(SIGSEGV) || !blocked(SIGUSR2))
+	/* A sent one: its sa_mask and SIGSEGV blocked, as the kernel does. */
+	if (si->si_code > 0 || !blocked(SIGSEGV) || !blocked(SIGUSR2))
 		bad_mask = true;
 }
 
@@ -273,6 +282,60 @@ static int sent_plain_nodefer(void)
 	if (calls != 2 || bad_mask)
 		_exit(4);
 	tracked_write_checked(5);
+	return 0;
+}
+
+/* Holds a lock that is not reentrant for 1 ms. */
+static _Atomic int h_lock, h_depth, h_max;
+
+static void slow_locked(int sig, siginfo_t *si, void *uc)
+{
+	struct timespec t0, t;
+	int z = 0, d = atomic_fetch_add(&h_depth, 1) + 1;
+
+	if (d > atomic_load(&h_max))
+		atomic_store(&h_max, d);
+	atomic_fetch_add(&calls, 1);
+	while (!atomic_compare_exchange_weak(&h_lock, &z, 1))
+		z = 0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while ((t.tv_sec - t0.tv_sec) * 1000000000L +
+	       (t.tv_nsec - t0.tv_nsec) < 1000000);
+	atomic_store(&h_lock, 0);
+	atomic_fetch_sub(&h_depth, 1);
+}
+
+static pid_t main_tid;
+
+static void *send_two(void *arg)
+{
+	(void)arg;
+	syscall(SYS_tgkill, getpid(), main_tid, SIGSEGV);
+	usleep(100);
+	syscall(SYS_tgkill, getpid(), main_tid, SIGSEGV);
+	return NULL;
+}
+
+static int sent_deferred(void)
+{
+	struct timespec t0, t;
+	pthread_t th;
+
+	set(SIGSEGV, NULL, slow_locked, 0, 0);	/* no SA_NODEFER */
+	w_open();
+	main_tid = (pid_t)syscall(SYS_gettid);
+	if (pthread_create(&th, NULL, send_two, NULL))
+		_exit(93);
+	pthread_join(th, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	do
+		clock_gettime(CLOCK_MONOTONIC, &t);
+	while (t.tv_sec - t0.tv_sec < 1 && atomic_load(&calls) < 2);
+	if (atomic_load(&calls) != 2 || atomic_load(&h_max) != 1)
+		_exit(3);
+	tracked_write_checked(4);
 	return 0;
 }
 
@@ -368,6 +431,51 @@ static void base(int sig)
 	atomic_fetch_add(&calls, 1);
 }
 
+static void jump_out(int sig, siginfo_t *si, void *uc)
+{
+	atomic_fetch_add(&calls, 1);
+	siglongjmp(jb, 1);
+}
+
+static _Atomic int chained;
+
+static void stack_chain(int sig, siginfo_t *si, void *uc)
+{
+	app_prev.sa_sigaction(sig, si, uc);
+	atomic_fetch_add(&chained, 1);	/* a frame of its own: no tail call */
+}
+
+/* A fault (SEGV_MAPERR), left by siglongjmp from the handler. */
+static char *volatile nowhere = (char *)16;
+
+static __attribute__((noinline)) void fault_and_jump(void)
+{
+	if (!sigsetjmp(jb, 1))
+		*(volatile char *)nowhere = 1;
+}
+
+static int altstack_jump_then_stacked(void)
+{
+	stack_t ss = { .ss_size = 1 << 16 };
+	struct sigaction s = { .sa_sigaction = stack_chain,
+			       .sa_flags = SA_SIGINFO | SA_ONSTACK };
+
+	ss.ss_sp = malloc(ss.ss_size);
+	if (!ss.ss_sp || sigaltstack(&ss, NULL))
+		_exit(93);
+	set(SIGSEGV, NULL, jump_out, SA_ONSTACK, 0);
+	w_open();
+	fault_and_jump();
+	sigemptyset(&s.sa_mask);
+	if (sigaction(SIGSEGV, &s, &app_prev))
+		_exit(94);
+	fault_and_jump();	/* through the stacked handler, then ours */
+	if (calls != 2)
+		_exit(3);
+	tracked_write_checked(4);
+	return 0;
+}
+
 static void stack_nodefer(int sig, siginfo_t *si, void *uc)
 {
 	app_prev.sa_sigaction(sig, si, uc);
@@ -425,8 +533,12 @@ int main(void)
 		   t_child(real_fault_handler, 120));
 	expect_segv("real fault outside the watch, SIG_DFL",
 		    t_child(real_fault_default, 120));
+	t_child_ok("two SIGSEGVs sent to a handler holding a lock",
+		   t_child(sent_deferred, 120));
 	t_child_ok("real fault, previous handler writes watched memory",
 		   t_child(real_fault_handler_writes, 120));
+	t_child_ok("alternate stack: siglongjmp out, then a stacked handler",
+		   t_child(altstack_jump_then_stacked, 120));
 	t_child_ok("application handler stacked on ours, register again",
 		   t_child(stacked, 120));
 	t_child_ok("signal storm through a stacked SA_NODEFER handler",
