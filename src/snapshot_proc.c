@@ -28,6 +28,7 @@
 #include <limits.h>
 #include <malloc.h>
 #include <sched.h>
+#include <sys/mman.h>
 
 #define PROC_FLAGS (PAGESCAN_SNAPSHOT_VERIFY | PAGESCAN_SNAPSHOT_STACKS | \
 		    PAGESCAN_SNAPSHOT_DONTDUMP)
@@ -194,6 +195,26 @@ static bool candidate(const struct ps_vma *v)
 }
 
 /*
+ * Pieces no longer mapped once the maps are read and freed: our own
+ * buffers among them (the maps text and the VMA list of a big process
+ * are malloc() blocks above the mmap threshold, mapped while the maps
+ * were read: taken for created mappings, an update then failed with
+ * EFAULT on them), or another thread's memory gone meanwhile.
+ * msync(2) says ENOMEM for a range with a hole.
+ */
+static void drop_gone(struct ivls *x)
+{
+	size_t i, k = 0;
+
+	for (i = 0; i < x->n; i++)
+		if (!msync((void *)(uintptr_t)x->v[i].start,
+			   (size_t)(x->v[i].end - x->v[i].start), MS_ASYNC) ||
+		    errno != ENOMEM)
+			x->v[k++] = x->v[i];
+	x->n = k;
+}
+
+/*
  * The writable private mappings of the process now, less what is left
  * out, into @out (sorted), their names into the string table *@names.
  */
@@ -252,6 +273,8 @@ static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
 	*names_len = nl;
 	free(x.v);
 	ps_maps_free(&m);
+	if (!ret)
+		drop_gone(out);
 	return ret;
 }
 
