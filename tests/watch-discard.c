@@ -108,6 +108,19 @@ static void private_discards(enum pagescan_watch_backend b)
 	munmap(p, NP * t_psz);
 }
 
+/* NP pages of a file of 'f' bytes, mapped MAP_PRIVATE. */
+static char *map_file_private(void)
+{
+	int fd = t_tmpfile(NP * t_psz, 'f');
+	char *p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_PRIVATE,
+		       fd, 0);
+
+	if (p == MAP_FAILED)
+		t_error("mmap file");
+	close(fd);
+	return p;
+}
+
 /*
  * A private file mapping's copied-on-write page, discarded and read again
  * before the get: it holds the file's data again, not what was written.
@@ -123,14 +136,10 @@ static void file_cow_discard(enum pagescan_watch_backend b)
 	const char *name = pagescan_watch_backend_name(b);
 	struct pagescan_watch *w;
 	volatile char sink;
-	int fd, pg;
+	int pg;
 	char *p;
 
-	fd = t_tmpfile(NP * t_psz, 'f');
-	p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED)
-		t_error("mmap file");
-	close(fd);
+	p = map_file_private();
 	t_read(p, NP * t_psz);
 	p[1 * t_psz] = 'w';		/* copied on write before register */
 	pg = pagescan_watch_register(p, NP * t_psz, &wo, &w);
@@ -182,14 +191,10 @@ static void file_cow_unmapped(enum pagescan_watch_backend b)
 	const char *name = pagescan_watch_backend_name(b);
 	struct pagescan_watch *w;
 	volatile char sink;
-	int fd, ret;
+	int ret;
 	char *p;
 
-	fd = t_tmpfile(NP * t_psz, 'f');
-	p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
-	if (p == MAP_FAILED)
-		t_error("mmap file");
-	close(fd);
+	p = map_file_private();
 	ret = pagescan_watch_register(p, NP * t_psz, &wo, &w);
 	if (ret == -EINVAL && b == PAGESCAN_WATCH_UFFD_SYNC) {
 		munmap(p, NP * t_psz);
