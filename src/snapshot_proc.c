@@ -373,9 +373,20 @@ int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 			break;
 	}
 	if (ret == -EAGAIN)
-		ret = ps_errf(EAGAIN, "the heap grew during each of %d takes "
-			      "(another thread allocating?)", TAKE_TRIES);
+		ret = ps_errf(EAGAIN, "the mappings changed during each of %d "
+			      "takes (another thread allocating?)", TAKE_TRIES);
 	return ret ? ps_err(-ret) : 0;
+}
+
+/* Is some part of @r no longer mapped?  (msync(2): ENOMEM for a hole) */
+static bool ranges_gone(const struct pagescan_range *r, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (msync(r[i].addr, r[i].len, MS_ASYNC) && errno == ENOMEM)
+			return true;
+	return false;
 }
 
 /*
@@ -424,6 +435,17 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 	p.v = NULL;
 	if (!ret)
 		ret = snap_new(ranges, proc->n, o, PROC_FLAGS, proc, out);
+	/*
+	 * A piece unmapped after the maps were read (another thread's
+	 * munmap(), or a heap it shrank with sbrk() or malloc_trim()) fails
+	 * the checks, the watch or the copy (EFAULT, or ENOMEM, EINVAL or
+	 * ENOENT from the system calls that met the hole): the mappings
+	 * changed under the take, so read them again, as when the heap grew.
+	 */
+	if ((ret == -EFAULT || ret == -ENOMEM || ret == -EINVAL ||
+	     ret == -ENOENT) && proc && ranges &&
+	    (sys_brk_now() != brk || ranges_gone(ranges, proc->n)))
+		ret = -EAGAIN;
 	ps_own_free(ranges);
 	if (ret) {
 		snap_proc_free(proc);
