@@ -60,7 +60,12 @@
  *    at both audits but under another PFN or swap entry is marked
  *    written (a collapse, and also migration, compaction, swap-out or
  *    swap-in: over-reports, its content may be the same);
- *  - elsewhere, the collapses of the whole system are counted
+ *  - but a PFN can come back: a collapse, then a discard, then another
+ *    collapse of the same block can get the first one's huge page again
+ *    (the page allocator hands out the block it was just given back,
+ *    seen on 6.18: the holes read zero, every PFN as at the last
+ *    audit).  So with PFNs too, and everywhere else, the collapses of
+ *    the whole system are counted
  *    (thp_collapse_alloc in /proc/vmstat, counted when the huge page is
  *    allocated, before the holes are filled): if the count moved since
  *    the end of the audit before the last one, every page of the
@@ -175,7 +180,8 @@ static int collapse_init(struct pagescan_watch *w)
 		return 0;
 	if (pfns_shown(w->audit_fd)) {
 		w->audit_key = ps_own_zalloc(w->npages * sizeof(uint64_t));
-		return w->audit_key ? 0 : -ENOMEM;
+		if (!w->audit_key)
+			return -ENOMEM;
 	}
 	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
 		return 0;
@@ -314,8 +320,7 @@ static void collapse_check(struct pagescan_watch *w)
 
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	bool counted = !w->audit_key && (w->vmstat_fd >= 0 ||
-					  w->collapse_unknown);
+	bool counted = w->vmstat_fd >= 0 || w->collapse_unknown;
 	uint64_t pm[CHUNK], a, i, n, k;
 	struct run run = { 0, 0 };
 	ssize_t got;
