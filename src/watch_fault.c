@@ -7,7 +7,9 @@
  * Semantics (pagescan_watch(3), SIGNALS):
  *  - The handler runs with every signal blocked (sa_mask full, and it
  *    blocks them itself on entry: an application handler stacked on ours
- *    calls it with its own mask), so no application handler can run on
+ *    calls it with its own mask), the C library's SIGCANCEL included (an
+ *    asynchronous pthread_cancel() acts once it returns), so no
+ *    application handler and no cancellation can run on
  *    this thread while it holds an arm lock, and none can write watched
  *    memory half way through an arm.
  *  - A fault is ours only if the kernel raised it (si_code > 0: kill(2),
@@ -379,6 +381,28 @@ static bool mp_ours(int sig, siginfo_t *si, void *uc)
 	return false;
 }
 
+/*
+ * The C library's own signals too: sigfillset() and pthread_sigmask()
+ * leave out glibc's SIGCANCEL and SIGSETXID (32 and 33), and a thread
+ * with asynchronous cancellation that is cancelled in our handler would
+ * unwind out of it holding an arm lock, which every later fault and get
+ * then spins on for ever.  So they are set by hand and the mask through
+ * the system call (the kernel takes sa_mask as given: mp_install()).
+ */
+static void mp_block_all(sigset_t *set)
+{
+	/* The C libraries' sigset_t: an array of unsigned long, bit sig-1. */
+	unsigned long w[sizeof(sigset_t) / sizeof(unsigned long)];
+	const size_t bits = 8 * sizeof(unsigned long);
+	int sig;
+
+	sigfillset(set);
+	memcpy(w, set, sizeof(w));
+	for (sig = 32; sig <= 33; sig++)
+		w[(sig - 1) / bits] |= 1UL << ((sig - 1) % bits);
+	memcpy(set, w, sizeof(w));
+}
+
 static void mp_handler(int sig, siginfo_t *si, void *uc)
 {
 	int saved = errno;
@@ -391,11 +415,12 @@ static void mp_handler(int sig, siginfo_t *si, void *uc)
 	 * writes watched memory would fault back in on this thread and spin
 	 * on the lock it interrupted.
 	 */
-	sigfillset(&all);
-	pthread_sigmask(SIG_BLOCK, &all, &entry);
+	mp_block_all(&all);
+	syscall(SYS_rt_sigprocmask, SIG_BLOCK, &all, &entry, _NSIG / 8);
 	if (!mp_ours(sig, si, uc))
 		mp_forward(sig, si, uc);
-	pthread_sigmask(SIG_SETMASK, &entry, NULL);
+	/* As found: a cancel pending since acts once we return. */
+	syscall(SYS_rt_sigprocmask, SIG_SETMASK, &entry, NULL, _NSIG / 8);
 	errno = saved;
 }
 
@@ -420,8 +445,8 @@ static int mp_install(void)
 		mp_old = cur;
 		atomic_store(&mp_old_spent, 0);
 	}
-	/* All signals blocked while it runs (see the top). */
-	sigfillset(&sa.sa_mask);
+	/* All signals blocked while it runs (see the top), glibc's too. */
+	mp_block_all(&sa.sa_mask);
 	if (sigaction(SIGSEGV, &sa, NULL))
 		return -errno;
 	mp_installed = true;

@@ -516,6 +516,44 @@ static int stacked(void)
 	return calls != 2 ? 7 : 0;
 }
 
+/*
+ * A thread with asynchronous cancellation stores to watched memory and
+ * is cancelled.  glibc's pthread_sigmask() cannot block its SIGCANCEL,
+ * so the cancel once unwound the thread out of our handler holding an
+ * arm lock, and the next get spun for ever (within a few hundred rounds
+ * here).  Then every write after the cancel must still be seen.
+ */
+static void *async_writer(void *arg)
+{
+	unsigned int i;
+
+	(void)arg;
+	pthread_setcanceltype(PTHREAD_CANCEL_ASYNCHRONOUS, NULL);
+	for (i = 0;; i++)
+		wp[(i % NP) * t_psz] = 1;
+	return NULL;
+}
+
+static int async_cancel(void)
+{
+	pthread_t t;
+	int k;
+
+	w_open();
+	for (k = 0; k < 2000; k++) {
+		if (pthread_create(&t, NULL, async_writer, NULL))
+			return 2;
+		usleep(200 + k % 300);
+		pthread_cancel(t);
+		pthread_join(t, NULL);
+		w_take();
+		wp[(k % NP) * t_psz] = 2;
+		if (!(w_take() & (UINT64_C(1) << (k % NP))))
+			return 3;	/* a write after the cancel unseen */
+	}
+	return 0;
+}
+
 int main(void)
 {
 	t_init("watch-signals");
@@ -543,5 +581,7 @@ int main(void)
 		   t_child(stacked, 120));
 	t_child_ok("signal storm through a stacked SA_NODEFER handler",
 		   t_child(storm_stacked, 120));
+	t_child_ok("asynchronous pthread_cancel of a thread storing",
+		   t_child(async_cancel, 120));
 	t_done();
 }
