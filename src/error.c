@@ -38,6 +38,20 @@ void ps_err_publish(int err)
 	detail.pending_err = 0;
 }
 
+int ps_err_keep(int ret)
+{
+	if (ret < 0 && detail.err == -ret && !detail.pending_err) {
+		memcpy(detail.pending, detail.msg, sizeof(detail.pending));
+		detail.pending_err = -ret;
+	}
+	return ret;
+}
+
+bool ps_err_pending(int err)
+{
+	return detail.pending_err == err;
+}
+
 const char *pagescan_last_error(void)
 {
 	return detail.err ? detail.msg : NULL;

@@ -102,6 +102,14 @@ bool ps_opts_valid(const void *opts, size_t known, size_t user_sz);
 int ps_errf(int err, const char *fmt, ...)
 	__attribute__((format(__printf__, 2, 3)));
 void ps_err_publish(int err);
+/*
+ * After a public function of ours called inside another failed with @ret:
+ * its published message, if of that errno, pending again for the outer
+ * boundary (which would clear it otherwise).  Returns @ret.
+ */
+int ps_err_keep(int ret);
+/* Is a message for @err recorded and not yet published? */
+bool ps_err_pending(int err);
 static inline int ps_err(int err)
 {
 	ps_err_publish(err);

@@ -172,7 +172,7 @@ static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
 	ret = pagescan_watch_register((void *)(uintptr_t)r->start, len, &wo,
 				      &r->w);
 	if (ret)
-		return ret;
+		return ps_err_keep(ret);	/* the backends' reasons */
 	/* Populated by another thread meanwhile: present now. */
 	ret = range_populated(s, r, true);
 	if (ret)
@@ -448,7 +448,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 			.backend = proc ? PAGESCAN_BACKEND_NATIVE :
 					  PAGESCAN_BACKEND_AUTO);
 
-		ret = pagescan_open(0, &oo, &s->ps);
+		ret = ps_err_keep(pagescan_open(0, &oo, &s->ps));
 	} else {
 		ret = -ENOMEM;
 	}

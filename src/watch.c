@@ -333,6 +333,10 @@ fail:
 	if (w->reason[0])
 		ps_errf(-ret, "cannot watch %#" PRIx64 "-%#" PRIx64 ": %.400s",
 			w->start, w->end, w->reason + (w->reason[0] == ';' ? 2 : 0));
+	else if (!ps_err_pending(-ret))
+		ps_errf(-ret, "cannot watch %#" PRIx64 "-%#" PRIx64 ": %s%s",
+			w->start, w->end, strerror(-ret), ret == -EMFILE ?
+			" (a watch holds one to three descriptors)" : "");
 	pthread_mutex_destroy(&w->lock);
 	ps_own_free(w->huge);
 	ps_own_free(w);
