@@ -82,6 +82,20 @@ int t_child(int (*fn)(void), unsigned int secs)
 		alarm(secs);
 		_exit(fn());
 	}
+	/*
+	 * The child's alarm cannot end a thread that hangs with every
+	 * signal blocked (in a signal handler): SIGKILL it a little after.
+	 */
+	for (secs = secs * 100 + 500; secs; secs--) {
+		pid_t r = waitpid(pid, &status, WNOHANG);
+
+		if (r == pid)
+			return status;
+		if (r < 0)
+			t_error("waitpid");
+		usleep(10000);
+	}
+	kill(pid, SIGKILL);
 	if (waitpid(pid, &status, 0) != pid)
 		t_error("waitpid");
 	return status;
