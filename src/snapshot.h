@@ -69,6 +69,12 @@ struct snap_proc {
 	size_t names_len;
 	unsigned int flags;	/* as at take: the rules of the query */
 	uint64_t brk;		/* the program break at take */
+	/*
+	 * The threads at take (or the last update), sorted: what the C
+	 * library's data (its count and lists of threads) was taken with.
+	 */
+	pid_t *tids;
+	size_t ntids;
 };
 
 /* The library's state, the rseq areas of taker and caller (snapshot.c). */
@@ -143,6 +149,10 @@ int snap_add_ranges(struct pagescan_snapshot *s,
 void snap_proc_free(struct snap_proc *proc);
 int snap_proc_restore_brk(const struct pagescan_snapshot *s);
 int snap_proc_update(struct pagescan_snapshot *s);
+int snap_proc_threads_check(const struct pagescan_snapshot *s);
+int snap_proc_threads_read(pid_t **tids, size_t *n);
+void snap_proc_threads_install(struct pagescan_snapshot *s, pid_t *tids,
+			       size_t n);
 
 /* Does unit @i of @r hold bytes that are never restored (a hole)? */
 static inline bool snap_unit_in_hole(const struct pagescan_snapshot *s,

@@ -426,6 +426,9 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 		proc->flags = o->flags;
 		proc->brk = brk;
 		names = NULL;
+		ret = snap_proc_threads_read(&proc->tids, &proc->ntids);
+	}
+	if (!ret) {
 		for (i = 0; i < p.n; i++) {
 			ranges[i].addr = (void *)(uintptr_t)p.v[i].start;
 			ranges[i].len = (size_t)(p.v[i].end - p.v[i].start);
@@ -460,6 +463,7 @@ void snap_proc_free(struct snap_proc *proc)
 		if (proc->m != (struct snap_pmap *)(proc + 1))
 			ps_own_free(proc->m);	/* an update's (below) */
 		ps_own_free(proc->names);
+		ps_own_free(proc->tids);
 		ps_own_free(proc);
 	}
 }

@@ -235,6 +235,10 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
+	/* Another set of threads than at take: refused, nothing written. */
+	ret = snap_proc_threads_check(s);
+	if (ret)
+		return snap_leave(s, &acc, st, ret);
 	/*
 	 * The changed pages are taken without re-arming them, copied back
 	 * (no write fault on a page the watch already saw written), then
@@ -306,13 +310,21 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 {
 	struct pagescan_snapshot_stats acc = { 0 };
 	bool missed = false;	/* fine here: everything is saved */
-	size_t i;
+	pid_t *tids = NULL;
+	size_t i, ntids = 0;
 	int ret;
 
 	ret = snap_enter(s, st);
 	if (ret)
 		return ps_err(-ret);
 	ret = snap_proc_update(s);
+	/*
+	 * The threads of now, read before the fold: the C library's count
+	 * and lists of them are folded with the rest, so they become the
+	 * snapshot's (a thread created or gone since take is fine here).
+	 */
+	if (!ret && s->proc)
+		ret = snap_proc_threads_read(&tids, &ntids);
 	if (ret)
 		return snap_leave(s, &acc, st, ret);
 	/*
@@ -323,6 +335,10 @@ int pagescan_snapshot_update(struct pagescan_snapshot *s,
 	ret = snap_gather(s, true, true, &missed);
 	for (i = 0; i < s->n && !ret; i++)
 		update_range(s, &s->r[i], s->r[i].now, &acc);
+	if (!ret && s->proc)
+		snap_proc_threads_install(s, tids, ntids);
+	else
+		ps_own_free(tids);
 	return snap_leave(s, &acc, st, ret);
 }
 

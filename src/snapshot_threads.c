@@ -1,0 +1,214 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * The threads of a whole-process snapshot (snapshot_proc.c).
+ *
+ * The C library's data is taken, and with it glibc's count of live
+ * threads (__nptl_nthreads) and its lists of thread descriptors.  Put
+ * back while another set of threads is alive, the count is wrong: a
+ * thread created since take (the restoring one, say) that exits then
+ * sees it reach 0, and glibc calls exit(0), the whole process gone with
+ * status 0; a thread gone since is brought back into the lists.  So the
+ * TIDs of /proc/self/task are recorded at take and at each update (which
+ * takes the C library's data of now), and a restore with another set
+ * alive fails with EBUSY before it writes anything.  Read before the
+ * copy: a thread created meanwhile is then counted but not recorded (a
+ * restore refused), never the other way (a count too low).  A TID reused
+ * (a thread gone, a new one given its TID) is not seen.
+ *
+ * Read with getdents64(2) into a buffer on the stack: a restore must not
+ * allocate (the heap is one of the ranges), and no DIR is left open.
+ */
+#include "snapshot.h"
+
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/syscall.h>
+#include <time.h>
+#include <unistd.h>
+
+/* Looks at the threads, 50 us apart, while one not recorded is listed. */
+#define THREAD_TRIES 40
+
+struct tid_dirent {
+	uint64_t ino;
+	int64_t off;
+	unsigned short reclen;
+	unsigned char type;
+	char name[];
+};
+
+static pid_t tid_parse(const char *s)
+{
+	long v = 0;
+
+	if (!*s)
+		return 0;
+	for (; *s; s++) {
+		if (*s < '0' || *s > '9' || v > INT_MAX / 10)
+			return 0;
+		v = v * 10 + (*s - '0');
+	}
+	return v <= INT_MAX ? (pid_t)v : 0;
+}
+
+/* @fn for each TID listed: 0, fn's value, or -errno. */
+static int tids_each(int (*fn)(pid_t tid, void *ctx), void *ctx)
+{
+	char buf[4096] __attribute__((aligned(8)));
+	long n = 0, pos;
+	int fd, ret = 0;
+
+	fd = open("/proc/self/task", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (!ret && (n = syscall(SYS_getdents64, fd, buf, sizeof(buf))) > 0)
+		for (pos = 0; !ret && pos < n;) {
+			const struct tid_dirent *d = (const void *)(buf + pos);
+			pid_t tid = tid_parse(d->name);
+
+			pos += d->reclen;
+			if (tid > 0)
+				ret = fn(tid, ctx);
+		}
+	if (!ret && n < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+struct tid_list {
+	pid_t *v;
+	size_t n, cap;
+};
+
+/* In our own memory: at take nothing of ours may be on the heap. */
+static int tid_add(pid_t tid, void *ctx)
+{
+	struct tid_list *l = ctx;
+
+	if (l->n == l->cap) {
+		size_t nc = l->cap ? l->cap * 2 : 64;
+		pid_t *nv = ps_own_zalloc(nc * sizeof(*nv));
+
+		if (!nv)
+			return -ENOMEM;
+		if (l->n)
+			memcpy(nv, l->v, l->n * sizeof(*nv));
+		ps_own_free(l->v);
+		l->v = nv;
+		l->cap = nc;
+	}
+	l->v[l->n++] = tid;
+	return 0;
+}
+
+static int cmp_tid(const void *a, const void *b)
+{
+	pid_t x = *(const pid_t *)a, y = *(const pid_t *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* The threads of now, sorted, into *@tids (our own memory) and *@n. */
+int snap_proc_threads_read(pid_t **tids, size_t *n)
+{
+	struct tid_list l = { 0 };
+	size_t i, k = 0;
+	int ret;
+
+	ret = tids_each(tid_add, &l);
+	if (ret) {
+		ps_own_free(l.v);
+		return ret;
+	}
+	/* Insertion sort: no qsort() buffer on the heap (take_once()). */
+	for (i = 1; i < l.n; i++) {
+		pid_t t = l.v[i];
+		size_t j = i;
+
+		while (j && cmp_tid(&l.v[j - 1], &t) > 0) {
+			l.v[j] = l.v[j - 1];
+			j--;
+		}
+		l.v[j] = t;
+	}
+	for (i = 0; i < l.n; i++)	/* a directory read twice over */
+		if (!k || l.v[k - 1] != l.v[i])
+			l.v[k++] = l.v[i];
+	*tids = l.v;
+	*n = k;
+	return 0;
+}
+
+void snap_proc_threads_install(struct pagescan_snapshot *s, pid_t *tids,
+			       size_t n)
+{
+	ps_own_free(s->proc->tids);
+	s->proc->tids = tids;
+	s->proc->ntids = n;
+}
+
+struct tid_cmp {
+	const struct snap_proc *proc;
+	size_t seen;		/* recorded and listed */
+	pid_t created;		/* the lowest listed and not recorded */
+};
+
+static int tid_match(pid_t tid, void *ctx)
+{
+	struct tid_cmp *c = ctx;
+
+	if (bsearch(&tid, c->proc->tids, c->proc->ntids, sizeof(tid),
+		    cmp_tid))
+		c->seen++;
+	else if (!c->created || tid < c->created)
+		c->created = tid;
+	return 0;
+}
+
+/*
+ * Restore, before anything is written: the threads alive must be those
+ * recorded, or -EBUSY.  A thread joined a moment ago is still listed
+ * until the kernel has reaped it (pthread_join() returns once its TID
+ * word is cleared, a little before): one listed and not recorded is
+ * looked for again, for a while, before the restore is refused.
+ */
+int snap_proc_threads_check(const struct pagescan_snapshot *s)
+{
+	const struct snap_proc *proc = s->proc;
+	struct timespec ts = { 0, 50000 };
+	struct tid_cmp c;
+	char path[64];
+	size_t i;
+	int tries, ret;
+
+	if (!proc)
+		return 0;
+	for (tries = 0; ; tries++) {
+		c = (struct tid_cmp){ .proc = proc };
+		ret = tids_each(tid_match, &c);
+		if (ret)
+			return ps_errf(-ret, "/proc/self/task cannot be read: "
+				       "the threads are not known");
+		if (!c.created || tries == THREAD_TRIES)
+			break;
+		nanosleep(&ts, NULL);
+	}
+	if (c.created)
+		return ps_errf(EBUSY, "thread %d was created since take (or "
+			       "the last update) and is alive: join it "
+			       "before restoring", (int)c.created);
+	if (c.seen == proc->ntids)
+		return 0;
+	for (i = 0; i < proc->ntids; i++) {
+		snprintf(path, sizeof(path), "/proc/self/task/%d",
+			 (int)proc->tids[i]);
+		if (access(path, F_OK))
+			break;
+	}
+	return ps_errf(EBUSY, "thread %d, alive at take (or the last "
+		       "update), has exited since: take a new snapshot",
+		       i < proc->ntids ? (int)proc->tids[i] : 0);
+}
