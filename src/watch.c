@@ -173,6 +173,7 @@ static int classify(struct pagescan_watch *w)
 					    w->start;
 			h[w->nhuge].end = v->end < w->end ? v->end : w->end;
 			h[w->nhuge].hps = v->page_size;
+			h[w->nhuge].priv = !(v->flags & PAGESCAN_VMA_SHARED);
 			/* Only whole huge pages can be tracked. */
 			if (!v->page_size ||
 			    (h[w->nhuge].start | h[w->nhuge].end) &
@@ -189,8 +190,11 @@ static int classify(struct pagescan_watch *w)
 				w->shmem_or_hugetlb = true;
 		} else if (!watch_vma_anon(&m, v)) {
 			w->anon_private = false;
-			if (!(v->flags & PAGESCAN_VMA_HUGETLB))
-				w->file_private = true;
+			/*
+			 * Private hugetlb too, anonymous or a file's: a
+			 * discard there leaves a pte marker (watch_cow.c).
+			 */
+			w->file_private = true;
 		}
 		if (v->flags & (PAGESCAN_VMA_PFNMAP | PAGESCAN_VMA_IO))
 			ret = -EINVAL;
@@ -262,7 +266,7 @@ int pagescan_watch_register(void *addr, size_t len,
 	w->npages = len / psz;
 	w->pid = getpid();
 	w->uffd = w->pagemap_fd = w->stop_fd = w->mp_slot = -1;
-	w->audit_fd = w->vmstat_fd = -1;
+	w->audit_fd = w->vmstat_fd = w->mem_fd = -1;
 	w->flags = OPTS_GET(opts, flags, 0);
 	if (env_verify())
 		w->flags |= PAGESCAN_WATCH_VERIFY;

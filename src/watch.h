@@ -126,11 +126,18 @@ struct pagescan_watch {
 	bool anon_private;		/* every VMA private anonymous */
 	bool shmem_or_hugetlb;		/* some VMA is shmem or hugetlb */
 	bool shared;			/* some VMA is MAP_SHARED */
-	bool file_private;		/* some VMA is a private file mapping */
+	bool file_private;		/* a private file mapping, or hugetlb */
 	bool hugetlb;
 	/* hugetlb stretches of the range, with their huge page size */
 	struct watch_huge {
 		uint64_t start, end, hps;
+		bool priv;		/* MAP_PRIVATE */
+		/*
+		 * priv, with w->cow: for each huge page, a word that was
+		 * not zero at the last note: its offset + 1 (0: none),
+		 * then its value (watch_cow.c)
+		 */
+		uint64_t *wit;
 	} *huge;
 	size_t nhuge;
 	/* uffd-sync: stretches it took MADV_MERGEABLE off (watch_vma.c) */
@@ -175,11 +182,13 @@ struct pagescan_watch {
 	/* the discard audit (watch_audit.c): bit set = page held data */
 	_Atomic uint64_t *present;
 	/*
-	 * Set = page held anonymous data (copied on write) at the last
-	 * audit; only with file_private, for every backend (watch_audit.c).
+	 * Set = page held anonymous data (copied on write, or a private
+	 * hugetlb page populated) at the last audit; only with
+	 * file_private, for every backend (watch_audit.c, watch_cow.c).
 	 */
 	_Atomic uint64_t *cow;
 	int audit_fd;
+	int mem_fd;			/* /proc/self/mem: w->huge[].wit */
 	bool audit_any_present;		/* uffd-sync: no armed zero page */
 	bool audit_wp;			/* uffd-sync: check pagemap bit 57 */
 	/*
@@ -336,6 +345,7 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */
 int watch_cow_alloc(struct pagescan_watch *w);
+void watch_cow_free(struct pagescan_watch *w);
 int watch_cow_init(struct pagescan_watch *w);
 void watch_cow_note(struct pagescan_watch *w, uint64_t start, uint64_t end);
 int watch_cow_lost(struct pagescan_watch *w, uint64_t start, uint64_t end,

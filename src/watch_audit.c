@@ -40,7 +40,8 @@
  * uffd-async needs this too and has no other audit: on a file-backed VMA
  * the kernel keeps the uffd-wp state of a discarded page in a pte marker
  * (6.18), and the file's page read in after it is not WRITTEN, read or
- * not.  It keeps the same record its own way (watch_cow.c).
+ * not; so it does on private hugetlb, anonymous too.  It keeps the same
+ * record its own way (watch_cow.c), over private hugetlb as well.
  * Not seen either: a page populated and
  * discarded between two gets without a write (for private memory the
  * content is the same again: zeros or the file's data), and a shmem hole
@@ -259,8 +260,7 @@ void watch_audit_fini(struct pagescan_watch *w)
 	w->audit_key = NULL;
 	ps_own_free((void *)w->present);
 	w->present = NULL;
-	ps_own_free((void *)w->cow);
-	w->cow = NULL;
+	watch_cow_free(w);
 }
 
 /*

@@ -25,6 +25,29 @@
  * marker as a swap entry, which without PFNs cannot be told from a real
  * one, so a copied page swapped out counts as lost (reported once, an
  * over-report) and is recorded again when it is written back in.
+ *
+ * Private hugetlb (uffd-async only: the other backends refuse hugetlb)
+ * keeps a discarded page's uffd-wp state in a pte marker too, anonymous
+ * or a file's (6.18): an armed page populated before the watch or
+ * written since, discarded, is a marker (not WRITTEN), and read again it
+ * is a new page, armed from the marker: zeros, or the file's page.  So
+ * the record covers private hugetlb as well: there a present anonymous
+ * page is every populated page of an anonymous mapping (the kernel
+ * gives hugetlb no zero page).  A page of an anonymous one discarded
+ * and read again before the get is a new page of zeros, armed, present
+ * and anonymous as the old one was (often its very frame: the pool hands
+ * the freed page out again; so PFNs would not tell either): for those the
+ * record keeps a witness, the first word of the page that was not zero
+ * at the note (read through /proc/self/mem, which neither faults nor
+ * minds the protection), and a recorded page whose witness changed lost
+ * its data (or was written: WRITTEN anyway).  A page of zeros (within
+ * WIT_SCAN) has none, and loses nothing.  Granularity is the
+ * huge page: PAGEMAP_SCAN reports hugetlb in whole huge pages, a discard
+ * is of whole huge pages, and the runs un-protected are rounded out to
+ * them.  A hugetlb hole is never WRITTEN, even un-protected, so a lost
+ * page that is not present is populated (MADV_POPULATE_READ: zeros, or
+ * the file's page) after the un-protect: present without uffd-wp, the
+ * walk reports it.
  */
 #include "watch.h"
 
@@ -37,14 +60,46 @@
 #define LOST_VEC	64
 /* Runs of recorded pages closer than this share one scan. */
 #define LOST_GAP	512
+/* hugetlb witnesses: read this much at a time, look this far at most */
+#define WIT_BUF		4096
+#define WIT_SCAN	(2 << 20)
 
 int watch_cow_alloc(struct pagescan_watch *w)
 {
+	size_t i;
+
 	if (!w->file_private)
 		return 0;
 	w->cow = ps_own_zalloc(watch_bitmap_words(w->npages) *
 			       sizeof(uint64_t));
-	return w->cow ? 0 : -ENOMEM;
+	if (!w->cow)
+		return -ENOMEM;
+	for (i = 0; i < w->nhuge; i++) {
+		struct watch_huge *h = &w->huge[i];
+
+		if (!h->priv || h->wit)
+			continue;
+		h->wit = ps_own_zalloc((h->end - h->start) / h->hps * 2 *
+				       sizeof(uint64_t));
+		if (!h->wit)
+			return -ENOMEM;	/* watch_audit_fini() frees */
+	}
+	return 0;
+}
+
+void watch_cow_free(struct pagescan_watch *w)
+{
+	size_t i;
+
+	for (i = 0; i < w->nhuge; i++) {
+		ps_own_free(w->huge[i].wit);
+		w->huge[i].wit = NULL;
+	}
+	ps_own_free((void *)w->cow);
+	w->cow = NULL;
+	if (w->mem_fd >= 0)
+		close(w->mem_fd);
+	w->mem_fd = -1;
 }
 
 static void cow_set(struct pagescan_watch *w, size_t i, bool on)
@@ -60,6 +115,50 @@ static void cow_set(struct pagescan_watch *w, size_t i, bool on)
 static bool cow_get(const struct pagescan_watch *w, size_t i)
 {
 	return atomic_load(&w->cow[i / 64]) & (UINT64_C(1) << (i % 64));
+}
+
+/* The private hugetlb stretch holding @a, or NULL. */
+static struct watch_huge *cow_huge(struct pagescan_watch *w, uint64_t a)
+{
+	size_t i;
+
+	for (i = 0; i < w->nhuge; i++)
+		if (w->huge[i].wit && a >= w->huge[i].start &&
+		    a < w->huge[i].end)
+			return &w->huge[i];
+	return NULL;
+}
+
+/*
+ * Private hugetlb: a word of the huge page at @a (head entry @pm) that is
+ * not zero, if it holds anonymous data (found within the first few words
+ * but for a page of mostly zeros: up to WIT_SCAN bytes are looked at).
+ */
+static void cow_witness(struct pagescan_watch *w, uint64_t a, uint64_t pm)
+{
+	struct watch_huge *h = cow_huge(w, a);
+	uint64_t buf[WIT_BUF / sizeof(uint64_t)], *slot, off;
+	size_t k;
+	ssize_t got;
+
+	if (!h || (a - h->start) & (h->hps - 1))
+		return;
+	slot = &h->wit[(a - h->start) / h->hps * 2];
+	slot[0] = 0;
+	if (!(pm & PM_PRESENT) || (pm & PM_FILE) || w->mem_fd < 0)
+		return;
+	for (off = 0; off < h->hps && off < WIT_SCAN; off += WIT_BUF) {
+		got = pread(w->mem_fd, buf, sizeof(buf), (off_t)(a + off));
+		if (got <= 0)
+			return;
+		for (k = 0; k < (size_t)got / sizeof(buf[0]); k++) {
+			if (!buf[k])
+				continue;
+			slot[0] = off + k * sizeof(buf[0]) + 1;
+			slot[1] = buf[k];
+			return;
+		}
+	}
 }
 
 /* Record which pages of [start, end) hold copied data now (pagemap). */
@@ -83,9 +182,13 @@ void watch_cow_note(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		if (got < (ssize_t)sizeof(pm[0]))
 			return;
 		n = (uint64_t)got / sizeof(pm[0]);
-		for (k = 0; k < n; k++)
+		for (k = 0; k < n; k++) {
 			cow_set(w, ((a - w->start) >> ps_page_shift) + k,
 				(pm[k] & PM_PRESENT) && !(pm[k] & PM_FILE));
+			if (w->nhuge)
+				cow_witness(w, a + (k << ps_page_shift),
+					    pm[k]);
+		}
 	}
 }
 
@@ -99,10 +202,19 @@ static int lost_run(struct pagescan_watch *w, uint64_t rs, uint64_t re,
 		    int (*mark)(struct pagescan_watch *w, uint64_t start,
 				uint64_t end))
 {
-	size_t k, k0 = (rs - w->start) >> ps_page_shift;
-	size_t k1 = (re - w->start) >> ps_page_shift;
+	struct watch_huge *h;
+	size_t k, k0, k1;
 	int ret;
 
+	/* hugetlb: whole huge pages (the watch holds them whole). */
+	h = w->nhuge ? cow_huge(w, rs) : NULL;
+	if (h)
+		rs &= ~(h->hps - 1);
+	h = w->nhuge ? cow_huge(w, re - 1) : NULL;
+	if (h)
+		re = (re + h->hps - 1) & ~(h->hps - 1);
+	k0 = (rs - w->start) >> ps_page_shift;
+	k1 = (re - w->start) >> ps_page_shift;
 	for (k = k0; k < k1; k++)
 		cow_set(w, k, false);
 	ret = mark(w, rs, re);
@@ -165,6 +277,38 @@ static int lost_in(struct pagescan_watch *w, uint64_t a, uint64_t b,
 	return 0;
 }
 
+/*
+ * The recorded huge pages of @h in [a, b) whose witness word changed: a
+ * page discarded and read again (zeros now), or written (then WRITTEN
+ * anyway: the un-protect changes nothing).
+ */
+static int lost_wit(struct pagescan_watch *w, struct watch_huge *h,
+		    uint64_t a, uint64_t b,
+		    int (*mark)(struct pagescan_watch *w, uint64_t start,
+				uint64_t end))
+{
+	uint64_t p, v, *slot;
+	int ret;
+
+	if (a < h->start)
+		a = h->start;
+	if (b > h->end)
+		b = h->end;
+	for (p = a & ~(h->hps - 1); p < b; p += h->hps) {
+		slot = &h->wit[(p - h->start) / h->hps * 2];
+		if (!slot[0] || !cow_get(w, (p - w->start) >> ps_page_shift))
+			continue;
+		if (pread(w->mem_fd, &v, sizeof(v),
+			  (off_t)(p + slot[0] - 1)) == sizeof(v) &&
+		    v == slot[1])
+			continue;
+		ret = lost_run(w, p, p + h->hps, mark);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
 int watch_cow_lost(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		   int (*mark)(struct pagescan_watch *w, uint64_t start,
 			       uint64_t end))
@@ -194,6 +338,11 @@ int watch_cow_lost(struct pagescan_watch *w, uint64_t start, uint64_t end,
 			      mark);
 		i = last + 1;
 	}
+	/* What is still recorded, present and anonymous: same data? */
+	for (i = 0; i < w->nhuge && !ret; i++)
+		if (w->huge[i].wit && w->huge[i].start < end &&
+		    w->huge[i].end > start)
+			ret = lost_wit(w, &w->huge[i], start, end, mark);
 	return ret;
 }
 
@@ -205,6 +354,12 @@ int watch_cow_init(struct pagescan_watch *w)
 	if (ret || !w->cow)
 		return ret;
 	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	/*
+	 * Private hugetlb: the witnesses are read without a fault (none:
+	 * a discard read again before the get is not seen).
+	 */
+	if (w->audit_fd >= 0 && w->nhuge)
+		w->mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
 	if (w->audit_fd < 0) {
 		ret = -errno;
 		watch_audit_fini(w);

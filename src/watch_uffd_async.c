@@ -131,16 +131,37 @@ static int ua_attach(struct pagescan_watch *w)
 	return ret;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+
 /*
  * A page of a private file mapping that lost its copy-on-write data since
  * the last call (watch_audit.c: discarded, the kernel kept its uffd-wp
  * state in a pte marker, so it is not WRITTEN, even read in again):
  * un-protected here, so the walk that follows reports it written.
+ * Private hugetlb (watch_cow.c): whole huge pages; a hole there is never
+ * WRITTEN, so the page is read in, without uffd-wp now (zeros, or the
+ * file's page: what the next read would see anyway).  If that fails
+ * (no free huge page), so does the get: an error, not a miss.
  */
 static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
 			uint64_t end)
 {
-	return watch_uffd_wp(w->uffd, start, end, 0);
+	int ret = watch_uffd_wp(w->uffd, start, end, 0);
+	uint64_t s, e;
+	size_t i;
+
+	for (i = 0; !ret && i < w->nhuge; i++) {
+		if (!w->huge[i].priv)
+			continue;
+		s = start > w->huge[i].start ? start : w->huge[i].start;
+		e = end < w->huge[i].end ? end : w->huge[i].end;
+		if (s < e && madvise((void *)(uintptr_t)s, e - s,
+				     MADV_POPULATE_READ))
+			ret = -errno;
+	}
+	return ret;
 }
 
 /*
