@@ -145,6 +145,12 @@ void ps_state_bounds(uint64_t *lo, uint64_t *hi);
  */
 int watch_reset_runs(struct pagescan_watch *w,
 		     const struct pagescan_region *runs, size_t n);
+/*
+ * The caller discarded [@start, @end) of @w itself (a restore, of pages
+ * unpopulated at take): not a loss of copied data to report, and not one
+ * to undo (uffd-async reads a lost hugetlb page in to report it).
+ */
+void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end);
 
 /*
  * ---- ownmem.c: the library's lasting state, outside the heap ----

@@ -102,6 +102,8 @@ static int restore_range(struct pagescan_snapshot *s, struct snap_range *r,
 				if (madvise((void *)(uintptr_t)(r->start + off),
 					    len, MADV_DONTNEED))
 					return -errno;
+				watch_discarded(r->w, r->start + off,
+						r->start + off + len);
 				st->discarded += len;
 			}
 			st->pages += k - i;

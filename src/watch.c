@@ -543,6 +543,15 @@ int pagescan_watch_reset(struct pagescan_watch *w, void *addr, size_t len)
 	return ret ? ps_err(-ret) : 0;
 }
 
+void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	if (!w->cow || start >= end || start < w->start || end > w->end)
+		return;
+	pthread_mutex_lock(&w->lock);
+	watch_cow_forget(w, start, end);
+	pthread_mutex_unlock(&w->lock);
+}
+
 int watch_reset_runs(struct pagescan_watch *w,
 		     const struct pagescan_region *runs, size_t n)
 {

@@ -346,6 +346,7 @@ bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */
 int watch_cow_alloc(struct pagescan_watch *w);
 void watch_cow_free(struct pagescan_watch *w);
+void watch_cow_forget(struct pagescan_watch *w, uint64_t start, uint64_t end);
 int watch_cow_init(struct pagescan_watch *w);
 void watch_cow_note(struct pagescan_watch *w, uint64_t start, uint64_t end);
 int watch_cow_lost(struct pagescan_watch *w, uint64_t start, uint64_t end,

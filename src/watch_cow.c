@@ -117,6 +117,16 @@ static bool cow_get(const struct pagescan_watch *w, size_t i)
 	return atomic_load(&w->cow[i / 64]) & (UINT64_C(1) << (i % 64));
 }
 
+/* [start, end) holds no copied data now, on purpose (watch_discarded()). */
+void watch_cow_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	size_t k = (start - w->start) >> ps_page_shift;
+	size_t k1 = (end - w->start) >> ps_page_shift;
+
+	for (; k < k1; k++)
+		cow_set(w, k, false);
+}
+
 /* The private hugetlb stretch holding @a, or NULL. */
 static struct watch_huge *cow_huge(struct pagescan_watch *w, uint64_t a)
 {

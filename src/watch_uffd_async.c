@@ -165,6 +165,17 @@ static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
 }
 
 /*
+ * The same for a reset, which reports nothing: no read-in.  A hugetlb page
+ * lost there stays a hole (armed again below: a marker), which matters
+ * when the caller discarded it on purpose (a snapshot's restore of a page
+ * unpopulated at take must leave it unpopulated).
+ */
+static int ua_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	return watch_uffd_wp(w->uffd, start, end, 0);
+}
+
+/*
  * mremap(2) drops the userfaultfd registration of the VMA it moves (every
  * kernel, unless the descriptor has UFFD_FEATURE_EVENT_REMAP, which makes
  * mremap wait until someone reads the event: uffd-async has no reader).
@@ -405,7 +416,7 @@ static int ua_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	int ret = ua_heal(w);
 
 	if (!ret)
-		ret = watch_cow_lost(w, start, end, ua_unprotect);
+		ret = watch_cow_lost(w, start, end, ua_forget);
 	/*
 	 * With a record, the WP_MATCHING walk is the re-arm: a write after
 	 * it walked by is tracked as any other, while one between a walk
@@ -428,7 +439,7 @@ static int ua_reset_runs(struct pagescan_watch *w,
 
 	for (i = 0; i < n && !ret; i++) {
 		ret = watch_cow_lost(w, runs[i].start, runs[i].end,
-				     ua_unprotect);
+				     ua_forget);
 		if (!ret && w->cow && !w->nhuge) {
 			/* The walk re-arms (ua_reset()). */
 			ret = ua_note_written(w, runs[i].start, runs[i].end);
