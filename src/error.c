@@ -47,6 +47,11 @@ int ps_err_keep(int ret)
 	return ret;
 }
 
+void ps_err_clear(void)
+{
+	detail.pending_err = 0;
+}
+
 bool ps_err_pending(int err)
 {
 	return detail.pending_err == err;

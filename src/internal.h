@@ -110,6 +110,8 @@ void ps_err_publish(int err);
 int ps_err_keep(int ret);
 /* Is a message for @err recorded and not yet published? */
 bool ps_err_pending(int err);
+/* Drop a recorded message not published (a failure retried, then fine). */
+void ps_err_clear(void);
 static inline int ps_err(int err)
 {
 	ps_err_publish(err);

@@ -484,6 +484,16 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	return 0;
 }
 
+/* Out of descriptors, said where nothing more precise was (take). */
+int snap_err_fds(int ret)
+{
+	if (!ps_err_pending(-ret))
+		ps_errf(-ret, "cannot take: %s (a snapshot holds a maps and a "
+			"pagemap descriptor, and its watches one to four per "
+			"range)", strerror(-ret));
+	return ret;
+}
+
 int pagescan_snapshot_take(const struct pagescan_range *ranges, size_t n,
 			   const struct pagescan_snapshot_opts *opts,
 			   struct pagescan_snapshot **out)
@@ -493,6 +503,8 @@ int pagescan_snapshot_take(const struct pagescan_range *ranges, size_t n,
 	if (!n)
 		return ps_err(EINVAL);
 	ret = snap_new(ranges, n, opts, PAGESCAN_SNAPSHOT_VERIFY, NULL, out);
+	if (ret == -EMFILE || ret == -ENFILE)
+		snap_err_fds(ret);
 	return ret ? ps_err(-ret) : 0;
 }
 

@@ -150,6 +150,7 @@ void snap_proc_free(struct snap_proc *proc);
 int snap_proc_restore_brk(const struct pagescan_snapshot *s);
 int snap_proc_update(struct pagescan_snapshot *s);
 int snap_proc_threads_check(const struct pagescan_snapshot *s);
+int snap_err_fds(int ret);
 int snap_proc_threads_read(pid_t **tids, size_t *n);
 void snap_proc_threads_install(struct pagescan_snapshot *s, pid_t *tids,
 			       size_t n);

@@ -375,6 +375,10 @@ int pagescan_snapshot_take_process(const struct pagescan_snapshot_opts *opts,
 	if (ret == -EAGAIN)
 		ret = ps_errf(EAGAIN, "the mappings changed during each of %d "
 			      "takes (another thread allocating?)", TAKE_TRIES);
+	else if (ret == -EMFILE || ret == -ENFILE)
+		snap_err_fds(ret);
+	else if (!ret)
+		ps_err_clear();	/* a failed try's message, stale now */
 	return ret ? ps_err(-ret) : 0;
 }
 

@@ -41,7 +41,9 @@
  * at the note (read through /proc/self/mem, which neither faults nor
  * minds the protection), and a recorded page whose witness changed lost
  * its data (or was written: WRITTEN anyway).  A page of zeros (within
- * WIT_SCAN) has none, and loses nothing.  Granularity is the
+ * the whole huge page, 1 GiB included: the scan stops at the first
+ * word that is not zero, so only a page of (nearly) zeros costs its
+ * whole read, once per note) has none, and loses nothing.  Granularity is the
  * huge page: PAGEMAP_SCAN reports hugetlb in whole huge pages, a discard
  * is of whole huge pages, and the runs un-protected are rounded out to
  * them.  A hugetlb hole is never WRITTEN, even un-protected, so a lost
@@ -62,7 +64,7 @@
 #define LOST_GAP	512
 /* hugetlb witnesses: read this much at a time, look this far at most */
 #define WIT_BUF		4096
-#define WIT_SCAN	(2 << 20)
+#define WIT_SCAN	(UINT64_C(1) << 30)
 
 int watch_cow_alloc(struct pagescan_watch *w)
 {
@@ -142,7 +144,7 @@ static struct watch_huge *cow_huge(struct pagescan_watch *w, uint64_t a)
 /*
  * Private hugetlb: a word of the huge page at @a (head entry @pm) that is
  * not zero, if it holds anonymous data (found within the first few words
- * but for a page of mostly zeros: up to WIT_SCAN bytes are looked at).
+ * but for a page of mostly zeros: up to the whole page is looked at).
  */
 static void cow_witness(struct pagescan_watch *w, uint64_t a, uint64_t pm)
 {
@@ -232,7 +234,7 @@ static int lost_run(struct pagescan_watch *w, uint64_t rs, uint64_t re,
 		return 0;
 	for (k = k0; k < k1; k++)
 		cow_set(w, k, true);
-	return ret;
+	return ret == -EAGAIN ? 0 : ret;	/* -EAGAIN: kept for later */
 }
 
 /* The recorded pages of [a, b) that are a file page now, or not present. */

@@ -34,6 +34,7 @@
 #include "watch.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 
@@ -158,8 +159,23 @@ static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
 		s = start > w->huge[i].start ? start : w->huge[i].start;
 		e = end < w->huge[i].end ? end : w->huge[i].end;
 		if (s < e && madvise((void *)(uintptr_t)s, e - s,
-				     MADV_POPULATE_READ))
-			ret = -errno;
+				     MADV_POPULATE_READ)) {
+			/*
+			 * The record is kept (watch_cow.c): the page is
+			 * reported by the first get that can read it in.
+			 * A page the caller made unreadable (PROT_NONE:
+			 * EINVAL) is no error: nobody can read what it
+			 * lost until it is readable again, and then a get
+			 * reports it.
+			 */
+			if (errno == EINVAL)
+				ret = -EAGAIN;	/* PROT_NONE: later */
+			else
+				ret = ps_errf(ENOMEM, "a discarded huge page "
+					      "at %#" PRIx64 " cannot be read "
+					      "in to be reported: no free huge "
+					      "page", s);
+		}
 	}
 	return ret;
 }
