@@ -18,6 +18,9 @@
 #include "watch-common.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <sys/syscall.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -47,6 +50,7 @@ static int own_stack(void)
 }
 
 static int pipefd[2];
+static _Atomic pid_t reader_tid;
 
 static void *blocked_reader(void *arg)
 {
@@ -54,6 +58,7 @@ static void *blocked_reader(void *arg)
 	char c;
 
 	buf[0] = 0;
+	reader_tid = (pid_t)syscall(SYS_gettid);
 	if (read(pipefd[0], &c, 1) != 1)
 		return NULL;
 	/* Wakes up and uses its stack, as any thread would. */
@@ -61,6 +66,29 @@ static void *blocked_reader(void *arg)
 	return (void *)(uintptr_t)buf[7];
 }
 
+/* Is thread @tid inside read(2) now (/proc/self/task/TID/syscall: "0 ...")? */
+static bool in_read(pid_t tid)
+{
+	char path[64], buf[32] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/syscall", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return false;
+	if (!fgets(buf, sizeof(buf), f))
+		buf[0] = 0;
+	fclose(f);
+	return !strncmp(buf, "0 ", 2);
+}
+
+/*
+ * The promise is for a thread blocked in a system call (a thread running
+ * in user space shows no stack pointer, pagescan_watch(3)): so wait until
+ * the reader is in read(2), then one register must say EBUSY.  Registering
+ * while it still ran could protect the stack it was about to write, which
+ * kills the process (what the man page says; not what is tested here).
+ */
 static int other_stack(void)
 {
 	size_t len = 64 * t_psz;
@@ -75,15 +103,13 @@ static int other_stack(void)
 	    pthread_attr_setstack(&at, stk, len) ||
 	    pthread_create(&th, &at, blocked_reader, NULL))
 		return 3;
-	/* Until /proc shows it blocked in read(2). */
-	for (i = 0; i < 1000; i++) {
-		r = pagescan_watch_register(stk, len, &wo, &w);
-		if (r == -EBUSY)
-			break;
-		if (r == 0)
-			pagescan_watch_unregister(w);
+	for (i = 0; i < 10000 && !(reader_tid && in_read(reader_tid)); i++)
 		usleep(1000);
-	}
+	if (i == 10000)
+		return 5;
+	r = pagescan_watch_register(stk, len, &wo, &w);
+	if (r == 0)
+		pagescan_watch_unregister(w);
 	if (write(pipefd[1], "x", 1) != 1 || pthread_join(th, &ret))
 		return 4;
 	return r == -EBUSY ? 0 : 1;
