@@ -488,9 +488,9 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 int snap_err_fds(int ret)
 {
 	if (!ps_err_pending(-ret))
-		ps_errf(-ret, "cannot take: %s (a snapshot holds a maps and a "
-			"pagemap descriptor, and its watches one to four per "
-			"range)", strerror(-ret));
+		ps_errf(-ret, "cannot take: %s (a snapshot holds two "
+			"descriptors, and its watches share five at most; "
+			"uffd-sync holds two per range)", strerror(-ret));
 	return ret;
 }
 

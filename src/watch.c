@@ -340,7 +340,8 @@ fail:
 	else if (!ps_err_pending(-ret))
 		ps_errf(-ret, "cannot watch %#" PRIx64 "-%#" PRIx64 ": %s%s",
 			w->start, w->end, strerror(-ret), ret == -EMFILE ?
-			" (a watch holds one to four descriptors)" : "");
+			" (the watches share five at most, and uffd-sync "
+			"holds two per watch)" : "");
 	pthread_mutex_destroy(&w->lock);
 	ps_own_free(w->huge);
 	ps_own_free(w);

@@ -32,7 +32,8 @@
  *   4. sd_lock, the soft-dirty freeze (watch_softdirty.c)
  *   5. mp_lock, the fault core's table and handler (watch_fault.c)
  *   6. avail_lock, the backend availability cache (watch.c): a leaf, the
- *      probes themselves run without it
+ *      probes themselves run without it; fd_lock, the shared descriptors
+ *      (watch_fds.c): a leaf, held only to open or close one
  *   7. a watch's arm_lock, spin (watch.h): a leaf, also taken in the SIGSEGV
  *      handler and the uffd-sync thread, so held with async signals
  *      blocked (watch_rearm_clear()) and never across a wait
@@ -382,6 +383,24 @@ void watch_sd_fork_lock(void);
 void watch_sd_fork_unlock(void);
 void watch_avail_fork_lock(void);
 void watch_avail_fork_unlock(void);
+void watch_fd_fork_lock(void);
+void watch_fd_fork_unlock(void);
+
+/*
+ * The descriptors shared by every watch of the process (watch_fds.c):
+ * get one (or -errno), and give it back with the pid of the watch that
+ * got it (w->pid: a watch inherited over fork(2) holds its parent's).
+ */
+enum watch_fd_kind {
+	WATCH_FD_PAGEMAP,		/* /proc/self/pagemap */
+	WATCH_FD_MEM,			/* /proc/self/mem, read only */
+	WATCH_FD_VMSTAT,		/* /proc/vmstat */
+	WATCH_FD_UFFD_ASYNC,		/* userfaultfd, WP_ASYNC */
+	WATCH_FD_UFFD_ASYNC_SHM,	/* the same, with shmem and hugetlb */
+	WATCH_FD_KINDS
+};
+int watch_fd_get(enum watch_fd_kind k);
+void watch_fd_put(pid_t owner, int fd);
 
 /* The emulation's write-protect provider (watch_emu.c, emu_wp.h). */
 bool watch_emulated_mechanism(const struct pagescan_watch *w);

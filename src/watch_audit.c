@@ -186,7 +186,9 @@ static int collapse_init(struct pagescan_watch *w)
 	}
 	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
 		return 0;
-	w->vmstat_fd = open("/proc/vmstat", O_RDONLY | O_CLOEXEC);
+	w->vmstat_fd = watch_fd_get(WATCH_FD_VMSTAT);
+	if (w->vmstat_fd < 0)
+		w->vmstat_fd = -1;	/* no counter: collapse_unknown */
 	w->collapse_base[0] = w->collapse_base[1] = collapse_count(w);
 	if (w->collapse_base[0] == COLLAPSE_UNKNOWN)
 		w->collapse_unknown = true;
@@ -237,8 +239,8 @@ int watch_audit_init(struct pagescan_watch *w)
 		watch_audit_fini(w);
 		return -ENOMEM;
 	}
-	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-	ret = w->audit_fd < 0 ? -errno : collapse_init(w);
+	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+	ret = w->audit_fd < 0 ? w->audit_fd : collapse_init(w);
 	if (ret) {
 		watch_audit_fini(w);
 		return ret;
@@ -250,11 +252,9 @@ int watch_audit_init(struct pagescan_watch *w)
 
 void watch_audit_fini(struct pagescan_watch *w)
 {
-	if (w->audit_fd >= 0)
-		close(w->audit_fd);
+	watch_fd_put(w->pid, w->audit_fd);
 	w->audit_fd = -1;
-	if (w->vmstat_fd >= 0)
-		close(w->vmstat_fd);
+	watch_fd_put(w->pid, w->vmstat_fd);
 	w->vmstat_fd = -1;
 	ps_own_free(w->audit_key);
 	w->audit_key = NULL;

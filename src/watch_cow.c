@@ -99,8 +99,7 @@ void watch_cow_free(struct pagescan_watch *w)
 	}
 	ps_own_free((void *)w->cow);
 	w->cow = NULL;
-	if (w->mem_fd >= 0)
-		close(w->mem_fd);
+	watch_fd_put(w->pid, w->mem_fd);
 	w->mem_fd = -1;
 }
 
@@ -365,15 +364,19 @@ int watch_cow_init(struct pagescan_watch *w)
 
 	if (ret || !w->cow)
 		return ret;
-	w->audit_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP);
 	/*
 	 * Private hugetlb: the witnesses are read without a fault (none:
 	 * a discard read again before the get is not seen).
 	 */
-	if (w->audit_fd >= 0 && w->nhuge)
-		w->mem_fd = open("/proc/self/mem", O_RDONLY | O_CLOEXEC);
+	if (w->audit_fd >= 0 && w->nhuge) {
+		w->mem_fd = watch_fd_get(WATCH_FD_MEM);
+		if (w->mem_fd < 0)
+			w->mem_fd = -1;	/* no witnesses (cow_witness) */
+	}
 	if (w->audit_fd < 0) {
-		ret = -errno;
+		ret = w->audit_fd;
+		w->audit_fd = -1;
 		watch_audit_fini(w);
 		return ret;
 	}

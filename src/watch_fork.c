@@ -22,12 +22,14 @@ static void fork_prepare(void)
 	watch_sd_fork_lock();
 	watch_fault_fork_lock();
 	watch_avail_fork_lock();
+	watch_fd_fork_lock();
 	ps_own_fork_lock();	/* watches live in the library's own memory */
 }
 
 static void fork_parent(void)
 {
 	ps_own_fork_unlock();
+	watch_fd_fork_unlock();
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(false);
 	watch_sd_fork_unlock();
@@ -43,6 +45,7 @@ static void fork_child(void)
 		pthread_mutex_init(&w->lock, NULL);
 	}
 	ps_own_fork_unlock();
+	watch_fd_fork_unlock();
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(true);
 	watch_sd_fork_unlock();

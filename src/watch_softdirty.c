@@ -130,8 +130,7 @@ static void sd_detach(struct pagescan_watch *w)
 	set_prot(w, w->prot);	/* a forked child inherited it too */
 	watch_fault_del(w);
 	watch_audit_fini(w);
-	if (w->pagemap_fd >= 0)
-		close(w->pagemap_fd);
+	watch_fd_put(w->pid, w->pagemap_fd);
 	w->pagemap_fd = -1;
 	ps_own_free(w->bits);
 	w->bits = NULL;
@@ -149,9 +148,10 @@ static int sd_attach(struct pagescan_watch *w)
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
-	w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP);
 	if (w->pagemap_fd < 0) {
-		ret = -errno;
+		ret = w->pagemap_fd;
+		w->pagemap_fd = -1;
 		ps_own_free(w->bits);
 		w->bits = NULL;
 		return ret;
@@ -162,7 +162,8 @@ static int sd_attach(struct pagescan_watch *w)
 	 */
 	ret = watch_fault_add(w, false);
 	if (ret) {
-		close(w->pagemap_fd);
+		watch_fd_put(w->pid, w->pagemap_fd);
+		w->pagemap_fd = -1;
 		ps_own_free(w->bits);
 		w->bits = NULL;
 		return ret;

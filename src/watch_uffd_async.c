@@ -73,6 +73,13 @@ static int ua_available(char *why, size_t len)
 	return 1;
 }
 
+/* shmem and hugetlb need UFFD_FEATURE_WP_HUGETLBFS_SHMEM (5.19). */
+static enum watch_fd_kind ua_kind(const struct pagescan_watch *w)
+{
+	return w->shmem_or_hugetlb ? WATCH_FD_UFFD_ASYNC_SHM :
+				     WATCH_FD_UFFD_ASYNC;
+}
+
 static void ua_detach(struct pagescan_watch *w)
 {
 	/*
@@ -88,42 +95,39 @@ static void ua_detach(struct pagescan_watch *w)
 		watch_uffd_wp(w->uffd, w->start, w->end, 0);
 		ioctl(w->uffd, UFFDIO_UNREGISTER, &r);
 	}
-	if (w->uffd >= 0)
-		close(w->uffd);
-	if (w->pagemap_fd >= 0)
-		close(w->pagemap_fd);
+	watch_fd_put(w->pid, w->uffd);
+	watch_fd_put(w->pid, w->pagemap_fd);
 	w->uffd = w->pagemap_fd = -1;
 	watch_audit_fini(w);
 }
 
 static int ua_attach(struct pagescan_watch *w)
 {
-	uint64_t feat = UFFD_FEATURE_WP_ASYNC | UFFD_FEATURE_WP_UNPOPULATED;
 	struct uffdio_register reg = {
 		.range = { .start = w->start, .len = w->end - w->start },
 		.mode = UFFDIO_REGISTER_MODE_WP,
 	};
 	int ret;
 
-	/* shmem (5.19): pte markers keep the state of unmapped pages. */
-	if (w->shmem_or_hugetlb)
-		feat |= UFFD_FEATURE_WP_HUGETLBFS_SHMEM;
-	ret = watch_uffd_open(true, feat);
+	/* The process's userfaultfd, shared by its watches (watch_fds.c). */
+	ret = watch_fd_get(ua_kind(w));
 	if (ret < 0)
 		return ret;
 	w->uffd = ret;
 	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
 		ret = -errno;
-		close(w->uffd);
+		watch_fd_put(w->pid, w->uffd);
 		w->uffd = -1;
 		return ret;
 	}
 	ret = watch_uffd_wp(w->uffd, w->start, w->end,
 			    UFFDIO_WRITEPROTECT_MODE_WP);
 	if (!ret) {
-		w->pagemap_fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
-		if (w->pagemap_fd < 0)
-			ret = -errno;
+		w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+		if (w->pagemap_fd < 0) {
+			ret = w->pagemap_fd;
+			w->pagemap_fd = -1;
+		}
 	}
 	if (!ret)
 		ret = watch_cow_init(w);

@@ -1,0 +1,276 @@
+// SPDX-License-Identifier: (LGPL-2.1-or-later OR MIT)
+/*
+ * Description: the descriptors of write watches at a program's scale.
+ * pagescan_watch(3), EMFILE: the watches of a process share their
+ * descriptors (uffd-sync excepted: two of its own per watch), so many
+ * watches fit under a small RLIMIT_NOFILE; each one still sees exactly
+ * its own writes, closing some leaves the others working, the last one
+ * closed gives every descriptor back, and a forked child's watches read
+ * the child, not the parent.  A whole-process snapshot of a program with
+ * hundreds of writable mappings (one watch each) fits in 60 descriptors.
+ * Before they were shared, 64 uffd-async watches needed 128 descriptors,
+ * and such a take failed with EMFILE.
+ */
+#include "watch-common.h"
+
+#include <sys/resource.h>
+#include <sys/wait.h>
+
+#define NW	64	/* watches */
+#define WP	4	/* pages per watch, one more page between two */
+#define NSYNC	16	/* uffd-sync: two descriptors each */
+#define NPROT	64	/* mprotect, soft-dirty (256 at most: ENOSPC) */
+#define NMAP	200	/* writable mappings for the whole-process take */
+
+static enum pagescan_watch_backend backend;
+
+static int fds_now(void)
+{
+	return w_count_dir("/proc/self/fd");
+}
+
+/* The limit: what is open now and @more. */
+static int limit_fds(int more)
+{
+	struct rlimit r;
+
+	getrlimit(RLIMIT_NOFILE, &r);
+	r.rlim_cur = (rlim_t)(fds_now() + more);
+	return setrlimit(RLIMIT_NOFILE, &r);
+}
+
+/* @n blocks of WP pages, a PROT_NONE page after each: separate VMAs. */
+static char *blocks(int n)
+{
+	char *p = t_map((size_t)n * (WP + 1) * t_psz, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	int i;
+
+	t_touch(p, (size_t)n * (WP + 1) * t_psz);
+	for (i = 0; i < n; i++)
+		if (mprotect(p + ((size_t)i * (WP + 1) + WP) * t_psz, t_psz,
+			     PROT_NONE))
+			return NULL;
+	return p;
+}
+
+static char *blk(char *p, int i)
+{
+	return p + (size_t)i * (WP + 1) * t_psz;
+}
+
+/* The one page of watch @w written since its last reset: index, or -1. */
+static int written(struct pagescan_watch *w, char *b, int *err)
+{
+	PAGESCAN_OPTS(pagescan_watch_get_opts, go,
+		.flags = PAGESCAN_WATCH_RESET);
+	struct pagescan_region r[WP];
+	int n;
+
+	n = pagescan_watch_get_regions(w, b, WP * t_psz, r, WP, &go);
+	*err = n;
+	if (n != 1 || r[0].end - r[0].start != t_psz)
+		return -1;
+	return (int)((r[0].start - (uintptr_t)b) / t_psz);
+}
+
+/* Write page (i + round) % WP of each watch in @mask, check each sees it. */
+static int round_trip(struct pagescan_watch **w, char *p, int n, int round,
+		      bool odd_only)
+{
+	int i, k, err;
+
+	for (i = 0; i < n; i++)
+		if (!odd_only || i % 2)
+			blk(p, i)[((i + round) % WP) * t_psz] = (char)round;
+	for (i = 0; i < n; i++) {
+		if (odd_only && !(i % 2))
+			continue;
+		k = written(w[i], blk(p, i), &err);
+		if (k != (i + round) % WP) {
+			printf("watch %d of %d, round %d: page %d reported "
+			       "(%d), not %d\n", i, n, round, k, err,
+			       (i + round) % WP);
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static int nwatches(enum pagescan_watch_backend b)
+{
+	if (b == PAGESCAN_WATCH_UFFD_SYNC)
+		return NSYNC;
+	return b == PAGESCAN_WATCH_UFFD_ASYNC ? NW : NPROT;
+}
+
+static int many(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = backend);
+	bool sync = backend == PAGESCAN_WATCH_UFFD_SYNC;
+	int n = nwatches(backend), base, i, r, most;
+	struct pagescan_watch **w = calloc(n, sizeof(*w));
+	char *p = blocks(n);
+
+	if (!w || !p)
+		return 90;
+	base = fds_now();
+	/* Shared: at most four of the process (uffd-async's kinds). */
+	most = base + 4 + (sync ? 2 * n : 0);
+	if (limit_fds(most - base + 1))
+		return 91;
+	for (i = 0; i < n; i++) {
+		r = pagescan_watch_register(blk(p, i), WP * t_psz, &wo, &w[i]);
+		if (r) {
+			printf("register %d of %d: %s (%s)\n", i, n,
+			       strerror(-r), pagescan_last_error());
+			return 2;
+		}
+	}
+	if (fds_now() > most) {
+		printf("%d watches hold %d descriptors, at most %d\n", n,
+		       fds_now() - base, most - base);
+		return 3;
+	}
+	if (round_trip(w, p, n, 1, false))
+		return 4;
+	/* Half of them gone: what they shared still serves the rest. */
+	for (i = 0; i < n; i += 2)
+		pagescan_watch_unregister(w[i]);
+	if (round_trip(w, p, n, 2, true))
+		return 5;
+	for (i = 1; i < n; i += 2)
+		pagescan_watch_unregister(w[i]);
+	if (fds_now() != base) {
+		printf("%d descriptors before, %d after\n", base, fds_now());
+		return 6;
+	}
+	return 0;
+}
+
+/*
+ * fork(2) with watches registered: the child's own watch must read and
+ * protect the child (a descriptor inherited reads the parent), the
+ * child's unregisters of inherited watches give back what they held and
+ * leave the parent's working.
+ */
+static int forked(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = backend);
+	struct pagescan_watch *w[8], *cw;
+	int base, i, st, err, k;
+	char *p = blocks(9);
+	pid_t pid;
+
+	if (!p)
+		return 90;
+	base = fds_now();
+	for (i = 0; i < 8; i++)
+		if (pagescan_watch_register(blk(p, i), WP * t_psz, &wo, &w[i]))
+			return 2;
+	pid = fork();
+	if (pid < 0)
+		return 91;
+	if (pid == 0) {
+		/* The child: a watch of its own over block 8. */
+		if (pagescan_watch_register(blk(p, 8), WP * t_psz, &wo, &cw))
+			_exit(10);
+		blk(p, 8)[2 * t_psz] = 1;
+		k = written(cw, blk(p, 8), &err);
+		if (k != 2) {
+			printf("child: its own watch reported page %d (%d), "
+			       "not 2\n", k, err);
+			_exit(11);
+		}
+		/* Inherited watches: unusable, given back. */
+		if (pagescan_watch_get_regions(w[0], blk(p, 0), t_psz, NULL,
+					       0, NULL) != -ECHILD)
+			_exit(12);
+		for (i = 0; i < 8; i++)
+			pagescan_watch_unregister(w[i]);
+		pagescan_watch_unregister(cw);
+		if (fds_now() != base) {
+			printf("child: %d descriptors before the watches, %d "
+			       "after every unregister\n", base, fds_now());
+			_exit(13);
+		}
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st)) {
+		printf("child: status %#x\n", st);
+		return 4;
+	}
+	if (round_trip(w, p, 8, 3, false))
+		return 5;
+	for (i = 0; i < 8; i++)
+		pagescan_watch_unregister(w[i]);
+	return fds_now() == base ? 0 : 6;
+}
+
+/* A program with many writable mappings, snapshotted whole. */
+static int process(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, so, .flags = 0);
+	struct pagescan_snapshot *s;
+	char *p = blocks(NMAP);
+	int i, r;
+
+	if (!p)
+		return 90;
+	for (i = 0; i < NMAP; i++)
+		blk(p, i)[0] = (char)(i | 1);
+	if (limit_fds(60))
+		return 91;
+	r = pagescan_snapshot_take_process(&so, &s);
+	if (r == -EOPNOTSUPP &&
+	    pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, NULL) != 1) {
+		printf("whole-process snapshot: %s\n", pagescan_last_error());
+		return 77;
+	}
+	if (r) {
+		printf("take of %d mappings, 60 descriptors: %s (%s)\n",
+		       NMAP, strerror(-r), pagescan_last_error());
+		return 2;
+	}
+	for (i = 0; i < NMAP; i += 7)
+		blk(p, i)[0] = 0;
+	r = pagescan_snapshot_restore(s, NULL);
+	if (r) {
+		printf("restore: %s (%s)\n", strerror(-r),
+		       pagescan_last_error());
+		return 3;
+	}
+	for (i = 0; i < NMAP; i++)
+		if (blk(p, i)[0] != (char)(i | 1))
+			return 4;
+	pagescan_snapshot_free(s);
+	return 0;
+}
+
+int main(void)
+{
+	enum pagescan_watch_backend b[PAGESCAN_WATCH__COUNT];
+	int nb, i, st;
+	char what[128];
+
+	t_init("watch-fds");
+	nb = w_backends(b);
+	for (i = 0; i < nb; i++) {
+		backend = b[i];
+		snprintf(what, sizeof(what), "%s: %d watches, descriptors "
+			 "shared", pagescan_watch_backend_name(backend),
+			 nwatches(backend));
+		t_child_ok(what, t_child(many, 240));
+		snprintf(what, sizeof(what), "%s: fork, the child's watch and "
+			 "the parent's", pagescan_watch_backend_name(backend));
+		t_child_ok(what, t_child(forked, 120));
+	}
+	st = t_child(process, 240);
+	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+		printf("whole-process take of %d mappings: not here\n", NMAP);
+	else
+		t_child_ok("whole-process take of 200 mappings in 60 "
+			   "descriptors", st);
+	t_done();
+}
