@@ -75,6 +75,13 @@ struct snap_proc {
 	 */
 	pid_t *tids;
 	size_t ntids;
+	/*
+	 * The other mappings then, not taken and not left out (PROT_NONE,
+	 * read-only, shared): what a mapping created since, of any kind,
+	 * is told against (a thread stack's guard page, a library's text).
+	 */
+	struct snap_pmap *o;
+	size_t no;
 };
 
 /* The library's state, the rseq areas of taker and caller (snapshot.c). */

@@ -216,10 +216,11 @@ static void drop_gone(struct ivls *x)
 
 /*
  * The writable private mappings of the process now, less what is left
- * out, into @out (sorted), their names into the string table *@names.
+ * out, into @out (sorted), the other mappings less the same into @others
+ * (if not NULL), their names into the string table *@names.
  */
-static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
-		       size_t *names_len)
+static int proc_pieces(unsigned int flags, struct ivls *out,
+		       struct ivls *others, char **names, size_t *names_len)
 {
 	struct ps_maps m = { 0 };
 	struct ivls x = { 0 };
@@ -238,9 +239,10 @@ static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
 			.dev_major = v->dev_major, .dev_minor = v->dev_minor,
 			.name_off = v->name_off,
 		};
+		struct ivls *to = candidate(v) ? out : others;
 		uint64_t pos = v->start;
 
-		if (!candidate(v))
+		if (!to)
 			continue;
 		while (j < x.n && x.v[j].end <= pos)
 			j++;
@@ -258,7 +260,7 @@ static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
 			p.end = k < x.n && x.v[k].start < v->end ?
 				x.v[k].start : v->end;
 			p.offset = v->offset + (p.start - v->start);
-			ret = ivl_add(out, &p);
+			ret = ivl_add(to, &p);
 			pos = p.end;
 		}
 	}
@@ -275,7 +277,19 @@ static int proc_pieces(unsigned int flags, struct ivls *out, char **names,
 	ps_maps_free(&m);
 	if (!ret)
 		drop_gone(out);
+	if (!ret && others)
+		drop_gone(others);
 	return ret;
+}
+
+/* @x's pieces as a new array of our own memory (NULL only if none or out). */
+static struct snap_pmap *pmap_own(const struct ivls *x)
+{
+	struct snap_pmap *m = ps_own_zalloc((x->n ? x->n : 1) * sizeof(*m));
+
+	if (m)
+		memcpy(m, x->v, x->n * sizeof(*m));
+	return m;
 }
 
 /* ---- take ---- */
@@ -402,7 +416,7 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 {
 	struct pagescan_range *ranges = NULL;
 	struct snap_proc *proc = NULL;
-	struct ivls p = { 0 };
+	struct ivls p = { 0 }, others = { 0 };
 	char *names = NULL;
 	size_t i, nl = 0;
 	uint64_t brk = sys_brk_now();
@@ -412,13 +426,19 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 	 * Nothing of ours may be on the heap when the copy is made: what
 	 * lasts is in our own memory, the rest is freed before snap_new().
 	 */
-	ret = proc_pieces(o->flags, &p, &names, &nl);
+	ret = proc_pieces(o->flags, &p, &others, &names, &nl);
 	if (!ret && !p.n)
 		ret = -ENOENT;
 	if (!ret) {
 		proc = ps_own_zalloc(sizeof(*proc) + p.n * sizeof(*p.v));
 		ranges = ps_own_zalloc(p.n * sizeof(*ranges));
 		if (!proc || !ranges)
+			ret = -ENOMEM;
+	}
+	if (!ret) {
+		proc->o = pmap_own(&others);
+		proc->no = others.n;
+		if (!proc->o)
 			ret = -ENOMEM;
 	}
 	if (!ret) {
@@ -439,7 +459,8 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 		}
 	}
 	free(p.v);
-	p.v = NULL;
+	free(others.v);
+	p.v = others.v = NULL;
 	if (!ret)
 		ret = snap_new(ranges, proc->n, o, PROC_FLAGS, proc, out);
 	/*
@@ -468,6 +489,7 @@ void snap_proc_free(struct snap_proc *proc)
 			ps_own_free(proc->m);	/* an update's (below) */
 		ps_own_free(proc->names);
 		ps_own_free(proc->tids);
+		ps_own_free(proc->o);
 		ps_own_free(proc);
 	}
 }
@@ -569,12 +591,12 @@ static int proc_report(struct pagescan_snapshot *s, unsigned int which,
 		       pagescan_snapshot_mapping_fn fn, void *ctx)
 {
 	struct report *v = NULL;
-	struct ivls now = { 0 };
+	struct ivls now = { 0 }, others = { 0 };
 	char *names = NULL;
 	size_t n = 0, cap = 0, nl, i;
 	int ret;
 
-	ret = proc_pieces(s->proc->flags, &now, &names, &nl);
+	ret = proc_pieces(s->proc->flags, &now, &others, &names, &nl);
 	if (!ret)
 		ret = diff(s->proc->m, s->proc->n, s->proc->names, now.v, now.n,
 			   which & PAGESCAN_SNAPSHOT_MAP_TAKEN,
@@ -582,6 +604,16 @@ static int proc_report(struct pagescan_snapshot *s, unsigned int which,
 	if (!ret && (which & PAGESCAN_SNAPSHOT_MAP_CREATED))
 		ret = diff(now.v, now.n, names, s->proc->m, s->proc->n, 0,
 			   PAGESCAN_SNAPSHOT_MAP_CREATED, &v, &n, &cap);
+	/*
+	 * Created mappings of the other kinds too: the guard page below a
+	 * thread stack (PROT_NONE), a library's text.  Unmapping only the
+	 * writable part of what was created (the manual's recipe) left one
+	 * VMA behind per thread created, until mmap() failed at
+	 * vm.max_map_count.
+	 */
+	if (!ret && (which & PAGESCAN_SNAPSHOT_MAP_CREATED))
+		ret = diff(others.v, others.n, names, s->proc->o, s->proc->no,
+			   0, PAGESCAN_SNAPSHOT_MAP_CREATED, &v, &n, &cap);
 	if (!ret)
 		qsort(v, n, sizeof(*v), cmp_report);
 	for (i = 0; !ret && i < n; i++) {
@@ -603,6 +635,7 @@ static int proc_report(struct pagescan_snapshot *s, unsigned int which,
 	}
 	free(v);
 	free(now.v);
+	free(others.v);
 	ps_own_free(names);
 	return ret;
 }
@@ -651,19 +684,26 @@ int snap_proc_restore_brk(const struct pagescan_snapshot *s)
 		       "%#" PRIx64 " to %#" PRIx64, now, s->proc->brk);
 }
 
-/* The mappings of now, @now and @names (ours now), become the snapshot's. */
+/*
+ * The mappings of now, @now, @others and @names (ours now), become the
+ * snapshot's.
+ */
 static int proc_install(struct snap_proc *proc, const struct ivls *now,
-			char *names, size_t nl)
+			const struct ivls *others, char *names, size_t nl)
 {
-	struct snap_pmap *m = ps_own_zalloc((now->n ? now->n : 1) *
-					    sizeof(*m));
+	struct snap_pmap *m = pmap_own(now), *o = pmap_own(others);
 
-	if (!m)
+	if (!m || !o) {
+		ps_own_free(m);
+		ps_own_free(o);
 		return -ENOMEM;
-	memcpy(m, now->v, now->n * sizeof(*m));
+	}
 	if (proc->m != (struct snap_pmap *)(proc + 1))
 		ps_own_free(proc->m);	/* not the one of take */
 	ps_own_free(proc->names);
+	ps_own_free(proc->o);
+	proc->o = o;
+	proc->no = others->n;
 	proc->m = m;
 	proc->n = now->n;
 	proc->names = names;
@@ -681,13 +721,13 @@ static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 	struct snap_proc *proc = s->proc;
 	struct pagescan_range *add = NULL;
 	struct report *v = NULL;
-	struct ivls now = { 0 };
+	struct ivls now = { 0 }, others = { 0 };
 	char *names = NULL;
 	size_t n = 0, cap = 0, nl, i, k = 0;
 	int ret;
 
 	*added = 0;
-	ret = proc_pieces(proc->flags, &now, &names, &nl);
+	ret = proc_pieces(proc->flags, &now, &others, &names, &nl);
 	if (!ret)
 		ret = diff(proc->m, proc->n, proc->names, now.v, now.n, 0,
 			   PAGESCAN_SNAPSHOT_MAP_REMOVED, &v, &n, &cap);
@@ -715,13 +755,14 @@ static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 			ret = snap_add_ranges(s, add, k);
 	}
 	if (!ret)
-		ret = proc_install(proc, &now, names, nl);
+		ret = proc_install(proc, &now, &others, names, nl);
 	if (!ret)
 		names = NULL;
 	*added = k;
 	free(add);
 	free(v);
 	free(now.v);
+	free(others.v);
 	ps_own_free(names);
 	return ret;
 }
