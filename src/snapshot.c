@@ -573,6 +573,40 @@ int snap_add_ranges(struct pagescan_snapshot *s,
 	return 0;
 }
 
+/*
+ * Is every range of @s that meets [@a, @b) inside it?  (Whole ranges
+ * only can be let go of: a watch is of its whole range.)
+ */
+bool snap_ranges_within(const struct pagescan_snapshot *s, uint64_t a,
+			uint64_t b)
+{
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		if (s->r[i].start < b && a < s->r[i].end &&
+		    (s->r[i].start < a || s->r[i].end > b))
+			return false;
+	return true;
+}
+
+/*
+ * Let go of the ranges of @s inside [@a, @b): an update of a whole-process
+ * snapshot, for a mapping that the rules of take leave out now.  s->lock
+ * held.
+ */
+void snap_drop_ranges(struct pagescan_snapshot *s, uint64_t a, uint64_t b)
+{
+	size_t i, k;
+
+	for (i = k = 0; i < s->n; i++) {
+		if (a <= s->r[i].start && s->r[i].end <= b)
+			range_free(&s->r[i], true);
+		else
+			s->r[k++] = s->r[i];
+	}
+	s->n = k;
+}
+
 void pagescan_snapshot_free(struct pagescan_snapshot *s)
 {
 	bool owner;

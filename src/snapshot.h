@@ -149,8 +149,29 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	     const struct pagescan_snapshot_opts *opts, unsigned int allowed,
 	     struct snap_proc *proc, struct pagescan_snapshot **out);
 
+bool snap_ranges_within(const struct pagescan_snapshot *s, uint64_t a,
+			uint64_t b);
+void snap_drop_ranges(struct pagescan_snapshot *s, uint64_t a, uint64_t b);
 int snap_add_ranges(struct pagescan_snapshot *s,
 		    const struct pagescan_range *add, size_t n);
+
+/* ---- snapshot_pieces.c: the mappings a whole-process snapshot takes ---- */
+
+/* A list of mappings or intervals (our malloc()). */
+struct ivls {
+	struct snap_pmap *v;
+	size_t n, cap;
+};
+/*
+ * The readable and writable private mappings now, less what is left out
+ * under @flags (PAGESCAN_SNAPSHOT_*), in pieces, into @out (sorted); the
+ * other mappings less the same into @others (if not NULL); the names of
+ * both into the string table *@names (our own memory).
+ */
+int snap_pieces(unsigned int flags, struct ivls *out, struct ivls *others,
+		char **names, size_t *names_len);
+/* @x's pieces as an array of our own memory (NULL: out of memory). */
+struct snap_pmap *snap_pmap_own(const struct ivls *x);
 
 /* ---- snapshot_proc.c ---- */
 void snap_proc_free(struct snap_proc *proc);

@@ -5,15 +5,7 @@
  * mappings), one snapshot range per mapping, and the query of mappings
  * created or removed since take.
  *
- * Left out, always: the library's own memory (ownmem.c: snapshots and
- * watches), the bytes of its state section (PS_STATE: a static link puts
- * it among the program's variables, so those pages are taken, and a
- * restore copies back everything in them but our bytes), the calling
- * thread's stack.  Unless asked (flags): the other threads' stacks (the
- * mapping holding each one's stack pointer, from /proc/self/task/TID/
- * syscall, and [stack]) and mappings marked MADV_DONTDUMP, which is how
- * sanitizers mark their shadow: ASan's is a 16 TiB reservation, which
- * would cost page tables to arm and is not the program's memory.
+ * Which mappings are taken: snapshot_pieces.c.
  *
  * Refused under a sanitizer (see sanitizer()).  Only uffd-async can
  * track them: its tracking runs no code of ours.
@@ -23,274 +15,15 @@
  */
 #include "snapshot.h"
 
-#include <dirent.h>
 #include <inttypes.h>
 #include <limits.h>
 #include <malloc.h>
-#include <sched.h>
 #include <sys/mman.h>
 
 #define PROC_FLAGS (PAGESCAN_SNAPSHOT_VERIFY | PAGESCAN_SNAPSHOT_STACKS | \
 		    PAGESCAN_SNAPSHOT_DONTDUMP)
-#define ID_FLAGS (PAGESCAN_VMA_READ | PAGESCAN_VMA_WRITE | PAGESCAN_VMA_EXEC | \
-		  PAGESCAN_VMA_SHARED | PAGESCAN_VMA_HUGETLB)
-/* How long to wait for a thread that runs to enter the kernel. */
-#define RUNNING_TRIES 2000
 /* Takes tried while the heap grows under them. */
 #define TAKE_TRIES 8
-
-/* ---- sorted lists of intervals ---- */
-
-struct ivls {
-	struct snap_pmap *v;
-	size_t n, cap;
-};
-
-static int ivl_add(struct ivls *x, const struct snap_pmap *p)
-{
-	if (x->n == x->cap) {
-		size_t nc = x->cap ? x->cap * 2 : 32;
-		struct snap_pmap *nv = realloc(x->v, nc * sizeof(*nv));
-
-		if (!nv)
-			return -ENOMEM;
-		x->v = nv;
-		x->cap = nc;
-	}
-	x->v[x->n++] = *p;
-	return 0;
-}
-
-static int ivl_add2(struct ivls *x, uint64_t a, uint64_t b)
-{
-	struct snap_pmap p = { .start = a, .end = b };
-
-	return a < b ? ivl_add(x, &p) : 0;
-}
-
-static int cmp_ivl(const void *a, const void *b)
-{
-	const struct snap_pmap *x = a, *y = b;
-
-	return x->start < y->start ? -1 : x->start > y->start;
-}
-
-/* Sort and merge the exclusions, rounded out to whole pages. */
-static void ivl_norm(struct ivls *x)
-{
-	uint64_t psz = ps_pagesz();
-	size_t i, k = 0;
-
-	for (i = 0; i < x->n; i++) {
-		x->v[i].start &= ~(psz - 1);
-		x->v[i].end = (x->v[i].end + psz - 1) & ~(psz - 1);
-	}
-	qsort(x->v, x->n, sizeof(*x->v), cmp_ivl);
-	for (i = 0; i < x->n; i++) {
-		if (k && x->v[i].start <= x->v[k - 1].end) {
-			if (x->v[i].end > x->v[k - 1].end)
-				x->v[k - 1].end = x->v[i].end;
-		} else {
-			x->v[k++] = x->v[i];
-		}
-	}
-	x->n = k;
-}
-
-/* ---- what is left out ---- */
-
-static int own_fn(uint64_t a, uint64_t b, void *ctx)
-{
-	return ivl_add2(ctx, a, b);
-}
-
-/* The mapping of @m holding @addr, as an exclusion. */
-static int exclude_vma_at(const struct ps_maps *m, uint64_t addr,
-			  struct ivls *x)
-{
-	size_t i = ps_maps_find(m, addr);
-
-	if (i < m->n && m->v[i].start <= addr && addr < m->v[i].end)
-		return ivl_add2(x, m->v[i].start, m->v[i].end);
-	return 0;
-}
-
-/*
- * Each other thread's stack pointer, from /proc/self/task/TID/syscall
- * ("NR args... SP PC", or "-1 SP PC" when blocked outside a system call).
- * A thread running in user space shows "running": we wait for it to
- * enter the kernel, and give up with EBUSY.
- */
-static int other_stacks(const struct ps_maps *m, struct ivls *x)
-{
-	pid_t self = gettid();
-	struct dirent *de;
-	DIR *d;
-	int ret = 0;
-
-	d = opendir("/proc/self/task");
-	if (!d)
-		return -errno;
-	while (!ret && (de = readdir(d))) {
-		int tid = atoi(de->d_name);
-		uint64_t sp;
-
-		if (tid <= 0 || tid == self)
-			continue;
-		ret = sys_thread_sp(de->d_name, RUNNING_TRIES, &sp);
-		if (ret == -ENOENT || ret == -ESRCH) {
-			ret = 0;	/* it exited */
-			continue;
-		}
-		if (ret == -EBUSY)
-			ret = ps_errf(EBUSY, "thread %d runs: its stack "
-				      "cannot be found (stop it, or "
-				      "take its stack too: "
-				      "PAGESCAN_SNAPSHOT_STACKS)", tid);
-		if (!ret)
-			ret = exclude_vma_at(m, sp, x);
-	}
-	closedir(d);
-	return ret;
-}
-
-static int exclusions(const struct ps_maps *m, unsigned int flags,
-		      struct ivls *x)
-{
-	uint64_t lo, hi, sp = (uintptr_t)__builtin_frame_address(0);
-	size_t i;
-	int ret;
-
-	ret = ps_own_foreach(own_fn, x);
-	if (!ret && !snap_own_stack(&lo, &hi))
-		ret = ivl_add2(x, lo, hi);
-	/* A stack the caller switched to: what snap_stack_check() refuses. */
-	if (!ret)
-		ret = ivl_add2(x, sp - (UINT64_C(1) << 20),
-			       sp + (UINT64_C(1) << 20));
-	if (!ret)
-		ret = exclude_vma_at(m, sp, x);
-	for (i = 0; !ret && i < m->n; i++) {
-		const struct ps_vma *v = &m->v[i];
-
-		if ((v->dontdump && !(flags & PAGESCAN_SNAPSHOT_DONTDUMP)) ||
-		    (!(flags & PAGESCAN_SNAPSHOT_STACKS) &&
-		     !strcmp(ps_vma_name(m, v), "[stack]")))
-			ret = ivl_add2(x, v->start, v->end);
-	}
-	if (!ret && !(flags & PAGESCAN_SNAPSHOT_STACKS))
-		ret = other_stacks(m, x);
-	if (!ret)
-		ivl_norm(x);
-	return ret;
-}
-
-static bool candidate(const struct ps_vma *v)
-{
-	uint32_t rw = PAGESCAN_VMA_READ | PAGESCAN_VMA_WRITE;
-
-	return (v->flags & rw) == rw && !(v->flags & PAGESCAN_VMA_SHARED) &&
-	       !(v->flags & (PAGESCAN_VMA_PFNMAP | PAGESCAN_VMA_IO |
-			     PAGESCAN_VMA_MIXEDMAP));
-}
-
-/*
- * Pieces no longer mapped once the maps are read and freed: our own
- * buffers among them (the maps text and the VMA list of a big process
- * are malloc() blocks above the mmap threshold, mapped while the maps
- * were read: taken for created mappings, an update then failed with
- * EFAULT on them), or another thread's memory gone meanwhile.
- * msync(2) says ENOMEM for a range with a hole.
- */
-static void drop_gone(struct ivls *x)
-{
-	size_t i, k = 0;
-
-	for (i = 0; i < x->n; i++)
-		if (!msync((void *)(uintptr_t)x->v[i].start,
-			   (size_t)(x->v[i].end - x->v[i].start), MS_ASYNC) ||
-		    errno != ENOMEM)
-			x->v[k++] = x->v[i];
-	x->n = k;
-}
-
-/*
- * The writable private mappings of the process now, less what is left
- * out, into @out (sorted), the other mappings less the same into @others
- * (if not NULL), their names into the string table *@names.
- */
-static int proc_pieces(unsigned int flags, struct ivls *out,
-		       struct ivls *others, char **names, size_t *names_len)
-{
-	struct ps_maps m = { 0 };
-	struct ivls x = { 0 };
-	size_t i, j = 0, nl = 0;
-	int ret;
-
-	*names = NULL;
-	ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, &m);
-	if (!ret)
-		ret = exclusions(&m, flags, &x);
-	for (i = 0; !ret && i < m.n; i++) {
-		const struct ps_vma *v = &m.v[i];
-		struct snap_pmap p = {
-			.offset = v->offset, .inode = v->inode,
-			.flags = v->flags & ID_FLAGS,
-			.dev_major = v->dev_major, .dev_minor = v->dev_minor,
-			.name_off = v->name_off,
-		};
-		struct ivls *to = candidate(v) ? out : others;
-		uint64_t pos = v->start;
-
-		if (!to)
-			continue;
-		while (j < x.n && x.v[j].end <= pos)
-			j++;
-		/* v minus the exclusions, piece by piece. */
-		while (!ret && pos < v->end) {
-			size_t k = j;
-
-			while (k < x.n && x.v[k].end <= pos)
-				k++;
-			if (k < x.n && x.v[k].start <= pos) {
-				pos = x.v[k].end;
-				continue;
-			}
-			p.start = pos;
-			p.end = k < x.n && x.v[k].start < v->end ?
-				x.v[k].start : v->end;
-			p.offset = v->offset + (p.start - v->start);
-			ret = ivl_add(to, &p);
-			pos = p.end;
-		}
-	}
-	if (!ret) {
-		nl = m.names_len + 1;
-		*names = ps_own_zalloc(nl);
-		if (*names)
-			memcpy(*names, m.names ? m.names : "", nl - 1);
-		else
-			ret = -ENOMEM;
-	}
-	*names_len = nl;
-	free(x.v);
-	ps_maps_free(&m);
-	if (!ret)
-		drop_gone(out);
-	if (!ret && others)
-		drop_gone(others);
-	return ret;
-}
-
-/* @x's pieces as a new array of our own memory (NULL only if none or out). */
-static struct snap_pmap *pmap_own(const struct ivls *x)
-{
-	struct snap_pmap *m = ps_own_zalloc((x->n ? x->n : 1) * sizeof(*m));
-
-	if (m)
-		memcpy(m, x->v, x->n * sizeof(*m));
-	return m;
-}
 
 /* ---- take ---- */
 
@@ -426,7 +159,7 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 	 * Nothing of ours may be on the heap when the copy is made: what
 	 * lasts is in our own memory, the rest is freed before snap_new().
 	 */
-	ret = proc_pieces(o->flags, &p, &others, &names, &nl);
+	ret = snap_pieces(o->flags, &p, &others, &names, &nl);
 	if (!ret && !p.n)
 		ret = -ENOENT;
 	if (!ret) {
@@ -436,7 +169,7 @@ static int take_once(const struct pagescan_snapshot_opts *o,
 			ret = -ENOMEM;
 	}
 	if (!ret) {
-		proc->o = pmap_own(&others);
+		proc->o = snap_pmap_own(&others);
 		proc->no = others.n;
 		if (!proc->o)
 			ret = -ENOMEM;
@@ -596,7 +329,7 @@ static int proc_report(struct pagescan_snapshot *s, unsigned int which,
 	size_t n = 0, cap = 0, nl, i;
 	int ret;
 
-	ret = proc_pieces(s->proc->flags, &now, &others, &names, &nl);
+	ret = snap_pieces(s->proc->flags, &now, &others, &names, &nl);
 	if (!ret)
 		ret = diff(s->proc->m, s->proc->n, s->proc->names, now.v, now.n,
 			   which & PAGESCAN_SNAPSHOT_MAP_TAKEN,
@@ -691,7 +424,7 @@ int snap_proc_restore_brk(const struct pagescan_snapshot *s)
 static int proc_install(struct snap_proc *proc, const struct ivls *now,
 			const struct ivls *others, char *names, size_t nl)
 {
-	struct snap_pmap *m = pmap_own(now), *o = pmap_own(others);
+	struct snap_pmap *m = snap_pmap_own(now), *o = snap_pmap_own(others);
 
 	if (!m || !o) {
 		ps_own_free(m);
@@ -712,6 +445,32 @@ static int proc_install(struct snap_proc *proc, const struct ivls *now,
 }
 
 /*
+ * Does [@a, @b), taken and not among the pieces of now, lie whole in a
+ * mapping that is still there but left out now by the rules of take (a
+ * thread's stack: glibc gave a thread created since take a cached stack
+ * the take copied as a mapping; or MADV_DONTDUMP since)?  Then the update
+ * lets its ranges go: restoring a live thread's stack would corrupt it.
+ * Anything else (unmapped, mprotected, mapped again) is an error.
+ */
+static bool left_out(const struct pagescan_snapshot *s,
+		     const struct ivls *now, const struct ivls *others,
+		     uint64_t a, uint64_t b)
+{
+	const struct ivls *l[2] = { now, others };
+	size_t i, k;
+
+	if (msync((void *)(uintptr_t)a, (size_t)(b - a), MS_ASYNC))
+		return false;		/* a hole: unmapped */
+	if (ps_own_owns(a, b))
+		return false;		/* unmapped, and ours mapped there */
+	for (k = 0; k < 2; k++)
+		for (i = 0; i < l[k]->n; i++)
+			if (l[k]->v[i].start < b && a < l[k]->v[i].end)
+				return false;
+	return snap_ranges_within(s, a, b);
+}
+
+/*
  * One look: the mappings of now against the snapshot's; those created are
  * taken as new ranges, then the mappings of now become the snapshot's.
  * *@added: how many.  The snapshot's ranges cover its mappings after it.
@@ -719,7 +478,8 @@ static int proc_install(struct snap_proc *proc, const struct ivls *now,
 static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 {
 	struct snap_proc *proc = s->proc;
-	struct pagescan_range *add = NULL;
+	struct pagescan_range *add = NULL, *drop = NULL;
+	size_t ndrop = 0;
 	struct report *v = NULL;
 	struct ivls now = { 0 }, others = { 0 };
 	char *names = NULL;
@@ -727,14 +487,26 @@ static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 	int ret;
 
 	*added = 0;
-	ret = proc_pieces(proc->flags, &now, &others, &names, &nl);
+	ret = snap_pieces(proc->flags, &now, &others, &names, &nl);
 	if (!ret)
 		ret = diff(proc->m, proc->n, proc->names, now.v, now.n, 0,
 			   PAGESCAN_SNAPSHOT_MAP_REMOVED, &v, &n, &cap);
-	if (!ret && n)
-		ret = ps_errf(EFAULT, "%zu mapping(s) removed since take, the "
-			      "first at %#" PRIx64 ": restore fails too; take "
-			      "a new snapshot", n, v[0].p.start);
+	/* Left out now (dropped below, after the adds), or else gone. */
+	for (i = 0; !ret && i < n; i++)
+		if (!left_out(s, &now, &others, v[i].p.start, v[i].p.end))
+			ret = ps_errf(EFAULT, "a mapping removed since take, "
+				      "at %#" PRIx64 ": restore fails too; "
+				      "take a new snapshot", v[i].p.start);
+	ndrop = n;
+	if (!ret) {
+		drop = malloc((n ? n : 1) * sizeof(*drop));
+		if (!drop)
+			ret = -ENOMEM;
+		for (i = 0; drop && i < n; i++) {
+			drop[i].addr = (void *)(uintptr_t)v[i].p.start;
+			drop[i].len = (size_t)(v[i].p.end - v[i].p.start);
+		}
+	}
 	if (!ret) {
 		n = 0;
 		ret = diff(now.v, now.n, names, proc->m, proc->n, 0,
@@ -756,9 +528,13 @@ static int proc_update_once(struct pagescan_snapshot *s, size_t *added)
 	}
 	if (!ret)
 		ret = proc_install(proc, &now, &others, names, nl);
+	for (i = 0; !ret && i < ndrop; i++)
+		snap_drop_ranges(s, (uintptr_t)drop[i].addr,
+				 (uintptr_t)drop[i].addr + drop[i].len);
 	if (!ret)
 		names = NULL;
-	*added = k;
+	*added = k + ndrop;	/* a change: look again */
+	free(drop);
 	free(add);
 	free(v);
 	free(now.v);
