@@ -267,6 +267,8 @@ int pagescan_watch_register(void *addr, size_t len,
 	w->pid = getpid();
 	w->uffd = w->pagemap_fd = w->stop_fd = w->mp_slot = -1;
 	w->audit_fd = w->vmstat_fd = w->mem_fd = -1;
+	w->uffd_slot = w->pagemap_slot = w->audit_slot = -1;
+	w->vmstat_slot = w->mem_slot = -1;
 	w->flags = OPTS_GET(opts, flags, 0);
 	if (env_verify())
 		w->flags |= PAGESCAN_WATCH_VERIFY;
@@ -326,6 +328,7 @@ int pagescan_watch_register(void *addr, size_t len,
 		watch_rehash(w, w->start, w->end);
 	}
 	watch_reg_link_locked(w);
+	w->registered = true;
 	if (watch_emulated_mechanism(w))
 		watch_emu_users(1);
 	watch_reg_unlock();
@@ -354,7 +357,7 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 		return ps_err(EINVAL);
 	watch_reg_lock();
 	watch_reg_unlink_locked(w);
-	if (w->pid == getpid() && watch_emulated_mechanism(w))
+	if (watch_owned(w) && watch_emulated_mechanism(w))
 		watch_emu_users(-1);
 	watch_reg_unlock();
 	/* detach() knows a forked child (w->pid) and only frees there. */
@@ -397,7 +400,7 @@ static int check_range(struct pagescan_watch *w, void *addr, size_t len,
 
 	if (!w)
 		return -EINVAL;
-	if (w->pid != getpid())
+	if (!watch_owned(w))
 		return -ECHILD;
 	/*
 	 * An empty range is EINVAL, as pagescan_watch(3) says.

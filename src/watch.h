@@ -120,6 +120,9 @@ struct pagescan_watch {
 	uint64_t start, end;
 	size_t npages;
 	pid_t pid;			/* owner; a forked child gets -ECHILD */
+	bool forked;			/* inherited (watch_fork.c) */
+	bool registered;		/* register returned it: no lock held
+					 * around its detach() */
 	const struct watch_ops *ops;
 	pthread_mutex_t lock;		/* serialises get/reset */
 	unsigned int flags;		/* PAGESCAN_WATCH_VERIFY */
@@ -159,6 +162,8 @@ struct pagescan_watch {
 	/* uffd backends */
 	int uffd;
 	int pagemap_fd;
+	/* the slots of the shared descriptors (watch_fds.c), -1: none */
+	int uffd_slot, pagemap_slot, audit_slot, vmstat_slot, mem_slot;
 	int stop_fd;			/* uffd-sync: eventfd to stop thread */
 	/* uffd-sync: memory moved in could not be registered (-errno) */
 	_Atomic int lost;
@@ -212,6 +217,16 @@ struct pagescan_watch {
 
 	struct pagescan_watch *next;	/* the registry */
 };
+
+/*
+ * Is @w this process's own, not inherited over fork(2)?  Not the pid
+ * alone: a descendant in a new pid namespace, or once the pid is reused,
+ * has it too.
+ */
+static inline bool watch_owned(const struct pagescan_watch *w)
+{
+	return !w->forked && w->pid == getpid();
+}
 
 static inline size_t watch_bitmap_words(size_t npages)
 {
@@ -369,6 +384,11 @@ struct pagescan_watch *watch_reg_find_locked(uint64_t start, uint64_t end);
 struct pagescan_watch *watch_reg_first_locked(void);
 void watch_reg_link_locked(struct pagescan_watch *w);
 void watch_reg_unlink_locked(struct pagescan_watch *w);
+/*
+ * How far from @from, up to @to, no watch lies (uffd-async's detach, with
+ * no lock held: it takes the registry lock).
+ */
+uint64_t watch_reg_free_until(uint64_t from, uint64_t to);
 
 /*
  * fork(2) (watch_fork.c): pthread_atfork() handlers, set up by the first
@@ -384,12 +404,12 @@ void watch_sd_fork_unlock(void);
 void watch_avail_fork_lock(void);
 void watch_avail_fork_unlock(void);
 void watch_fd_fork_lock(void);
-void watch_fd_fork_unlock(void);
+void watch_fd_fork_unlock(bool child);
 
 /*
  * The descriptors shared by every watch of the process (watch_fds.c):
- * get one (or -errno), and give it back with the pid of the watch that
- * got it (w->pid: a watch inherited over fork(2) holds its parent's).
+ * get one (or -errno) and its *@slot, give it back by slot (a watch
+ * inherited over fork(2) holds its parent's).
  */
 enum watch_fd_kind {
 	WATCH_FD_PAGEMAP,		/* /proc/self/pagemap */
@@ -399,8 +419,10 @@ enum watch_fd_kind {
 	WATCH_FD_UFFD_ASYNC_SHM,	/* the same, with shmem and hugetlb */
 	WATCH_FD_KINDS
 };
-int watch_fd_get(enum watch_fd_kind k);
-void watch_fd_put(pid_t owner, int fd);
+int watch_fd_get(enum watch_fd_kind k, int *slot);
+/* In a forked child (fork handler): forget @w's descriptors, closing its own. */
+void watch_fd_fork_child(struct pagescan_watch *w);
+void watch_fd_put(int slot, int fd);
 
 /* The emulation's write-protect provider (watch_emu.c, emu_wp.h). */
 bool watch_emulated_mechanism(const struct pagescan_watch *w);

@@ -186,7 +186,7 @@ static int collapse_init(struct pagescan_watch *w)
 	}
 	if (access("/sys/kernel/mm/transparent_hugepage", F_OK))
 		return 0;
-	w->vmstat_fd = watch_fd_get(WATCH_FD_VMSTAT);
+	w->vmstat_fd = watch_fd_get(WATCH_FD_VMSTAT, &w->vmstat_slot);
 	if (w->vmstat_fd < 0)
 		w->vmstat_fd = -1;	/* no counter: collapse_unknown */
 	w->collapse_base[0] = w->collapse_base[1] = collapse_count(w);
@@ -239,7 +239,7 @@ int watch_audit_init(struct pagescan_watch *w)
 		watch_audit_fini(w);
 		return -ENOMEM;
 	}
-	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP, &w->audit_slot);
 	ret = w->audit_fd < 0 ? w->audit_fd : collapse_init(w);
 	if (ret) {
 		watch_audit_fini(w);
@@ -252,9 +252,11 @@ int watch_audit_init(struct pagescan_watch *w)
 
 void watch_audit_fini(struct pagescan_watch *w)
 {
-	watch_fd_put(w->pid, w->audit_fd);
+	watch_fd_put(w->audit_slot, w->audit_fd);
+	w->audit_slot = -1;
 	w->audit_fd = -1;
-	watch_fd_put(w->pid, w->vmstat_fd);
+	watch_fd_put(w->vmstat_slot, w->vmstat_fd);
+	w->vmstat_slot = -1;
 	w->vmstat_fd = -1;
 	ps_own_free(w->audit_key);
 	w->audit_key = NULL;

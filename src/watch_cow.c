@@ -99,7 +99,8 @@ void watch_cow_free(struct pagescan_watch *w)
 	}
 	ps_own_free((void *)w->cow);
 	w->cow = NULL;
-	watch_fd_put(w->pid, w->mem_fd);
+	watch_fd_put(w->mem_slot, w->mem_fd);
+	w->mem_slot = -1;
 	w->mem_fd = -1;
 }
 
@@ -364,13 +365,13 @@ int watch_cow_init(struct pagescan_watch *w)
 
 	if (ret || !w->cow)
 		return ret;
-	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+	w->audit_fd = watch_fd_get(WATCH_FD_PAGEMAP, &w->audit_slot);
 	/*
 	 * Private hugetlb: the witnesses are read without a fault (none:
 	 * a discard read again before the get is not seen).
 	 */
 	if (w->audit_fd >= 0 && w->nhuge) {
-		w->mem_fd = watch_fd_get(WATCH_FD_MEM);
+		w->mem_fd = watch_fd_get(WATCH_FD_MEM, &w->mem_slot);
 		if (w->mem_fd < 0)
 			w->mem_fd = -1;	/* no witnesses (cow_witness) */
 	}

@@ -10,7 +10,10 @@
  * hold one for a moment and the forking thread must not wait on signal
  * context): in the child, where no other thread exists, they and the
  * fault core's busy counts are simply cleared, and each watch's get/reset
- * mutex is made new.
+ * mutex is made new.  Each watch is marked inherited (forked: a pid
+ * compare cannot tell a descendant with its ancestor's pid), and the
+ * descriptors of the watches, which read and protect the parent, are
+ * closed in the child (watch_fds.c).
  */
 #include "watch.h"
 
@@ -29,7 +32,7 @@ static void fork_prepare(void)
 static void fork_parent(void)
 {
 	ps_own_fork_unlock();
-	watch_fd_fork_unlock();
+	watch_fd_fork_unlock(false);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(false);
 	watch_sd_fork_unlock();
@@ -43,9 +46,11 @@ static void fork_child(void)
 	for (w = watch_reg_first_locked(); w; w = w->next) {
 		atomic_store(&w->arm_lock, 0);
 		pthread_mutex_init(&w->lock, NULL);
+		w->forked = true;	/* the parent's, whatever getpid() says */
+		watch_fd_fork_child(w);
 	}
 	ps_own_fork_unlock();
-	watch_fd_fork_unlock();
+	watch_fd_fork_unlock(true);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(true);
 	watch_sd_fork_unlock();

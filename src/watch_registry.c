@@ -28,6 +28,17 @@ struct pagescan_watch *watch_reg_find_locked(uint64_t start, uint64_t end)
 	return NULL;
 }
 
+uint64_t watch_reg_free_until(uint64_t from, uint64_t to)
+{
+	struct pagescan_watch *w;
+
+	watch_reg_lock();
+	while ((w = watch_reg_find_locked(from, to)))
+		to = w->start > from ? w->start : from;
+	watch_reg_unlock();
+	return to;
+}
+
 void watch_reg_unlink_locked(struct pagescan_watch *w)
 {
 	struct pagescan_watch **pp;

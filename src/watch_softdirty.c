@@ -130,7 +130,8 @@ static void sd_detach(struct pagescan_watch *w)
 	set_prot(w, w->prot);	/* a forked child inherited it too */
 	watch_fault_del(w);
 	watch_audit_fini(w);
-	watch_fd_put(w->pid, w->pagemap_fd);
+	watch_fd_put(w->pagemap_slot, w->pagemap_fd);
+	w->pagemap_slot = -1;
 	w->pagemap_fd = -1;
 	ps_own_free(w->bits);
 	w->bits = NULL;
@@ -148,7 +149,7 @@ static int sd_attach(struct pagescan_watch *w)
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
-	w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+	w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP, &w->pagemap_slot);
 	if (w->pagemap_fd < 0) {
 		ret = w->pagemap_fd;
 		w->pagemap_fd = -1;
@@ -162,7 +163,8 @@ static int sd_attach(struct pagescan_watch *w)
 	 */
 	ret = watch_fault_add(w, false);
 	if (ret) {
-		watch_fd_put(w->pid, w->pagemap_fd);
+		watch_fd_put(w->pagemap_slot, w->pagemap_fd);
+	w->pagemap_slot = -1;
 		w->pagemap_fd = -1;
 		ps_own_free(w->bits);
 		w->bits = NULL;

@@ -31,6 +31,7 @@
  * kernel like any other write: the async mode never needs a handler, so
  * UFFD_USER_MODE_ONLY costs nothing here.
  */
+#include "procmap.h"
 #include "watch.h"
 
 #include <fcntl.h>
@@ -80,23 +81,51 @@ static enum watch_fd_kind ua_kind(const struct pagescan_watch *w)
 				     WATCH_FD_UFFD_ASYNC;
 }
 
+/*
+ * The end of what @w's registration covers now.  A mapping grown in place
+ * (mremap(2); glibc's realloc() of a large block) carries it on past
+ * w->end, and the userfaultfd is shared by every watch (watch_fds.c), so
+ * nothing else would unregister that part: the VMA holding the last page,
+ * as far as no other watch goes (adjacent watches share a VMA).  One
+ * VMA has one userfaultfd context, so all of it is ours.  PROCMAP_QUERY
+ * (6.11); before, w->end (the part grown stays registered, harmlessly,
+ * until the last uffd-async watch goes).  No lock held (w->registered).
+ */
+static uint64_t ua_reg_end(const struct pagescan_watch *w)
+{
+	struct ps_pmq q;
+	int fd, ret;
+
+	fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return w->end;
+	ret = ps_pmq_query(fd, w->end - 1, NULL, 0, &q);
+	close(fd);
+	if (ret || q.vma_start >= w->end || q.vma_end <= w->end)
+		return w->end;
+	return watch_reg_free_until(w->end, q.vma_end);
+}
+
 static void ua_detach(struct pagescan_watch *w)
 {
 	/*
 	 * In a forked child the descriptor still talks about the parent's
 	 * mm: only drop our reference.
 	 */
-	if (w->pid == getpid() && w->uffd >= 0) {
+	if (watch_owned(w) && w->uffd >= 0) {
+		uint64_t end = w->registered ? ua_reg_end(w) : w->end;
 		struct uffdio_range r = {
-			.start = w->start, .len = w->end - w->start,
+			.start = w->start, .len = end - w->start,
 		};
 
 		/* Clears the uffd-wp bits and the markers, then the VMAs. */
-		watch_uffd_wp(w->uffd, w->start, w->end, 0);
+		watch_uffd_wp(w->uffd, w->start, end, 0);
 		ioctl(w->uffd, UFFDIO_UNREGISTER, &r);
 	}
-	watch_fd_put(w->pid, w->uffd);
-	watch_fd_put(w->pid, w->pagemap_fd);
+	watch_fd_put(w->uffd_slot, w->uffd);
+	w->uffd_slot = -1;
+	watch_fd_put(w->pagemap_slot, w->pagemap_fd);
+	w->pagemap_slot = -1;
 	w->uffd = w->pagemap_fd = -1;
 	watch_audit_fini(w);
 }
@@ -110,20 +139,22 @@ static int ua_attach(struct pagescan_watch *w)
 	int ret;
 
 	/* The process's userfaultfd, shared by its watches (watch_fds.c). */
-	ret = watch_fd_get(ua_kind(w));
+	ret = watch_fd_get(ua_kind(w), &w->uffd_slot);
 	if (ret < 0)
 		return ret;
 	w->uffd = ret;
 	if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
 		ret = -errno;
-		watch_fd_put(w->pid, w->uffd);
+		watch_fd_put(w->uffd_slot, w->uffd);
+	w->uffd_slot = -1;
 		w->uffd = -1;
 		return ret;
 	}
 	ret = watch_uffd_wp(w->uffd, w->start, w->end,
 			    UFFDIO_WRITEPROTECT_MODE_WP);
 	if (!ret) {
-		w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP);
+		w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP,
+					      &w->pagemap_slot);
 		if (w->pagemap_fd < 0) {
 			ret = w->pagemap_fd;
 			w->pagemap_fd = -1;

@@ -308,7 +308,7 @@ static void *us_thread(void *arg)
 
 static void us_detach(struct pagescan_watch *w)
 {
-	if (w->pid == getpid()) {
+	if (watch_owned(w)) {
 		if (w->uffd >= 0) {
 			struct uffdio_range r = {
 				.start = w->start, .len = w->end - w->start,

@@ -120,7 +120,7 @@ void watch_vma_ksm_restore(struct pagescan_watch *w)
 	size_t i;
 
 	/* A forked child inherited the flags as they are: leave them. */
-	for (i = 0; w->pid == getpid() && i < w->nunmerged; i++)
+	for (i = 0; watch_owned(w) && i < w->nunmerged; i++)
 		madvise((void *)(uintptr_t)w->unmerged[i].start,
 			w->unmerged[i].end - w->unmerged[i].start,
 			MADV_MERGEABLE);

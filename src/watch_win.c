@@ -109,7 +109,7 @@ int pagescan_get_write_watch(uint32_t flags, void *base, size_t size,
 		watch_reg_unlock();
 		return ps_err(EINVAL);
 	}
-	if (w->pid != getpid()) {
+	if (!watch_owned(w)) {
 		watch_reg_unlock();
 		return ps_err(ECHILD);
 	}

@@ -13,6 +13,8 @@
  */
 #include "watch-common.h"
 
+#include <fcntl.h>
+#include <sched.h>
 #include <sys/resource.h>
 #include <sys/wait.h>
 
@@ -208,6 +210,179 @@ static int forked(void)
 	return fds_now() == base ? 0 : 6;
 }
 
+/* How many VMAs of [p, p + len) carry uffd-wp (VmFlags "uw")? */
+static int uw_vmas(const void *p, size_t len)
+{
+	char *vm = w_vmas(p, len), *l;
+	int n = 0;
+
+	for (l = vm; (l = strstr(l, "VmFlags:")); l++)
+		if (strstr(l, " uw") && (!strchr(l, '\n') ||
+					 strstr(l, " uw") < strchr(l, '\n')))
+			n++;
+	free(vm);
+	return n;
+}
+
+/*
+ * A daemon's child: it closes every descriptor it inherited, opens its
+ * own (the kernel hands out the numbers the library's had), registers a
+ * watch of its own, then unregisters the watch inherited from its
+ * parent.  That must close neither the program's files nor the child's
+ * own watch's descriptors (the first version of the shared table closed
+ * both: found by the name of the descriptor, not the slot and file).
+ */
+static int daemon_child(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = backend);
+	struct pagescan_watch *w, *cw;
+	char *p = blocks(2), c;
+	int f[4], i, err, st;
+	pid_t pid;
+
+	if (!p)
+		return 90;
+	if (pagescan_watch_register(blk(p, 0), WP * t_psz, &wo, &w))
+		return 2;
+	pid = fork();
+	if (pid < 0)
+		return 91;
+	if (pid == 0) {
+		for (i = 3; i < 1024; i++)
+			close(i);
+		for (i = 0; i < 2; i++)
+			f[i] = open("/proc/self/stat", O_RDONLY);
+		if (pagescan_watch_register(blk(p, 1), WP * t_psz, &wo, &cw))
+			_exit(10);
+		for (i = 2; i < 4; i++)
+			f[i] = open("/proc/self/stat", O_RDONLY);
+		pagescan_watch_unregister(w);
+		for (i = 0; i < 4; i++)
+			if (f[i] < 0 || pread(f[i], &c, 1, 0) != 1) {
+				printf("child: its file %d (fd %d) closed by the "
+				       "unregister of an inherited watch\n", i,
+				       f[i]);
+				_exit(11);
+			}
+		blk(p, 1)[t_psz] = 1;
+		if (written(cw, blk(p, 1), &err) != 1) {
+			printf("child: its own watch broken (%d) by the "
+			       "unregister of an inherited one\n", err);
+			_exit(12);
+		}
+		pagescan_watch_unregister(cw);
+		for (i = 0; i < 4; i++)
+			if (pread(f[i], &c, 1, 0) != 1)
+				_exit(13);
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st)) {
+		printf("child: status %#x\n", st);
+		return 4;
+	}
+	blk(p, 0)[2 * t_psz] = 1;
+	if (written(w, blk(p, 0), &err) != 2)
+		return 5;
+	pagescan_watch_unregister(w);
+	return 0;
+}
+
+/*
+ * A watched mapping grown in place (mremap(2), as glibc's realloc() of a
+ * large block does), unregistered while another uffd-async watch keeps
+ * the shared userfaultfd: the grown part must not stay registered (the
+ * program's own userfaultfd could not register it: EBUSY).
+ */
+static int grown(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo,
+		.backend = PAGESCAN_WATCH_UFFD_ASYNC);
+	struct pagescan_watch *keep, *w;
+	char *k = blocks(1), *r, *a;
+
+	if (!k || pagescan_watch_register(k, WP * t_psz, &wo, &keep))
+		return 2;
+	r = t_map(64 * t_psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	munmap(r, 64 * t_psz);
+	a = mmap(r, 4 * t_psz, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	if (a != r)
+		return 90;
+	t_touch(a, 4 * t_psz);
+	if (pagescan_watch_register(a, 4 * t_psz, &wo, &w))
+		return 3;
+	if (mremap(a, 4 * t_psz, 16 * t_psz, 0) != a)
+		return 91;
+	pagescan_watch_unregister(w);
+	if (uw_vmas(a, 16 * t_psz)) {
+		printf("after unregister, %d VMAs of the grown mapping still "
+		       "registered\n", uw_vmas(a, 16 * t_psz));
+		return 4;
+	}
+	pagescan_watch_unregister(keep);
+	return 0;
+}
+
+/*
+ * A descendant with its ancestor's pid (pid 1 of two nested pid
+ * namespaces): its watch must get descriptors of its own.  It got the
+ * ancestor's userfaultfd (the table was keyed by getpid()), registered
+ * the ancestor's memory and reported nothing of its own writes.
+ */
+static int same_pid(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo,
+		.backend = PAGESCAN_WATCH_UFFD_ASYNC);
+	struct pagescan_watch *w, *gw;
+	int err, st, k, flags = CLONE_NEWPID;
+	char *p = blocks(2);
+	pid_t pid;
+
+	if (!p)
+		return 90;
+	if (!t_root())
+		flags |= CLONE_NEWUSER;
+	if (unshare(flags)) {
+		printf("unshare(CLONE_NEWPID): %s\n", strerror(errno));
+		return 77;
+	}
+	pid = fork();	/* pid 1 of the first namespace */
+	if (pid)
+		return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ?
+		       WEXITSTATUS(st) : 92;
+	if (pagescan_watch_register(blk(p, 0), WP * t_psz, &wo, &w))
+		_exit(2);
+	if (unshare(CLONE_NEWPID))
+		_exit(93);
+	pid = fork();	/* pid 1 of the second, pid 2 of the first */
+	if (pid == 0) {
+		if (getpid() != 1)
+			_exit(94);
+		if (pagescan_watch_register(blk(p, 1), WP * t_psz, &wo, &gw))
+			_exit(3);
+		blk(p, 1)[3 * t_psz] = 1;
+		k = written(gw, blk(p, 1), &err);
+		if (k != 3) {
+			printf("pid 1 again: its watch reported page %d (%d), "
+			       "not 3\n", k, err);
+			_exit(4);
+		}
+		pagescan_watch_unregister(gw);
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
+		_exit(95);
+	if (WEXITSTATUS(st))
+		_exit(WEXITSTATUS(st));
+	if (uw_vmas(blk(p, 1), WP * t_psz)) {
+		printf("the ancestor's memory registered by its descendant\n");
+		_exit(5);
+	}
+	blk(p, 0)[0] = 1;
+	_exit(written(w, blk(p, 0), &err) == 0 ? 0 : 6);
+}
+
 /* A program with many writable mappings, snapshotted whole. */
 static int process(void)
 {
@@ -265,6 +440,21 @@ int main(void)
 		snprintf(what, sizeof(what), "%s: fork, the child's watch and "
 			 "the parent's", pagescan_watch_backend_name(backend));
 		t_child_ok(what, t_child(forked, 120));
+		snprintf(what, sizeof(what), "%s: a daemon's child closes "
+			 "everything, unregisters what it inherited",
+			 pagescan_watch_backend_name(backend));
+		t_child_ok(what, t_child(daemon_child, 120));
+	}
+	if (pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, NULL) == 1) {
+		t_child_ok("uffd-async: a mapping grown in place is "
+			   "unregistered whole", t_child(grown, 120));
+		st = t_child(same_pid, 120);
+		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+			printf("pid 1 of a nested pid namespace: no "
+			       "namespaces here\n");
+		else
+			t_child_ok("uffd-async: a descendant with its "
+				   "ancestor's pid", st);
 	}
 	st = t_child(process, 240);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
