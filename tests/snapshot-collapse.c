@@ -191,7 +191,7 @@ static void run_pfn_reuse(enum pagescan_watch_backend b)
 		return;
 	}
 	collapsed = tried = 0;
-	for (i = 0; i < 2 * rounds; i++) {
+	for (i = 0; i < rounds; i++) {
 		collapse(p, BLK);
 		madvise(p + (size_t)(i % 500) * t_psz, 3 * t_psz,
 			MADV_DONTNEED);
