@@ -26,6 +26,22 @@
 
 static enum pagescan_watch_backend backend;
 
+/*
+ * The backend of a forked child's own watch.  uffd-sync starts a thread;
+ * the sanitizers' runtimes do not support a thread started in the child
+ * of a multi-threaded fork (ThreadSanitizer dies; gcc 12's
+ * AddressSanitizer can inherit its thread registry's lock held, and the
+ * child's handler thread waits on it for ever): mprotect's there.
+ */
+static enum pagescan_watch_backend child_backend(void)
+{
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	if (backend == PAGESCAN_WATCH_UFFD_SYNC)
+		return PAGESCAN_WATCH_MPROTECT;
+#endif
+	return backend;
+}
+
 static int fds_now(void)
 {
 	return w_count_dir("/proc/self/fd");
@@ -175,6 +191,7 @@ static int forked(void)
 		return 91;
 	if (pid == 0) {
 		/* The child: a watch of its own over block 8. */
+		wo.backend = child_backend();
 		if (pagescan_watch_register(blk(p, 8), WP * t_psz, &wo, &cw))
 			_exit(10);
 		blk(p, 8)[2 * t_psz] = 1;
@@ -252,6 +269,7 @@ static int daemon_child(void)
 			close(i);
 		for (i = 0; i < 2; i++)
 			f[i] = open("/proc/self/stat", O_RDONLY);
+		wo.backend = child_backend();
 		if (pagescan_watch_register(blk(p, 1), WP * t_psz, &wo, &cw))
 			_exit(10);
 		for (i = 2; i < 4; i++)
@@ -398,6 +416,11 @@ static int process(void)
 	if (limit_fds(60))
 		return 91;
 	r = pagescan_snapshot_take_process(&so, &s);
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+	/* A sanitizer's heap cannot be rewound: refused (snapshot-process). */
+	printf("under a sanitizer: %d (%s)\n", r, pagescan_last_error());
+	return r == -EOPNOTSUPP ? 0 : 2;
+#endif
 	if (r == -EOPNOTSUPP &&
 	    pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, NULL) != 1) {
 		printf("whole-process snapshot: %s\n", pagescan_last_error());
