@@ -400,7 +400,7 @@ void watch_fork_init(void);
 void watch_fault_fork_lock(void);
 void watch_fault_fork_unlock(bool child);
 void watch_sd_fork_lock(void);
-void watch_sd_fork_unlock(void);
+void watch_sd_fork_unlock(bool child);
 void watch_avail_fork_lock(void);
 void watch_avail_fork_unlock(void);
 void watch_fd_fork_lock(void);

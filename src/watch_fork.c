@@ -35,7 +35,7 @@ static void fork_parent(void)
 	watch_fd_fork_unlock(false);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(false);
-	watch_sd_fork_unlock();
+	watch_sd_fork_unlock(false);
 	watch_reg_unlock();
 }
 
@@ -53,7 +53,7 @@ static void fork_child(void)
 	watch_fd_fork_unlock(true);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(true);
-	watch_sd_fork_unlock();
+	watch_sd_fork_unlock(true);
 	watch_reg_unlock();
 }
 

@@ -242,8 +242,18 @@ void watch_sd_fork_lock(void)
 	pthread_mutex_lock(&sd_lock);
 }
 
-void watch_sd_fork_unlock(void)
+/*
+ * In the child the inherited watches are the parent's: their pagemap
+ * descriptors are closed there (watch_fds.c) and their state lives in the
+ * parent's page tables.  A fold over them would fail every register and
+ * reset of the child's own watches (EBADF), and freezing them would
+ * write-protect memory no watch of the child owns, so the child starts
+ * with an empty list.  Their detach still finds nothing to take out.
+ */
+void watch_sd_fork_unlock(bool child)
 {
+	if (child)
+		sd_n = 0;
 	pthread_mutex_unlock(&sd_lock);
 }
 

@@ -35,13 +35,6 @@ static enum pagescan_watch_backend backend;
  */
 static enum pagescan_watch_backend child_backend(void)
 {
-	/*
-	 * soft-dirty: a child's register fails while the watches it
-	 * inherited are registered (seen on 6.1, 6.12 and 5.10, not looked
-	 * into yet); the descriptors are what this test is about.
-	 */
-	if (backend == PAGESCAN_WATCH_SOFT_DIRTY)
-		return PAGESCAN_WATCH_MPROTECT;
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
 	if (backend == PAGESCAN_WATCH_UFFD_SYNC)
 		return PAGESCAN_WATCH_MPROTECT;
