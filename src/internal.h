@@ -257,6 +257,18 @@ static inline const char *ps_vma_name(const struct ps_maps *m,
 {
 	return m->names + v->name_off;
 }
+/*
+ * pagescan_watch_register() with the VMAs of the calling process given
+ * (@maps, NULL: read them), as ps_maps_read_self_range() reads them for
+ * the range: a caller registering many ranges reads them once.  They
+ * must be no older than the caller's last change to the range.
+ */
+struct pagescan_watch;
+struct pagescan_watch_opts;
+int ps_watch_register_maps(void *addr, size_t len,
+			   const struct pagescan_watch_opts *opts,
+			   const struct ps_maps *maps,
+			   struct pagescan_watch **out);
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 

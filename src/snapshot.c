@@ -99,18 +99,20 @@ static int range_populated(struct pagescan_snapshot *s, struct snap_range *r,
 }
 
 static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
+		      struct snap_view *view,
 		      const struct pagescan_snapshot_opts *opts)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo,
 		.backend = OPTS_GET(opts, backend, PAGESCAN_WATCH_AUTO),
 		.flags = 0);
 	uint64_t psz = 0, len = r->end - r->start;
+	const struct ps_maps *maps;
+	struct snap_vma *v0;
 	size_t i, words;
 	int ret;
 
-	struct snap_vma *v0;
 
-	ret = snap_vmas_get(s, r->start, r->end, &v0, &r->nvmas);
+	ret = snap_vmas_get(s, view, r->start, r->end, true, &v0, &r->nvmas);
 	if (ret == -EFAULT)
 		return ps_errf(EFAULT, "%#" PRIx64 "-%#" PRIx64 " is not "
 			       "entirely mapped", r->start, r->end);
@@ -169,8 +171,10 @@ static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
 	if (ret)
 		return ret;
 	/* Armed before the copy: a write during the copy is seen next time. */
-	ret = pagescan_watch_register((void *)(uintptr_t)r->start, len, &wo,
-				      &r->w);
+	maps = snap_view_maps(view, r->start, r->end, &ret);
+	if (maps)
+		ret = ps_watch_register_maps((void *)(uintptr_t)r->start, len,
+					     &wo, maps, &r->w);
 	if (ret)
 		return ps_err_keep(ret);	/* the backends' reasons */
 	/* Populated by another thread meanwhile: present now. */
@@ -350,6 +354,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	     const struct pagescan_snapshot_opts *opts, unsigned int allowed,
 	     struct snap_proc *proc, struct pagescan_snapshot **out)
 {
+	struct snap_view view = { 0 };
 	struct pagescan_snapshot *s;
 	struct pagescan_range *sorted;
 	uint64_t psz = ps_pagesz();
@@ -394,6 +399,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	 */
 	{
 		struct pagescan_snapshot tmp = { .maps_fd = -1 };
+		struct snap_view pre = { 0 };
 		struct snap_vma *v;
 		size_t nv;
 
@@ -401,7 +407,8 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 		for (i = 0; i < n && !ret; i++) {
 			uint64_t a = (uintptr_t)sorted[i].addr;
 
-			ret = snap_vmas_get(&tmp, a, a + sorted[i].len, &v, &nv);
+			ret = snap_vmas_get(&tmp, &pre, a, a + sorted[i].len,
+					    false, &v, &nv);
 			free(v);
 			if (ret == -EFAULT)
 				ret = ps_errf(EFAULT, "range %zu is not entirely "
@@ -410,6 +417,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 				ret = ps_errf(EBUSY, "range %zu holds memory of "
 					      "a snapshot", i);
 		}
+		snap_view_free(&pre);
 		if (tmp.maps_fd >= 0)
 			close(tmp.maps_fd);
 		if (ret) {
@@ -456,9 +464,10 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 		s->n = i + 1;
 		s->r[i].start = (uintptr_t)sorted[i].addr;
 		s->r[i].end = s->r[i].start + sorted[i].len;
-		ret = range_init(s, &s->r[i], opts);
+		ret = range_init(s, &s->r[i], &view, opts);
 	}
 	/* Freed before the copy: a process snapshot copies the heap. */
+	snap_view_free(&view);
 	free(sorted);
 	/*
 	 * Our allocations (or another thread's) grew the heap since its
@@ -534,6 +543,7 @@ int snap_add_ranges(struct pagescan_snapshot *s,
 {
 	PAGESCAN_OPTS(pagescan_snapshot_opts, o,
 		.backend = pagescan_snapshot_backend(s));
+	struct snap_view view = { 0 };
 	struct snap_range *t, *nr;
 	size_t i, j, k;
 	int ret = 0;
@@ -547,10 +557,11 @@ int snap_add_ranges(struct pagescan_snapshot *s,
 	for (i = 0; i < n && !ret; i++) {
 		t[i].start = (uintptr_t)add[i].addr;
 		t[i].end = t[i].start + add[i].len;
-		ret = range_init(s, &t[i], &o);
+		ret = range_init(s, &t[i], &view, &o);
 		if (!ret && ps_own_owns(t[i].start, t[i].end))
 			ret = -EBUSY;
 	}
+	snap_view_free(&view);	/* before the copy: heap memory */
 	for (i = 0; i < n && !ret; i++)
 		ret = range_copy(s, &t[i]);
 	if (ret) {

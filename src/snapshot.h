@@ -206,12 +206,29 @@ bool snap_same(const struct pagescan_snapshot *s, const void *mem,
 	       const void *copy, size_t len);
 
 /* ---- snapshot_check.c ---- */
+struct snap_view {
+	struct ps_maps m;	/* the whole process, read on first use */
+	bool read, smaps;	/* m is read; from smaps (page sizes) */
+	bool no_query;		/* PROCMAP_QUERY cannot serve: use m */
+};
 /*
  * The mappings of [start, end) now, as a merged list (like mappings
- * with contiguous offsets are one).  -EFAULT where a hole is.
+ * with contiguous offsets are one).  -EFAULT where a hole is.  @view is
+ * shared by the ranges of one take, update or check and freed with
+ * snap_view_free() before any copy (it is heap memory, which a process
+ * snapshot saves and restores).  Without @sizes a file mapping's page
+ * size may be 0 (unknown).
  */
-int snap_vmas_get(struct pagescan_snapshot *s, uint64_t start, uint64_t end,
+int snap_vmas_get(struct pagescan_snapshot *s, struct snap_view *view,
+		  uint64_t start, uint64_t end, bool sizes,
 		  struct snap_vma **out, size_t *n);
+void snap_view_free(struct snap_view *view);
+/*
+ * The whole view, for ps_watch_register_maps() of [start, end) (smaps
+ * where that holds a file mapping); NULL and *@err on failure.
+ */
+const struct ps_maps *snap_view_maps(struct snap_view *view, uint64_t start,
+				     uint64_t end, int *err);
 /*
  * Are the mappings of every range what they were at take?  0 or -EFAULT
  * (with a message for pagescan_last_error()).

@@ -8,8 +8,13 @@
  *
  * The mappings come from PROCMAP_QUERY (an ioctl on /proc/self/maps,
  * Linux 6.11): one call per mapping, a few microseconds, where reading
- * /proc/self/maps costs tens.  Older kernels fall back to reading it
- * (smaps when a file mapping may be hugetlb, for the page size).
+ * /proc/self/maps costs tens.  Older kernels fall back to reading it,
+ * once for every range of one take, update or check (a struct
+ * snap_view): read per range, a whole-process restore of one page was
+ * quadratic (1,000 ranges: 1.8 s on 6.18 with the query switched off,
+ * most of it smaps, read again for each file-backed range).  A check
+ * reads no smaps at all: a mapping with the inode and device of take is
+ * of the same file, so of the same page size.
  *
  * Also here: the calling thread's stack, which no range may hold (a
  * restore would rewrite the frames it runs on).
@@ -91,20 +96,71 @@ static int vmas_query(int fd, uint64_t start, uint64_t end,
 	return 0;
 }
 
-static int vmas_read(uint64_t start, uint64_t end, struct snap_vma **out,
-		     size_t *n, size_t *cap)
+/*
+ * [start, end) cut from the view, which is read on first use: plain maps,
+ * or smaps where @sizes and the range holds a file mapping (only such a
+ * VMA can be hugetlb; smaps walks every page table of the process, so
+ * it is read only then, and once).  Without @sizes a page size is 0:
+ * unknown, and a check does not compare it (see vma_same()).
+ */
+/*
+ * The view, read if it is not: plain maps, or smaps where @sizes and
+ * [start, end) holds a file mapping (only such a VMA can be hugetlb;
+ * smaps walks every page table of the process, so it is read only then,
+ * and once).
+ */
+static int view_read(struct snap_view *view, uint64_t start, uint64_t end,
+		     bool sizes)
 {
-	struct ps_maps m = { 0 };
+	struct ps_maps *m = &view->m;
+	size_t i;
+	int ret;
+
+	if (!view->read) {
+		ret = ps_maps_read(getpid(), 0, m);
+		if (ret)
+			return ret;
+		view->read = true;
+	}
+	for (i = ps_maps_find(m, start); sizes && !view->smaps && i < m->n &&
+	     m->v[i].start < end; i++)
+		if (m->v[i].inode) {
+			ps_maps_free(m);
+			memset(m, 0, sizeof(*m));
+			view->read = false;
+			ret = ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, m);
+			if (ret)
+				return ret;
+			view->read = view->smaps = true;
+			break;
+		}
+	return 0;
+}
+
+const struct ps_maps *snap_view_maps(struct snap_view *view, uint64_t start,
+				     uint64_t end, int *err)
+{
+	*err = view_read(view, start, end, true);
+	return *err ? NULL : &view->m;
+}
+
+/*
+ * [start, end) cut from the view.  Without @sizes a file mapping's page
+ * size is 0: unknown, and a check does not compare it (vma_same()).
+ */
+static int vmas_cut(struct snap_view *view, uint64_t start, uint64_t end,
+		    bool sizes, struct snap_vma **out, size_t *n, size_t *cap)
+{
+	struct ps_maps *m = &view->m;
 	uint64_t pos = start;
 	size_t i;
 	int ret;
 
-	/* smaps for the page size: only file mappings can be hugetlb. */
-	ret = ps_maps_read_self_range(start, end, &m);
+	ret = view_read(view, start, end, sizes);
 	if (ret)
 		return ret;
-	for (i = ps_maps_find(&m, start); i < m.n && pos < end; i++) {
-		const struct ps_vma *v = &m.v[i];
+	for (i = ps_maps_find(m, start); i < m->n && pos < end; i++) {
+		const struct ps_vma *v = &m->v[i];
 		struct snap_vma x = { 0 };
 
 		if (v->start > pos)
@@ -117,21 +173,31 @@ static int vmas_read(uint64_t start, uint64_t end, struct snap_vma **out,
 		x.inode = v->inode;
 		x.dev_major = v->dev_major;
 		x.dev_minor = v->dev_minor;
-		/* Only smaps tells; the base page size where it did not. */
-		x.page_size = v->page_size ? v->page_size : ps_pagesz();
-		x.anon_inode = !strncmp(ps_vma_name(&m, v), "/anon_hugepage", 14);
+		/* smaps tells; the base page size where it did not. */
+		if (view->smaps)
+			x.page_size = v->page_size ? v->page_size : ps_pagesz();
+		else if (sizes || !v->inode)
+			x.page_size = ps_pagesz();
+		x.anon_inode = !strncmp(ps_vma_name(m, v), "/anon_hugepage", 14);
 		ret = vma_append(out, n, cap, &x);
 		if (ret)
 			break;
 		pos = x.end;
 	}
-	ps_maps_free(&m);
 	if (!ret && pos < end)
 		ret = -EFAULT;
 	return ret;
 }
 
-int snap_vmas_get(struct pagescan_snapshot *s, uint64_t start, uint64_t end,
+void snap_view_free(struct snap_view *view)
+{
+	if (view->read)
+		ps_maps_free(&view->m);
+	memset(view, 0, sizeof(*view));
+}
+
+int snap_vmas_get(struct pagescan_snapshot *s, struct snap_view *view,
+		  uint64_t start, uint64_t end, bool sizes,
 		  struct snap_vma **out, size_t *n)
 {
 	size_t cap = 0;
@@ -139,11 +205,16 @@ int snap_vmas_get(struct pagescan_snapshot *s, uint64_t start, uint64_t end,
 
 	*out = NULL;
 	*n = 0;
-	if (s->maps_fd >= 0)
+	if (s->maps_fd >= 0 && !view->no_query)
 		ret = vmas_query(s->maps_fd, start, end, out, n, &cap);
 	if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENOTTY) {
+		/* Before 6.11: the text, read once for every range. */
+		view->no_query = true;
+		free(*out);
+		*out = NULL;
 		*n = 0;
-		ret = vmas_read(start, end, out, n, &cap);
+		cap = 0;
+		ret = vmas_cut(view, start, end, sizes, out, n, &cap);
 	}
 	if (ret) {
 		free(*out);
@@ -159,7 +230,8 @@ static bool vma_same(const struct snap_vma *a, const struct snap_vma *b,
 	return a->start == b->start && a->end == b->end &&
 	       (a->flags & mask) == (b->flags & mask) && a->inode == b->inode &&
 	       a->dev_major == b->dev_major && a->dev_minor == b->dev_minor &&
-	       a->page_size == b->page_size &&
+	       (a->page_size == b->page_size || !a->page_size ||
+		!b->page_size) &&
 	       (a->offset == b->offset || (!a->inode && !a->dev_major &&
 					   !a->dev_minor));
 }
@@ -201,6 +273,7 @@ static int still_registered(struct pagescan_snapshot *s, struct snap_range *r,
  */
 int snap_vmas_check(struct pagescan_snapshot *s)
 {
+	struct snap_view view = { 0 };
 	size_t i, j;
 	int ret = 0;
 
@@ -214,17 +287,17 @@ int snap_vmas_check(struct pagescan_snapshot *s)
 
 		ret = still_registered(s, r, b);
 		if (ret)
-			return ret;
+			break;
 
 		if (b != PAGESCAN_WATCH_MPROTECT && b != PAGESCAN_WATCH_SOFT_DIRTY)
 			mask |= PAGESCAN_VMA_WRITE;
-		ret = snap_vmas_get(s, r->start, r->end, &v, &n);
+		ret = snap_vmas_get(s, &view, r->start, r->end, false, &v, &n);
 		if (ret == -EFAULT)
-			return ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
-				       PRIx64 " is not mapped as at take "
-				       "(munmap or mremap)", r->start, r->end);
+			ret = ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
+				      PRIx64 " is not mapped as at take "
+				      "(munmap or mremap)", r->start, r->end);
 		if (ret)
-			return ret;
+			break;
 		/* Re-merge both lists under the mask before comparing. */
 		a = c = NULL;
 		na = nc = 0;
@@ -250,11 +323,13 @@ int snap_vmas_check(struct pagescan_snapshot *s)
 		free(a);
 		free(c);
 		if (ret == -EFAULT)
-			return ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
-				       PRIx64 " is mapped differently than at "
-				       "take (mprotect, mremap or a new "
-				       "mapping)", r->start, r->end);
+			ret = ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
+				      PRIx64 " is mapped differently than at "
+				      "take (mprotect, mremap or a new "
+				      "mapping)", r->start, r->end);
 	}
+	/* Before anything is restored: the view is heap memory. */
+	snap_view_free(&view);
 	return ret;
 }
 
