@@ -81,42 +81,47 @@ void ps_own_free(void *p)
 	munmap(m, m->len);
 }
 
+/*
+ * A store is [p, p + len), not inherited (MADV_DONTFORK), and its record
+ * is the page after it, which is: found from p in O(1) at unmap (looked
+ * for in the list, the free of a whole-process snapshot of 3,000 ranges
+ * spent most of its time there), and inherited, so that a child's list
+ * still names the store it lacks.
+ */
 void *ps_own_map(size_t len)
 {
+	size_t psz = ps_pagesz();
 	struct own_mem *m;
 	void *p;
 
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+	len = (len + psz - 1) & ~(psz - 1);
+	if (!len || len > SIZE_MAX - psz)
+		return NULL;
+	p = mmap(NULL, len + psz, PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 	if (p == MAP_FAILED)
 		return NULL;
 	madvise(p, len, MADV_DONTFORK);
-	/* The store's node lives in a small mapping beside it. */
-	m = ps_own_zalloc(sizeof(void *) + sizeof(size_t));
-	if (!m) {
-		munmap(p, len);
-		return NULL;
-	}
-	((void **)(void *)m)[0] = p;
-	((size_t *)(void *)m)[1] = len;
-	((struct own_mem *)m - 1)->pad = 1;	/* a store's record */
+	m = (struct own_mem *)(void *)((char *)p + len);
+	m->len = psz;
+	m->pad = 1;	/* a store's record */
+	((void **)(void *)(m + 1))[0] = p;
+	((size_t *)(void *)(m + 1))[1] = len;
+	mem_link(m);
 	return p;
 }
 
 void ps_own_unmap(void *p, size_t len, bool owner)
 {
+	size_t psz = ps_pagesz();
 	struct own_mem *m;
 
 	if (!p || !owner)
 		return;
-	pthread_mutex_lock(&mem_lock);
-	for (m = mem_head; m; m = m->next)
-		if (m->pad == 1 && ((void **)(void *)(m + 1))[0] == p)
-			break;
-	pthread_mutex_unlock(&mem_lock);
-	munmap(p, len);
-	if (m)
-		ps_own_free(m + 1);
+	len = (len + psz - 1) & ~(psz - 1);
+	m = (struct own_mem *)(void *)((char *)p + len);
+	mem_unlink(m);
+	munmap(p, len + psz);
 }
 
 int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
