@@ -208,6 +208,16 @@ struct ps_vma {
 };
 
 /*
+ * Backed by a file (a device or an inode), so possibly hugetlb: every
+ * hugetlb mapping has its hugetlbfs device, but a SysV SHM_HUGETLB
+ * segment of shmid 0 shows inode 0.
+ */
+static inline bool ps_vma_has_file(const struct ps_vma *v)
+{
+	return v->inode || v->dev_major || v->dev_minor;
+}
+
+/*
  * Buffers a caller keeps from one read of a list to the next, in the
  * library's own memory (ownmem.c): the text and the VMA table.
  */

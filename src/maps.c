@@ -350,9 +350,9 @@ int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)
 
 /*
  * The calling process's VMAs, with smaps only if one overlapping
- * [start, end) has an inode: only such a VMA can be hugetlb (MAP_HUGETLB
- * shows "/anon_hugepage"), and smaps walks every page table of the
- * process, so it is read only then.
+ * [start, end) has a file (ps_vma_has_file()): only such a VMA can be
+ * hugetlb (MAP_HUGETLB shows "/anon_hugepage"), and smaps walks every
+ * page table of the process, so it is read only then.
  */
 int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m)
 {
@@ -363,7 +363,7 @@ int ps_maps_read_self_range(uint64_t start, uint64_t end, struct ps_maps *m)
 	if (ret)
 		return ret;
 	for (i = ps_maps_find(m, start); i < m->n && m->v[i].start < end; i++)
-		if (m->v[i].inode) {
+		if (ps_vma_has_file(&m->v[i])) {
 			ps_maps_free(m);
 			memset(m, 0, sizeof(*m));
 			return ps_maps_read(getpid(), PAGESCAN_VMAS_SMAPS, m);

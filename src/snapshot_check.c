@@ -124,7 +124,7 @@ static int view_read(struct snap_view *view, uint64_t start, uint64_t end,
 	}
 	for (i = ps_maps_find(m, start); sizes && !view->smaps && i < m->n &&
 	     m->v[i].start < end; i++)
-		if (m->v[i].inode) {
+		if (ps_vma_has_file(&m->v[i])) {
 			ps_maps_free(m);
 			memset(m, 0, sizeof(*m));
 			view->read = false;
@@ -176,7 +176,7 @@ static int vmas_cut(struct snap_view *view, uint64_t start, uint64_t end,
 		/* smaps tells; the base page size where it did not. */
 		if (view->smaps)
 			x.page_size = v->page_size ? v->page_size : ps_pagesz();
-		else if (sizes || !v->inode)
+		else if (sizes || !ps_vma_has_file(v))
 			x.page_size = ps_pagesz();
 		x.anon_inode = !strncmp(ps_vma_name(m, v), "/anon_hugepage", 14);
 		ret = vma_append(out, n, cap, &x);
