@@ -161,7 +161,7 @@ void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end);
 void *ps_own_zalloc(size_t size);
 void ps_own_free(void *p);
 void ps_own_fork_lock(void);
-void ps_own_fork_unlock(void);
+void ps_own_fork_unlock(bool child);
 /*
  * A copy's mapping (len bytes, untouched pages cost nothing), recorded,
  * not inherited by fork (@owner false: a forked child's, not unmapped).

@@ -23,7 +23,8 @@
 struct own_mem {
 	struct own_mem *next, *prev;
 	size_t len;		/* of the whole mapping */
-	uint64_t pad;		/* 1: the record of a store; keeps 32-byte alignment */
+	uint64_t pad;		/* 1: a store's record, 2: a forked child's (no
+				 * store); keeps 32-byte alignment */
 };
 
 static pthread_mutex_t mem_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
@@ -180,7 +181,19 @@ void ps_own_fork_lock(void)
 	pthread_mutex_lock(&mem_lock);
 }
 
-void ps_own_fork_unlock(void)
+/*
+ * In the child the stores (MADV_DONTFORK) are not there.  Their records
+ * stay (the child's copy of a snapshot still names them), but no longer
+ * say the addresses are ours: the child may map memory of its own there,
+ * which its own snapshots must take (found leaving a hole in a child's
+ * whole-process snapshot: restore left the child's writes there).
+ */
+void ps_own_fork_unlock(bool child)
 {
+	struct own_mem *m;
+
+	for (m = mem_head; child && m; m = m->next)
+		if (m->pad == 1)
+			m->pad = 2;	/* a store's record, the store absent */
 	pthread_mutex_unlock(&mem_lock);
 }
