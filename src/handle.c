@@ -31,14 +31,17 @@
 #define PIDFD_THREAD O_EXCL	/* Linux 6.9 */
 #endif
 
+/*
+ * By what each descriptor was at open (ps->ids): a child forked with the
+ * handle may have closed these numbers and opened its own files there.
+ */
 static void close_files(struct pagescan *ps)
 {
 	int *fds[] = { &ps->fd, &ps->maps_fd, &ps->smaps_fd };
 	size_t i;
 
 	for (i = 0; i < ARRAY_SIZE(fds); i++) {
-		if (*fds[i] >= 0)
-			close(*fds[i]);
+		sys_close_same(*fds[i], &ps->ids[i]);
 		*fds[i] = -1;
 	}
 }
@@ -59,6 +62,7 @@ static int open_files(struct pagescan *ps)
 			return fd == -ENOENT ? -ESRCH : fd;
 		}
 		*fds[i] = fd;
+		sys_fd_id(fd, &ps->ids[i]);
 	}
 	return 0;
 }
@@ -162,6 +166,7 @@ int pagescan_open(pid_t pid, const struct pagescan_open_opts *opts,
 			goto fail;
 		}
 		ps->pidfd = fd >= 0 ? fd : -1;
+		sys_fd_id(ps->pidfd, &ps->ids[3]);
 	}
 	err = proc_numbers(ps);
 	if (err)
@@ -209,8 +214,7 @@ void pagescan_close(struct pagescan *ps)
 	if (!ps)
 		return;
 	close_files(ps);
-	if (ps->pidfd >= 0)
-		close(ps->pidfd);
+	sys_close_same(ps->pidfd, &ps->ids[3]);
 	pthread_mutex_destroy(&ps->files_lock);
 	free(ps);
 	errno = saved;

@@ -179,6 +179,18 @@ ssize_t sys_pread_full(int fd, void *buf, size_t len, off_t off);
 int sys_read_file(const char *path, char **buf, size_t *len);
 int sys_pread_file(int fd, char **buf, size_t *len);
 int sys_open_proc(pid_t pid, pid_t tid, const char *what, int flags);
+/*
+ * What a descriptor is (device and inode, 0 if it cannot say), and a
+ * close that happens only while @fd is still that file.  A forked child
+ * inherits the library's descriptors by number: one that closed every
+ * descriptor and opened its own got those numbers, and freeing what it
+ * inherited then closed the child's own files.
+ */
+struct ps_fd_id {
+	uint64_t dev, ino;
+};
+void sys_fd_id(int fd, struct ps_fd_id *id);
+void sys_close_same(int fd, const struct ps_fd_id *id);
 int sys_userfaultfd(int flags);
 int sys_pidfd_open(pid_t pid, unsigned int flags);
 pid_t sys_pidfd_proc_pid(int pidfd);
@@ -279,6 +291,11 @@ int ps_watch_register_maps(void *addr, size_t len,
 			   const struct pagescan_watch_opts *opts,
 			   const struct ps_maps *maps,
 			   struct pagescan_watch **out);
+/*
+ * Inherited through fork(2) (the fork handler marks it; a pid compare
+ * cannot tell pid 1 of a nested pid namespace from its ancestor).
+ */
+bool ps_watch_inherited(const struct pagescan_watch *w);
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 
@@ -345,6 +362,8 @@ struct pagescan {
 	int maps_fd;		/* /proc/PID/maps */
 	int smaps_fd;		/* /proc/PID/smaps */
 	int pidfd;		/* -1 for self or where pidfd_open is absent */
+	/* fd, maps_fd, smaps_fd, pidfd as opened: closed only if still so */
+	struct ps_fd_id ids[4];
 	pid_t pid;		/* real pid, never 0 */
 	pid_t tid;
 	/*

@@ -435,6 +435,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 	if (env_verify())
 		s->flags |= PAGESCAN_SNAPSHOT_VERIFY;
 	s->maps_fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+	sys_fd_id(s->maps_fd, &s->maps_id);
 	pthread_mutex_init(&s->lock, NULL);
 	s->scan_cats = scan_categories();
 	s->buflen = SNAP_BUF;
@@ -625,13 +626,13 @@ void pagescan_snapshot_free(struct pagescan_snapshot *s)
 
 	if (!s)
 		return;
-	owner = s->pid == getpid();
+	owner = snap_owned(s);
 	for (i = 0; i < s->n; i++)
 		range_free(&s->r[i], owner);
 	if (s->ps)
 		pagescan_close(s->ps);
-	if (s->maps_fd >= 0)
-		close(s->maps_fd);
+	/* A forked child's may have closed and reused the number. */
+	sys_close_same(s->maps_fd, &s->maps_id);
 	pthread_mutex_destroy(&s->lock);
 	snap_proc_free(s->proc);
 	ps_own_free(s->buf);

@@ -96,6 +96,7 @@ struct pagescan_snapshot {
 	pthread_mutex_t lock;	/* serialises restore/update/changed */
 	struct pagescan *ps;	/* our own address space, for scans */
 	int maps_fd;		/* /proc/self/maps, for PROCMAP_QUERY */
+	struct ps_fd_id maps_id;	/* closed only while still that */
 	uint64_t scan_cats;	/* categories the scan serves here */
 	size_t n;
 	struct snap_range *r;
@@ -272,6 +273,11 @@ int snap_scan_now(struct pagescan_snapshot *s, struct snap_range *r,
 size_t snap_next_window(const struct snap_range *r, const uint64_t *b,
 			size_t i, size_t *end, size_t *runs);
 /* 0, or -EINVAL (no snapshot), -ECHILD (a forked child's copy). */
+/*
+ * Is @s this process's (not a forked child's copy: the watches say so,
+ * a pid compare cannot tell pid 1 of a nested pid namespace)?
+ */
+bool snap_owned(const struct pagescan_snapshot *s);
 int snap_check_owner(struct pagescan_snapshot *s);
 /* After a failure: keep what ranges [0, upto) saw for the next call. */
 void snap_keep_pending(struct pagescan_snapshot *s, size_t upto);

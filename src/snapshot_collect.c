@@ -352,12 +352,18 @@ void snap_keep_pending(struct pagescan_snapshot *s, size_t upto)
 	}
 }
 
+bool snap_owned(const struct pagescan_snapshot *s)
+{
+	return s->pid == getpid() && !(s->n && ps_watch_inherited(s->r[0].w));
+}
+
 int snap_check_owner(struct pagescan_snapshot *s)
 {
 	if (!s)
 		return -EINVAL;
-	if (s->pid != getpid())
-		return -ECHILD;
+	if (!snap_owned(s))
+		return ps_errf(ECHILD, "the snapshot is the parent's (inherited "
+			       "through fork): a child takes its own");
 	return 0;
 }
 

@@ -121,6 +121,28 @@ int sys_pread_file(int fd, char **bufp, size_t *lenp)
 	return read_whole(fd, true, bufp, lenp);
 }
 
+void sys_fd_id(int fd, struct ps_fd_id *id)
+{
+	struct stat st;
+
+	id->dev = id->ino = 0;
+	if (fd >= 0 && !fstat(fd, &st)) {
+		id->dev = (uint64_t)st.st_dev;
+		id->ino = (uint64_t)st.st_ino;
+	}
+}
+
+void sys_close_same(int fd, const struct ps_fd_id *id)
+{
+	struct ps_fd_id now;
+
+	if (fd < 0)
+		return;
+	sys_fd_id(fd, &now);
+	if (now.dev == id->dev && now.ino == id->ino)
+		close(fd);
+}
+
 /* Open /proc/PID[/task/TID]/WHAT; pid 0 means "self". */
 int sys_open_proc(pid_t pid, pid_t tid, const char *what, int flags)
 {

@@ -386,6 +386,11 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 	return 0;
 }
 
+bool ps_watch_inherited(const struct pagescan_watch *w)
+{
+	return w && !watch_owned(w);
+}
+
 enum pagescan_watch_backend pagescan_watch_backend(const struct pagescan_watch *w)
 {
 	return w && w->ops ? w->ops->id : PAGESCAN_WATCH_AUTO;

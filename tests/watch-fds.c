@@ -6,7 +6,9 @@
  * watches fit under a small RLIMIT_NOFILE; each one still sees exactly
  * its own writes, closing some leaves the others working, the last one
  * closed gives every descriptor back, and a forked child's watches read
- * the child, not the parent.  A whole-process snapshot of a program with
+ * the child, not the parent; a daemon's child that closed every
+ * descriptor and opened its own keeps them when it frees the watches,
+ * handles and snapshots it inherited.  A whole-process snapshot of a program with
  * hundreds of writable mappings (one watch each) fits in 60 descriptors.
  * Before they were shared, 64 uffd-async watches needed 128 descriptors,
  * and such a take failed with EMFILE.
@@ -352,9 +354,12 @@ static int same_pid(void)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo,
 		.backend = PAGESCAN_WATCH_UFFD_ASYNC);
+	PAGESCAN_OPTS(pagescan_snapshot_opts, so);
 	struct pagescan_watch *w, *gw;
-	int err, st, k, flags = CLONE_NEWPID;
-	char *p = blocks(2);
+	struct pagescan_snapshot *s;
+	struct pagescan_range r;
+	int err, st, k, ret, flags = CLONE_NEWPID;
+	char *p = blocks(3);
 	pid_t pid;
 
 	if (!p)
@@ -371,6 +376,11 @@ static int same_pid(void)
 		       WEXITSTATUS(st) : 92;
 	if (pagescan_watch_register(blk(p, 0), WP * t_psz, &wo, &w))
 		_exit(2);
+	r.addr = blk(p, 2);
+	r.len = WP * t_psz;
+	blk(p, 2)[0] = 'a';
+	if (pagescan_snapshot_take(&r, 1, &so, &s))
+		_exit(7);
 	if (unshare(CLONE_NEWPID))
 		_exit(93);
 	pid = fork();	/* pid 1 of the second, pid 2 of the first */
@@ -387,6 +397,17 @@ static int same_pid(void)
 			_exit(4);
 		}
 		pagescan_watch_unregister(gw);
+		/* The snapshot too is the ancestor's, whatever the pid. */
+		blk(p, 2)[0] = 'b';
+		ret = pagescan_snapshot_restore(s, NULL);
+		if (ret != -ECHILD || errno != ECHILD || blk(p, 2)[0] != 'b' ||
+		    !pagescan_last_error()) {
+			printf("pid 1 again: restore of the ancestor's "
+			       "snapshot: %d (%s), byte %c\n", ret,
+			       pagescan_last_error(), blk(p, 2)[0]);
+			_exit(8);
+		}
+		pagescan_snapshot_free(s);
 		_exit(0);
 	}
 	if (pid < 0 || waitpid(pid, &st, 0) != pid || !WIFEXITED(st))
@@ -397,6 +418,10 @@ static int same_pid(void)
 		printf("the ancestor's memory registered by its descendant\n");
 		_exit(5);
 	}
+	blk(p, 2)[0] = 'c';
+	if (pagescan_snapshot_restore(s, NULL) || blk(p, 2)[0] != 'a')
+		_exit(9);
+	pagescan_snapshot_free(s);
 	blk(p, 0)[0] = 1;
 	_exit(written(w, blk(p, 0), &err) == 0 ? 0 : 6);
 }
@@ -446,6 +471,63 @@ static int process(void)
 	return 0;
 }
 
+/*
+ * A daemon's child again, with what else holds descriptors: a handle
+ * (pagemap, maps, smaps) and a snapshot (its maps, its handle, its
+ * watch's).  It closes everything, opens its own files (which get those
+ * numbers), then closes the handle and frees the snapshot it inherited:
+ * its files must stay open (both used to be closed by number).
+ */
+static int daemon_child_others(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, so);
+	struct pagescan_snapshot *s;
+	struct pagescan_range r;
+	struct pagescan *ps;
+	char *p = blocks(1), c;
+	int f[12], i, st;
+	pid_t pid;
+
+	if (!p)
+		return 90;
+	r.addr = blk(p, 0);
+	r.len = WP * t_psz;
+	if (pagescan_open(0, NULL, &ps) ||
+	    pagescan_snapshot_take(&r, 1, &so, &s))
+		return 2;
+	pid = fork();
+	if (pid < 0)
+		return 91;
+	if (pid == 0) {
+		for (i = 3; i < 1024; i++)
+			close(i);
+		for (i = 0; i < 12; i++)
+			f[i] = open("/proc/self/stat", O_RDONLY);
+		pagescan_close(ps);
+		pagescan_snapshot_free(s);
+		for (i = 0; i < 12; i++)
+			if (f[i] < 0 || pread(f[i], &c, 1, 0) != 1) {
+				printf("child: its file %d (fd %d) closed by "
+				       "freeing an inherited handle or "
+				       "snapshot\n", i, f[i]);
+				_exit(11);
+			}
+		_exit(0);
+	}
+	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
+	    WEXITSTATUS(st)) {
+		printf("child: status %#x\n", st);
+		return 4;
+	}
+	/* The parent's are untouched. */
+	blk(p, 0)[t_psz] = 9;
+	if (pagescan_snapshot_restore(s, NULL) || blk(p, 0)[t_psz] == 9)
+		return 5;
+	pagescan_snapshot_free(s);
+	pagescan_close(ps);
+	return 0;
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend b[PAGESCAN_WATCH__COUNT];
@@ -477,8 +559,10 @@ int main(void)
 			       "namespaces here\n");
 		else
 			t_child_ok("uffd-async: a descendant with its "
-				   "ancestor's pid", st);
+				   "ancestor's pid (watches, a snapshot)", st);
 	}
+	t_child_ok("a daemon's child closes everything, frees an inherited "
+		   "handle and snapshot", t_child(daemon_child_others, 120));
 	st = t_child(process, 240);
 	if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
 		printf("whole-process take of %d mappings: not here\n", NMAP);
