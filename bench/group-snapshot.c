@@ -14,6 +14,10 @@
  *              restore of a range unpopulated at take, written alike).
  * 64 MiB, THP off and on; 1 GiB too with PAGESCAN_BENCH_SNAPSHOT_GIB=1
  * (4 GiB of memory for a while).
+ * Also a snapshot of many ranges (separate mappings of 16 pages, as a
+ * program's many small mappings), one page changed, against the same
+ * floor over the same layout in one scan of the whole span: what the
+ * restore pays per range.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -38,7 +42,9 @@
 
 #define SVEC 512
 
-enum { S_FLOOR, S_MEMCPY, S_FORK, S_DONTNEED };
+enum { S_FLOOR, S_MEMCPY, S_FORK, S_DONTNEED, S_MANY };
+
+#define MANY_NP	16	/* pages of each range; one PROT_NONE page after */
 
 struct snap_state {
 	struct pagescan_snapshot *s;
@@ -137,6 +143,83 @@ static int raw_get_reset(struct bench_run *run, struct snap_state *st,
 	return 0;
 }
 
+/* Many ranges: the rows' layout, a PROT_NONE page after each range. */
+static int many_layout(struct bench_run *run, char *p, uint64_t len)
+{
+	uint64_t step = (MANY_NP + 1) * bench_cfg.psz, off;
+
+	memset(p, 0x5a, len);
+	for (off = MANY_NP * bench_cfg.psz; off < len; off += step)
+		if (mprotect(p + off, bench_cfg.psz, PROT_NONE))
+			return bench_na(run, "mprotect: %s", strerror(errno));
+	return 0;
+}
+
+static int setup_many(struct bench_run *run, struct snap_state *ss)
+{
+	uint64_t k = run->row->arg[0], i, n;
+	uint64_t len = k * (MANY_NP + 1) * bench_cfg.psz;
+	struct bench_run raw = { .fd = -1 };
+	struct pagescan_range *r;
+	const char *why;
+	int ret;
+
+	run->priv = ss;
+	if (!bench_map(run, len, false, false) || !bench_map(&raw, len, false,
+							     false))
+		return bench_na(run, "mmap: %s", strerror(errno));
+	ss->raw = raw.p;
+	if (many_layout(run, run->p, len) || many_layout(run, ss->raw, len))
+		return 1;
+	ss->copy = malloc(len);
+	if (!ss->copy)
+		return bench_na(run, "malloc: %s", strerror(errno));
+	for (i = 0; i < k; i++)		/* not the PROT_NONE pages */
+		memcpy(ss->copy + i * (MANY_NP + 1) * bench_cfg.psz,
+		       ss->raw + i * (MANY_NP + 1) * bench_cfg.psz,
+		       MANY_NP * bench_cfg.psz);
+	ss->uffd = raw_uffd(run, ss->raw, len);
+	if (ss->uffd < 0)
+		return 1;
+	run->fd = open("/proc/self/pagemap", O_RDONLY | O_CLOEXEC);
+	if (run->fd < 0)
+		return bench_na(run, "pagemap: %s", strerror(errno));
+	/* raw_get_reset() walks run->len from ss->raw: the whole span. */
+	run->len = len;
+	ret = raw_get_reset(run, ss, &n);
+	if (ret < 0)
+		return bench_na(run, "PAGEMAP_SCAN WP_MATCHING: %s",
+				strerror(-ret));
+	r = calloc(k, sizeof(*r));
+	if (!r)
+		return bench_na(run, "calloc: %s", strerror(errno));
+	for (i = 0; i < k; i++) {
+		r[i].addr = run->p + i * (MANY_NP + 1) * bench_cfg.psz;
+		r[i].len = MANY_NP * bench_cfg.psz;
+	}
+	ret = pagescan_snapshot_take(r, k, NULL, &ss->s);
+	free(r);
+	if (ret < 0) {
+		why = pagescan_last_error();
+		return bench_na(run, "pagescan_snapshot_take: %s%s%s",
+				strerror(-ret), why ? ": " : "", why ? why : "");
+	}
+	bench_backend(run, pagescan_watch_backend_name(
+			      pagescan_snapshot_backend(ss->s)));
+	return 0;
+}
+
+/*
+ * One page of the middle range, the same each time (as dirty(): the
+ * floor's copy writes the page again, which its next scan counts).
+ */
+static void dirty_many(char *p, uint64_t len)
+{
+	uint64_t k = len / ((MANY_NP + 1) * bench_cfg.psz);
+
+	((volatile char *)p)[(k / 2 * (MANY_NP + 1) + 3) * bench_cfg.psz]++;
+}
+
 static int setup(struct bench_run *run)
 {
 	static struct snap_state ss;
@@ -148,6 +231,8 @@ static int setup(struct bench_run *run)
 	const char *why;
 	int ret;
 
+	if (kind == S_MANY)
+		return setup_many(run, &ss);
 	run->priv = &ss;
 	if (!bench_map(run, len, false, thp))
 		return bench_na(run, "mmap: %s", strerror(errno));
@@ -198,14 +283,18 @@ static double m_restore(struct bench_run *run, uint64_t *check)
 	double t0;
 	int ret;
 
-	dirty(run->p, run->len, (unsigned int)run->row->arg[1]);
+	if (run->row->arg[3] == S_MANY)
+		dirty_many(run->p, run->len);
+	else
+		dirty(run->p, run->len, (unsigned int)run->row->arg[1]);
 	t0 = bench_now();
 	ret = pagescan_snapshot_restore(ss->s, &st);
 	if (ret < 0)
 		return bench_fail(run, "pagescan_snapshot_restore: %s",
 				  strerror(-ret));
 	t0 = bench_now() - t0;
-	*check = run->row->arg[3] == S_FLOOR ? st.pages : BENCH_NOCHECK;
+	*check = run->row->arg[3] == S_FLOOR || run->row->arg[3] == S_MANY ?
+		 st.pages : BENCH_NOCHECK;
 	return t0;
 }
 
@@ -216,7 +305,10 @@ static double f_floor(struct bench_run *run, uint64_t *check)
 	double t0;
 	int ret;
 
-	dirty(ss->raw, run->len, (unsigned int)run->row->arg[1]);
+	if (run->row->arg[3] == S_MANY)
+		dirty_many(ss->raw, run->len);
+	else
+		dirty(ss->raw, run->len, (unsigned int)run->row->arg[1]);
 	t0 = bench_now();
 	ret = raw_get_reset(run, ss, check);
 	if (ret < 0)
@@ -293,6 +385,19 @@ static void add(uint64_t len, unsigned int pm, bool thp, int kind)
 	bench_add(&r);
 }
 
+static void add_many(uint64_t k)
+{
+	struct bench_row r = {
+		.vs = "one get-reset+copy", .setup = setup,
+		.floor = f_floor, .measure = m_restore, .reps = 15,
+		.arg = { k, 0, false, S_MANY },
+	};
+
+	snprintf(r.name, sizeof(r.name), "restore, %llu ranges of %u pages, "
+		 "1 page changed", (unsigned long long)k, MANY_NP);
+	bench_add(&r);
+}
+
 static void rows(void)
 {
 	static const unsigned int pms[] = { 1, 10, 100, 1000 };
@@ -307,6 +412,8 @@ static void rows(void)
 				add(len, pms[i], thp, kind);
 	for (i = 0; i < ARRAY_LEN(pms); i++)
 		add(len, pms[i], false, S_DONTNEED);
+	add_many(bench_cfg.quick ? 10 : 100);
+	add_many(bench_cfg.quick ? 40 : 1000);
 	if (gib && *gib && strcmp(gib, "0"))
 		for (thp = 0; thp <= 1; thp++)
 			for (kind = S_FLOOR; kind <= S_FORK; kind++)
@@ -325,7 +432,9 @@ const struct bench_group bench_group_snapshot = {
 	       "fork, the child writes, exits, the parent waits;\n"
 	       "'DONTNEED': MADV_DONTNEED of all-zero memory (measured: the "
 	       "restore of a range unpopulated at take).  1 GiB rows with "
-	       "PAGESCAN_BENCH_SNAPSHOT_GIB=1",
+	       "PAGESCAN_BENCH_SNAPSHOT_GIB=1;\n"
+	       "'ranges': a snapshot of many separate ranges, one page "
+	       "changed, against one raw get-reset over their whole span",
 	.table = 1,
 	.add_rows = rows,
 };
