@@ -161,6 +161,11 @@ void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end);
 void *ps_own_zalloc(size_t size);
 void ps_own_free(void *p);
 void ps_own_fork_lock(void);
+/*
+ * This process, as no forked child (raw fork and clone included) and no
+ * ancestor is: what owns a watch, a snapshot, a shared descriptor.
+ */
+uint64_t ps_proc_id(void);
 void ps_own_fork_unlock(bool child);
 /*
  * A copy's mapping (len bytes, untouched pages cost nothing), recorded,

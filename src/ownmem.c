@@ -18,7 +18,13 @@
 #include "internal.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <sys/mman.h>
+#include <unistd.h>
+
+#ifndef MADV_WIPEONFORK
+#define MADV_WIPEONFORK 18	/* 4.14 */
+#endif
 
 struct own_mem {
 	struct own_mem *next, *prev;
@@ -29,6 +35,59 @@ struct own_mem {
 
 static pthread_mutex_t mem_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
 static struct own_mem *mem_head PS_STATE;
+
+/*
+ * Who owns what: a number no forked child shares, even one made by a raw
+ * fork or clone system call, which runs no pthread_atfork() handler (the
+ * handlers of watch_fork.c then never run, and a pid compare cannot tell
+ * pid 1 of a nested pid namespace from its ancestor).  It lives in a page
+ * with MADV_WIPEONFORK (4.14), which the kernel zeroes in every child;
+ * the child then takes the next number after the last one its ancestors
+ * handed out (id_last, copied by fork).  Without MADV_WIPEONFORK: the
+ * pid.  vfork(2) shares the page, as it shares everything.
+ */
+static _Atomic(_Atomic uint64_t *) id_page PS_STATE;
+static _Atomic uint64_t id_last PS_STATE;
+static _Atomic bool id_nowipe PS_STATE;
+
+static _Atomic uint64_t *id_map(void)
+{
+	_Atomic uint64_t *p = atomic_load(&id_page), *none = NULL;
+	void *m;
+
+	if (p || atomic_load(&id_nowipe))
+		return p;
+	m = mmap(NULL, ps_pagesz(), PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (m == MAP_FAILED)
+		return NULL;		/* the pid, this time */
+	if (madvise(m, ps_pagesz(), MADV_WIPEONFORK)) {
+		munmap(m, ps_pagesz());
+		atomic_store(&id_nowipe, true);
+		return NULL;
+	}
+	p = m;
+	if (!atomic_compare_exchange_strong(&id_page, &none, p)) {
+		munmap(m, ps_pagesz());
+		p = none;
+	}
+	return p;
+}
+
+uint64_t ps_proc_id(void)
+{
+	_Atomic uint64_t *p = id_map();
+	uint64_t v, nv;
+
+	if (!p)
+		return (uint64_t)getpid() | UINT64_C(1) << 63;
+	v = atomic_load(p);
+	if (v)
+		return v;
+	nv = atomic_fetch_add(&id_last, 1) + 1;
+	v = 0;
+	return atomic_compare_exchange_strong(p, &v, nv) ? nv : v;
+}
 
 static void mem_link(struct own_mem *m)
 {
@@ -108,6 +167,7 @@ void *ps_own_map(size_t len)
 	m->pad = 1;	/* a store's record */
 	((void **)(void *)(m + 1))[0] = p;
 	((size_t *)(void *)(m + 1))[1] = len;
+	((uint64_t *)(void *)(m + 1))[2] = ps_proc_id();
 	mem_link(m);
 	return p;
 }
@@ -117,12 +177,19 @@ void ps_own_unmap(void *p, size_t len, bool owner)
 	size_t psz = ps_pagesz();
 	struct own_mem *m;
 
-	if (!p || !owner)
+	if (!p)
 		return;
 	len = (len + psz - 1) & ~(psz - 1);
 	m = (struct own_mem *)(void *)((char *)p + len);
 	mem_unlink(m);
-	munmap(p, len + psz);
+	/*
+	 * A forked child has the record, not the copy (MADV_DONTFORK), and
+	 * may have mapped memory of its own there: only the record goes.
+	 */
+	if (owner)
+		munmap(p, len + psz);
+	else
+		munmap(m, psz);
 }
 
 int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
@@ -133,7 +200,9 @@ int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
 
 	pthread_mutex_lock(&mem_lock);
 	for (m = mem_head; m && !ret; m = m->next) {
-		if (m->pad == 1) {
+		/* A store made by this process, not one a fork left. */
+		if (m->pad == 1 &&
+		    ((uint64_t *)(void *)(m + 1))[2] == ps_proc_id()) {
 			uint64_t a = (uintptr_t)((void **)(void *)(m + 1))[0];
 
 			ret = fn(a, a + ((size_t *)(void *)(m + 1))[1], ctx);
@@ -142,6 +211,9 @@ int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
 			ret = fn((uintptr_t)m, (uintptr_t)m + m->len, ctx);
 	}
 	pthread_mutex_unlock(&mem_lock);
+	if (!ret && atomic_load(&id_page))
+		ret = fn((uintptr_t)atomic_load(&id_page),
+			 (uintptr_t)atomic_load(&id_page) + ps_pagesz(), ctx);
 	return ret;
 }
 

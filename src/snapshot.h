@@ -91,7 +91,8 @@ struct snap_proc {
 #define SNAP_HOLE_CALLER 2
 
 struct pagescan_snapshot {
-	pid_t pid;		/* owner; a forked child gets -ECHILD */
+	pid_t pid;		/* of the taking process */
+	uint64_t owner;		/* ps_proc_id(); a forked child's: ECHILD */
 	unsigned int flags;	/* PAGESCAN_SNAPSHOT_* */
 	pthread_mutex_t lock;	/* serialises restore/update/changed */
 	struct pagescan *ps;	/* our own address space, for scans */

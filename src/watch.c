@@ -282,6 +282,7 @@ int ps_watch_register_maps(void *addr, size_t len,
 	w->end = start + len;
 	w->npages = len / psz;
 	w->pid = getpid();
+	w->owner = ps_proc_id();
 	w->uffd = w->pagemap_fd = w->stop_fd = w->mp_slot = -1;
 	w->audit_fd = w->vmstat_fd = w->mem_fd = -1;
 	w->uffd_slot = w->pagemap_slot = w->audit_slot = -1;

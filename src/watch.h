@@ -119,7 +119,8 @@ extern const struct watch_ops watch_mprotect_ops;
 struct pagescan_watch {
 	uint64_t start, end;
 	size_t npages;
-	pid_t pid;			/* owner; a forked child gets -ECHILD */
+	pid_t pid;			/* of the registering process */
+	uint64_t owner;			/* ps_proc_id(); a forked child's: ECHILD */
 	bool forked;			/* inherited (watch_fork.c) */
 	bool registered;		/* register returned it: no lock held
 					 * around its detach() */
@@ -225,7 +226,7 @@ struct pagescan_watch {
  */
 static inline bool watch_owned(const struct pagescan_watch *w)
 {
-	return !w->forked && w->pid == getpid();
+	return !w->forked && w->owner == ps_proc_id();
 }
 
 static inline size_t watch_bitmap_words(size_t npages)

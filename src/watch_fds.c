@@ -22,7 +22,8 @@
  * again: a child that then closes every descriptor and opens its own (a
  * daemon) must not lose them when it unregisters the watches it
  * inherited, and its own watches open their own.  A raw fork(2) runs no
- * handler: only an entry opened by this pid is handed out, each watch
+ * handler: only an entry opened by this process (ps_proc_id(), which a
+ * raw fork changes too) is handed out, each watch
  * gives its descriptor back by slot, and one is closed only while it is
  * still the file that was opened (its device and inode).  The table is in
  * the library's state section: a whole-process restore does not rewind
@@ -34,11 +35,11 @@
 #include <linux/userfaultfd.h>
 #include <sys/stat.h>
 
-/* Per kind: this process's entry, and those a raw fork(2) left (pid). */
+/* Per kind: this process's entry, and those a raw fork(2) left. */
 #define FD_GENS	8
 
 struct fd_ent {
-	pid_t pid;		/* the opener */
+	uint64_t owner;		/* the opener, ps_proc_id() */
 	int fd;			/* -1: closed behind our back (see below) */
 	unsigned int refs;	/* 0: free */
 	dev_t dev;		/* what was opened */
@@ -87,14 +88,14 @@ static bool fd_same(const struct fd_ent *e)
 int watch_fd_get(enum watch_fd_kind k, int *slot)
 {
 	struct fd_ent *e = &fds[k * FD_GENS];
-	pid_t me = getpid();
+	uint64_t me = ps_proc_id();
 	struct stat st;
 	int i, fd, free_i = -1;
 
 	*slot = -1;
 	pthread_mutex_lock(&fd_lock);
 	for (i = 0; i < FD_GENS; i++) {
-		if (e[i].refs && e[i].pid == me) {
+		if (e[i].refs && e[i].owner == me) {
 			e[i].refs++;
 			*slot = k * FD_GENS + i;
 			fd = e[i].fd;
@@ -123,7 +124,7 @@ int watch_fd_get(enum watch_fd_kind k, int *slot)
 	for (i = 0; i < FD_GENS; i++)
 		if (e[i].refs && e[i].fd == fd)
 			e[i].fd = -1;
-	e[free_i] = (struct fd_ent){ .pid = me, .fd = fd, .refs = 1,
+	e[free_i] = (struct fd_ent){ .owner = me, .fd = fd, .refs = 1,
 				     .dev = st.st_dev, .ino = st.st_ino };
 	*slot = k * FD_GENS + free_i;
 out:

@@ -9,13 +9,15 @@
  * a range cannot restore it (EBUSY), another thread can; fork: the
  * child's copy fails with ECHILD and frees cleanly, the parent's goes on
  * and does not see the child's writes, and memory the child maps where
- * the parent's copy was is the child's to snapshot; racing writer threads, stopped
+ * the parent's copy was is the child's to snapshot, also after a raw
+ * fork system call, which runs no pthread_atfork() handler; racing writer threads, stopped
  * for each restore, never leave a byte different; free leaves no fd,
  * thread, mapping or signal handler behind.
  */
 #include "snapshot-common.h"
 
 #include <pthread.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #ifndef MADV_GUARD_INSTALL
@@ -239,20 +241,27 @@ static int child_where_copy_was(char *at, enum pagescan_watch_backend b)
 	return 0;
 }
 
-static void forks(enum pagescan_watch_backend b)
+/*
+ * @raw: the fork(2) system call itself, as programs that call it or
+ * clone(2) directly make it: no pthread_atfork() handler runs, and the
+ * library must still know the child for one (ps_proc_id()).
+ */
+static void forks(enum pagescan_watch_backend b, bool raw)
 {
-	const char *name = pagescan_watch_backend_name(b);
+	char name[64];
 	struct pagescan_snapshot *s;
 	struct s_ref ref;
 	char *p = fresh(NP), *copy;
 	int status;
 	pid_t pid;
 
+	snprintf(name, sizeof(name), "%s%s", pagescan_watch_backend_name(b),
+		 raw ? ", raw fork" : "");
 	s_ref_take(&ref, p, NP * t_psz, true);
 	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
 	p[0] = 'p';
 	copy = dontfork_at(NP * t_psz);
-	pid = fork();
+	pid = raw ? (pid_t)syscall(SYS_fork) : fork();
 	if (pid < 0)
 		t_error("fork");
 	if (!pid) {
@@ -264,13 +273,21 @@ static void forks(enum pagescan_watch_backend b)
 		pagescan_snapshot_free(s);
 		if (r1 != -ECHILD || r2 != -EINVAL || p[0] != 'c')
 			_exit(1);
+		/* The copy's record went with the free: no page left. */
+		if (copy && (!msync(copy + NP * t_psz, t_psz, MS_ASYNC) ||
+			     errno != ENOMEM))
+			_exit(2);
+		/* No thread in the child of a raw fork: glibc's state. */
+		if (raw && b == PAGESCAN_WATCH_UFFD_SYNC)
+			b = PAGESCAN_WATCH_MPROTECT;
 		_exit(copy ? child_where_copy_was(copy, b) : 0);
 	}
 	if (waitpid(pid, &status, 0) != pid)
 		t_error("waitpid");
 	t_check(WIFEXITED(status) && !WEXITSTATUS(status),
 		"%s: in the child: status %#x (1: restore did not fail with "
-		"ECHILD; 20-22: its memory where the copy was)", name, status);
+		"ECHILD; 2: the copy's record left mapped; 20-22: its memory "
+		"where the copy was)", name, status);
 	t_check(copy, "%s: the parent's copy not found in smaps", name);
 	t_check(p[0] == 'p' && p[3 * t_psz] != 'c', "%s: the child's writes "
 		"reached the parent", name);
@@ -404,7 +421,8 @@ int main(void)
 		mappings(bs[i]);
 		guards(bs[i]);
 		stacks(bs[i]);
-		forks(bs[i]);
+		forks(bs[i], false);
+		forks(bs[i], true);
 		racing(bs[i]);
 	}
 	t_done();

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <sched.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #define NW	64	/* watches */
@@ -350,6 +351,8 @@ static int grown(void)
  * ancestor's userfaultfd (the table was keyed by getpid()), registered
  * the ancestor's memory and reported nothing of its own writes.
  */
+static bool same_pid_raw;
+
 static int same_pid(void)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo,
@@ -383,7 +386,8 @@ static int same_pid(void)
 		_exit(7);
 	if (unshare(CLONE_NEWPID))
 		_exit(93);
-	pid = fork();	/* pid 1 of the second, pid 2 of the first */
+	/* pid 1 of the second, pid 2 of the first; raw: no atfork handler */
+	pid = same_pid_raw ? (pid_t)syscall(SYS_fork) : fork();
 	if (pid == 0) {
 		if (getpid() != 1)
 			_exit(94);
@@ -553,13 +557,18 @@ int main(void)
 	if (pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, NULL) == 1) {
 		t_child_ok("uffd-async: a mapping grown in place is "
 			   "unregistered whole", t_child(grown, 120));
-		st = t_child(same_pid, 120);
-		if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
-			printf("pid 1 of a nested pid namespace: no "
-			       "namespaces here\n");
-		else
-			t_child_ok("uffd-async: a descendant with its "
-				   "ancestor's pid (watches, a snapshot)", st);
+		for (i = 0; i < 2; i++) {
+			same_pid_raw = i;
+			st = t_child(same_pid, 120);
+			snprintf(what, sizeof(what), "uffd-async: a descendant "
+				 "with its ancestor's pid (watches, a "
+				 "snapshot)%s", i ? ", by a raw fork" : "");
+			if (WIFEXITED(st) && WEXITSTATUS(st) == 77)
+				printf("pid 1 of a nested pid namespace: no "
+				       "namespaces here\n");
+			else
+				t_child_ok(what, st);
+		}
 	}
 	t_child_ok("a daemon's child closes everything, frees an inherited "
 		   "handle and snapshot", t_child(daemon_child_others, 120));
