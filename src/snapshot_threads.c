@@ -169,6 +169,39 @@ static int tid_match(pid_t tid, void *ctx)
 }
 
 /*
+ * A recorded thread still listed, but past the point where pthread_join()
+ * returns: the kernel clears its TID word as it lets go of its memory,
+ * then reaps it a little later (in a slow guest, long enough for a
+ * restore to start in between, which put back a count of threads with it
+ * in: seen in the 6.12 guest).  Such a task has no memory any more, and
+ * its statm reads all zeros.  The first such TID, or 0.
+ */
+static pid_t exiting(const struct snap_proc *proc)
+{
+	pid_t self = (pid_t)syscall(SYS_gettid);
+	char path[64], buf[32];
+	size_t i;
+
+	for (i = 0; i < proc->ntids; i++) {
+		ssize_t n;
+		int fd;
+
+		if (proc->tids[i] == self)
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%d/statm",
+			 (int)proc->tids[i]);
+		fd = open(path, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			return proc->tids[i];	/* gone meanwhile */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		if (n > 0 && buf[0] == '0' && buf[1] == ' ')
+			return proc->tids[i];
+	}
+	return 0;
+}
+
+/*
  * Restore, before anything is written: the threads alive must be those
  * recorded, or -EBUSY.  A thread joined a moment ago is still listed
  * until the kernel has reaped it (pthread_join() returns once its TID
@@ -200,8 +233,15 @@ int snap_proc_threads_check(const struct pagescan_snapshot *s)
 		return ps_errf(EBUSY, "thread %d was created since take (or "
 			       "the last update) and is alive: join it "
 			       "before restoring", (int)c.created);
-	if (c.seen == proc->ntids)
-		return 0;
+	if (c.seen == proc->ntids) {
+		pid_t gone = exiting(proc);
+
+		if (!gone)
+			return 0;
+		return ps_errf(EBUSY, "thread %d, alive at take (or the last "
+			       "update), has exited since: take a new "
+			       "snapshot", (int)gone);
+	}
 	for (i = 0; i < proc->ntids; i++) {
 		snprintf(path, sizeof(path), "/proc/self/task/%d",
 			 (int)proc->tids[i]);

@@ -1039,6 +1039,68 @@ static int threads_cached(void)
 	return 0;
 }
 
+/*
+ * The main thread ends with pthread_exit() after take: it stays listed in
+ * /proc/self/task (a zombie leader) until the process ends, and has no
+ * memory.  Another thread's restore must see it gone (EBUSY): taken as
+ * alive, the restore would put back a count of two threads with one left.
+ * The same state, for a moment, as a thread just joined.
+ */
+static struct pagescan_snapshot *leader_snap;
+
+static void *thr_after_leader(void *arg)
+{
+	struct timespec t = { 0, 20000000 };
+	int i;
+
+	(void)arg;
+	thr_up = 1;
+	while (keep->reached != 1)	/* the take */
+		nanosleep(&t, NULL);
+	/* Until the leader has let go of its memory (its statm: zeros). */
+	for (i = 0; i < 250; i++) {
+		char path[64], buf[16] = "";
+		int fd;
+
+		snprintf(path, sizeof(path), "/proc/self/task/%d/statm",
+			 (int)getpid());
+		fd = open(path, O_RDONLY);
+		if (fd >= 0) {
+			if (read(fd, buf, sizeof(buf) - 1) < 0)
+				buf[0] = 0;
+			close(fd);
+		}
+		if (buf[0] == '0' && buf[1] == ' ')
+			break;
+		nanosleep(&t, NULL);
+	}
+	keep->reached = 2;
+	keep->thr_ret = pagescan_snapshot_restore(leader_snap, NULL);
+	keep->thr_errno = errno;
+	keep->thr_named = pagescan_last_error() &&
+			  strstr(pagescan_last_error(), "exited") != NULL;
+	keep->reached = 4;
+	_exit(0);
+}
+
+static int threads_leader(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	pthread_t th;
+
+	keep->thr_ret = 1;
+	thr_up = 0;
+	if (thr_create(&th, thr_after_leader, NULL))
+		return 2;
+	while (!thr_up)
+		usleep(1000);
+	usleep(20000);	/* asleep by now: its stack is found */
+	if (pagescan_snapshot_take_process(&o, &leader_snap))
+		return 3;
+	keep->reached = 1;
+	pthread_exit(NULL);
+}
+
 static void threads_case(const char *what, int (*fn)(void))
 {
 	keep->reached = 0;
@@ -1061,6 +1123,12 @@ static void threads(void)
 		     "no mapping left", threads_recipe);
 	threads_case("threads: one on a stack from glibc's cache, which take "
 		     "took: update lets it go", threads_cached);
+	threads_case("threads: the main thread gone (pthread_exit), another "
+		     "restores: EBUSY", threads_leader);
+	t_check(keep->thr_ret == -EBUSY && keep->thr_errno == EBUSY &&
+		keep->thr_named, "restore with the main thread gone: %d "
+		"(errno %d), %s", keep->thr_ret, keep->thr_errno,
+		keep->thr_named ? "named" : "no \"exited\" message");
 }
 
 static void rounds(unsigned int flags)
