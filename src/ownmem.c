@@ -57,14 +57,19 @@ static _Atomic uint64_t *id_map(void)
 
 	if (p || atomic_load(&id_nowipe))
 		return p;
+	/*
+	 * Without the page (no memory, or before 4.14) the pid, for good:
+	 * an owner recorded by one way never compares with the other.
+	 */
 	m = mmap(NULL, ps_pagesz(), PROT_READ | PROT_WRITE,
 		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	if (m == MAP_FAILED)
-		return NULL;		/* the pid, this time */
-	if (madvise(m, ps_pagesz(), MADV_WIPEONFORK)) {
+	if (m != MAP_FAILED && madvise(m, ps_pagesz(), MADV_WIPEONFORK)) {
 		munmap(m, ps_pagesz());
+		m = MAP_FAILED;
+	}
+	if (m == MAP_FAILED) {
 		atomic_store(&id_nowipe, true);
-		return NULL;
+		return atomic_load(&id_page);	/* another thread's, if any */
 	}
 	p = m;
 	if (!atomic_compare_exchange_strong(&id_page, &none, p)) {
