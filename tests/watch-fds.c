@@ -252,11 +252,34 @@ static int uw_vmas(const void *p, size_t len)
  * own watch's descriptors (the first version of the shared table closed
  * both: found by the name of the descriptor, not the slot and file).
  */
+/* A daemon's start: every inherited descriptor closed, @n files opened. */
+static void daemon_files(int *f, int n)
+{
+	int i;
+
+	for (i = 3; i < 1024; i++)
+		close(i);
+	for (i = 0; i < n; i++)
+		f[i] = open("/proc/self/stat", O_RDONLY);
+}
+
+/* The first of files [from, to) of @f closed or unreadable, or -1. */
+static int daemon_file_lost(const int *f, int from, int to)
+{
+	char c;
+	int i;
+
+	for (i = from; i < to; i++)
+		if (f[i] < 0 || pread(f[i], &c, 1, 0) != 1)
+			return i;
+	return -1;
+}
+
 static int daemon_child(void)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = backend);
 	struct pagescan_watch *w, *cw;
-	char *p = blocks(2), c;
+	char *p = blocks(2);
 	int f[4], i, err, st;
 	pid_t pid;
 
@@ -268,23 +291,19 @@ static int daemon_child(void)
 	if (pid < 0)
 		return 91;
 	if (pid == 0) {
-		for (i = 3; i < 1024; i++)
-			close(i);
-		for (i = 0; i < 2; i++)
-			f[i] = open("/proc/self/stat", O_RDONLY);
+		daemon_files(f, 2);
 		wo.backend = child_backend();
 		if (pagescan_watch_register(blk(p, 1), WP * t_psz, &wo, &cw))
 			_exit(10);
 		for (i = 2; i < 4; i++)
 			f[i] = open("/proc/self/stat", O_RDONLY);
 		pagescan_watch_unregister(w);
-		for (i = 0; i < 4; i++)
-			if (f[i] < 0 || pread(f[i], &c, 1, 0) != 1) {
-				printf("child: its file %d (fd %d) closed by the "
-				       "unregister of an inherited watch\n", i,
-				       f[i]);
-				_exit(11);
-			}
+		i = daemon_file_lost(f, 0, 4);
+		if (i >= 0) {
+			printf("child: its file %d (fd %d) closed by the "
+			       "unregister of an inherited watch\n", i, f[i]);
+			_exit(11);
+		}
 		blk(p, 1)[t_psz] = 1;
 		if (written(cw, blk(p, 1), &err) != 1) {
 			printf("child: its own watch broken (%d) by the "
@@ -292,10 +311,7 @@ static int daemon_child(void)
 			_exit(12);
 		}
 		pagescan_watch_unregister(cw);
-		for (i = 0; i < 4; i++)
-			if (pread(f[i], &c, 1, 0) != 1)
-				_exit(13);
-		_exit(0);
+		_exit(daemon_file_lost(f, 0, 4) >= 0 ? 13 : 0);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
 	    WEXITSTATUS(st)) {
@@ -488,7 +504,7 @@ static int daemon_child_others(void)
 	struct pagescan_snapshot *s;
 	struct pagescan_range r;
 	struct pagescan *ps;
-	char *p = blocks(1), c;
+	char *p = blocks(1);
 	int f[12], i, st;
 	pid_t pid;
 
@@ -503,19 +519,15 @@ static int daemon_child_others(void)
 	if (pid < 0)
 		return 91;
 	if (pid == 0) {
-		for (i = 3; i < 1024; i++)
-			close(i);
-		for (i = 0; i < 12; i++)
-			f[i] = open("/proc/self/stat", O_RDONLY);
+		daemon_files(f, 12);
 		pagescan_close(ps);
 		pagescan_snapshot_free(s);
-		for (i = 0; i < 12; i++)
-			if (f[i] < 0 || pread(f[i], &c, 1, 0) != 1) {
-				printf("child: its file %d (fd %d) closed by "
-				       "freeing an inherited handle or "
-				       "snapshot\n", i, f[i]);
-				_exit(11);
-			}
+		i = daemon_file_lost(f, 0, 12);
+		if (i >= 0) {
+			printf("child: its file %d (fd %d) closed by freeing an "
+			       "inherited handle or snapshot\n", i, f[i]);
+			_exit(11);
+		}
 		_exit(0);
 	}
 	if (waitpid(pid, &st, 0) != pid || !WIFEXITED(st) ||
