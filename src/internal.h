@@ -166,7 +166,7 @@ void ps_own_fork_lock(void);
  * ancestor is: what owns a watch, a snapshot, a shared descriptor.
  */
 uint64_t ps_proc_id(void);
-void ps_own_fork_unlock(bool child);
+void ps_own_fork_unlock(void);
 /*
  * A copy's mapping (len bytes, untouched pages cost nothing), recorded,
  * not inherited by fork (@owner false: a forked child's, not unmapped).
@@ -296,11 +296,6 @@ int ps_watch_register_maps(void *addr, size_t len,
 			   const struct pagescan_watch_opts *opts,
 			   const struct ps_maps *maps,
 			   struct pagescan_watch **out);
-/*
- * Inherited through fork(2) (the fork handler marks it; a pid compare
- * cannot tell pid 1 of a nested pid namespace from its ancestor).
- */
-bool ps_watch_inherited(const struct pagescan_watch *w);
 /* Index of the first VMA whose end is > addr (n if none). */
 size_t ps_maps_find(const struct ps_maps *m, uint64_t addr);
 

@@ -29,8 +29,7 @@
 struct own_mem {
 	struct own_mem *next, *prev;
 	size_t len;		/* of the whole mapping */
-	uint64_t pad;		/* 1: a store's record, 2: a forked child's (no
-				 * store); keeps 32-byte alignment */
+	uint64_t pad;		/* 1: a store's record; keeps 32-byte alignment */
 };
 
 static pthread_mutex_t mem_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
@@ -205,7 +204,11 @@ int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
 
 	pthread_mutex_lock(&mem_lock);
 	for (m = mem_head; m && !ret; m = m->next) {
-		/* A store made by this process, not one a fork left. */
+		/*
+		 * A store made by this process, not one a fork left: the
+		 * copy is MADV_DONTFORK, and a child may map its own memory
+		 * there, which its snapshots must take.
+		 */
 		if (m->pad == 1 &&
 		    ((uint64_t *)(void *)(m + 1))[2] == ps_proc_id()) {
 			uint64_t a = (uintptr_t)((void **)(void *)(m + 1))[0];
@@ -258,19 +261,7 @@ void ps_own_fork_lock(void)
 	pthread_mutex_lock(&mem_lock);
 }
 
-/*
- * In the child the stores (MADV_DONTFORK) are not there.  Their records
- * stay (the child's copy of a snapshot still names them), but no longer
- * say the addresses are ours: the child may map memory of its own there,
- * which its own snapshots must take (found leaving a hole in a child's
- * whole-process snapshot: restore left the child's writes there).
- */
-void ps_own_fork_unlock(bool child)
+void ps_own_fork_unlock(void)
 {
-	struct own_mem *m;
-
-	for (m = mem_head; child && m; m = m->next)
-		if (m->pad == 1)
-			m->pad = 2;	/* a store's record, the store absent */
 	pthread_mutex_unlock(&mem_lock);
 }

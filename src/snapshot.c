@@ -430,7 +430,6 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 		free(sorted);
 		return -ENOMEM;
 	}
-	s->pid = getpid();
 	s->owner = ps_proc_id();
 	s->flags = OPTS_GET(opts, flags, 0);
 	if (env_verify())

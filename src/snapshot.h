@@ -91,7 +91,6 @@ struct snap_proc {
 #define SNAP_HOLE_CALLER 2
 
 struct pagescan_snapshot {
-	pid_t pid;		/* of the taking process */
 	uint64_t owner;		/* ps_proc_id(); a forked child's: ECHILD */
 	unsigned int flags;	/* PAGESCAN_SNAPSHOT_* */
 	pthread_mutex_t lock;	/* serialises restore/update/changed */
@@ -275,8 +274,8 @@ size_t snap_next_window(const struct snap_range *r, const uint64_t *b,
 			size_t i, size_t *end, size_t *runs);
 /* 0, or -EINVAL (no snapshot), -ECHILD (a forked child's copy). */
 /*
- * Is @s this process's (not a forked child's copy: the watches say so,
- * a pid compare cannot tell pid 1 of a nested pid namespace)?
+ * Is @s this process's, not a forked child's copy (ps_proc_id(): a pid
+ * compare cannot tell pid 1 of a nested pid namespace)?
  */
 bool snap_owned(const struct pagescan_snapshot *s);
 int snap_check_owner(struct pagescan_snapshot *s);

@@ -354,8 +354,7 @@ void snap_keep_pending(struct pagescan_snapshot *s, size_t upto)
 
 bool snap_owned(const struct pagescan_snapshot *s)
 {
-	return s->owner == ps_proc_id() &&
-	       !(s->n && ps_watch_inherited(s->r[0].w));
+	return s->owner == ps_proc_id();
 }
 
 int snap_check_owner(struct pagescan_snapshot *s)

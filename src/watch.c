@@ -281,7 +281,6 @@ int ps_watch_register_maps(void *addr, size_t len,
 	w->start = start;
 	w->end = start + len;
 	w->npages = len / psz;
-	w->pid = getpid();
 	w->owner = ps_proc_id();
 	w->uffd = w->pagemap_fd = w->stop_fd = w->mp_slot = -1;
 	w->audit_fd = w->vmstat_fd = w->mem_fd = -1;
@@ -378,18 +377,13 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 	if (watch_owned(w) && watch_emulated_mechanism(w))
 		watch_emu_users(-1);
 	watch_reg_unlock();
-	/* detach() knows a forked child (w->pid) and only frees there. */
+	/* detach() knows a forked child (watch_owned()) and only frees there. */
 	w->ops->detach(w);
 	ps_own_free(w->hash);
 	ps_own_free(w->huge);
 	pthread_mutex_destroy(&w->lock);
 	ps_own_free(w);
 	return 0;
-}
-
-bool ps_watch_inherited(const struct pagescan_watch *w)
-{
-	return w && !watch_owned(w);
 }
 
 enum pagescan_watch_backend pagescan_watch_backend(const struct pagescan_watch *w)

@@ -119,7 +119,6 @@ extern const struct watch_ops watch_mprotect_ops;
 struct pagescan_watch {
 	uint64_t start, end;
 	size_t npages;
-	pid_t pid;			/* of the registering process */
 	uint64_t owner;			/* ps_proc_id(); a forked child's: ECHILD */
 	bool forked;			/* inherited (watch_fork.c) */
 	bool registered;		/* register returned it: no lock held

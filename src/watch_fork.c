@@ -31,7 +31,7 @@ static void fork_prepare(void)
 
 static void fork_parent(void)
 {
-	ps_own_fork_unlock(false);
+	ps_own_fork_unlock();
 	watch_fd_fork_unlock(false);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(false);
@@ -49,7 +49,7 @@ static void fork_child(void)
 		w->forked = true;	/* the parent's, whatever getpid() says */
 		watch_fd_fork_child(w);
 	}
-	ps_own_fork_unlock(true);
+	ps_own_fork_unlock();
 	watch_fd_fork_unlock(true);
 	watch_avail_fork_unlock();
 	watch_fault_fork_unlock(true);
