@@ -33,9 +33,11 @@
  *    as it would have without us; a sent signal is
  *    sent again with SIG_DFL installed, and kills.
  *  - The saved previous disposition is never ours and never one installed
- *    on top of ours (which may chain to us): when we install again while
- *    still reachable below an application's handler, we keep the one found
- *    first.  A handler that chains back to us with the same siginfo is
+ *    on top of ours (which may chain to us): when a watch is registered
+ *    while we are still installed below an application's handler, that
+ *    handler stays on top (we are reached through it) and we keep the
+ *    previous found first; only SIG_DFL or SIG_IGN put back over ours is
+ *    replaced by ours again.  A handler that chains back to us with the same siginfo is
  *    treated as SIG_DFL, so no pair of handlers can call each other forever.
  *  - Faults in flight when the last slot goes: a retired slot is still
  *    recognised (the write is simply retried, its protection having been
@@ -441,6 +443,18 @@ static int mp_install(void)
 		mp_installed = true;
 		return 0;
 	}
+	/*
+	 * Still installed, below a handler the application put on top of
+	 * ours: it chains to us (pagescan_watch(3) asks it to), so we are
+	 * reached through it.  Taking the top again would cut it off for
+	 * good (its faults went to our previous, SIG_DFL: a JVM's implicit
+	 * null checks killed the process).  Only a disposition that cannot
+	 * chain, SIG_DFL or SIG_IGN put back over ours, is replaced.
+	 */
+	if (mp_installed && ((cur.sa_flags & SA_SIGINFO) ||
+			     (cur.sa_handler != SIG_DFL &&
+			      cur.sa_handler != SIG_IGN)))
+		return 0;
 	if (!mp_installed) {
 		mp_old = cur;
 		atomic_store(&mp_old_spent, 0);

@@ -26,6 +26,9 @@
  *  - an application handler stacked on ours that chains to its previous
  *    (ours), then unregister all and register again, then a foreign
  *    SIGSEGV: no endless recursion;
+ *  - a handler on top of ours that owns some faults (siglongjmp out),
+ *    then unregister all and register again: it stays on top and still
+ *    gets its faults (ours took the top back and sent them to SIG_DFL);
  *  - the storm again through such a stacked handler (SA_NODEFER, empty
  *    sa_mask): ours is then called with the application's mask, and must
  *    block every signal itself before it takes an arm lock, or a signal
@@ -526,6 +529,67 @@ static int stacked(void)
 }
 
 /*
+ * A JVM-like handler on top of ours: it owns its faults (a null check:
+ * siglongjmp out) and chains the rest.  Unregister every watch, register
+ * again: the second register put ours back on top, and forwarded the
+ * application's own faults to our previous disposition, SIG_DFL: death.
+ * SIG_DFL put back over ours is replaced again, and tracking goes on.
+ */
+static void owns_null(int sig, siginfo_t *si, void *uc)
+{
+	if (si->si_addr == (void *)nowhere)
+		siglongjmp(jb, 1);
+	app_prev.sa_sigaction(sig, si, uc);
+}
+
+static int null_owned(void)
+{
+	if (!sigsetjmp(jb, 1)) {
+		*(volatile char *)nowhere = 1;
+		return 0;
+	}
+	return 1;
+}
+
+static int stacked_owner(void)
+{
+	struct sigaction s = { .sa_sigaction = owns_null,
+			       .sa_flags = SA_SIGINFO | SA_NODEFER }, cur;
+
+	set(SIGSEGV, SIG_DFL, NULL, 0, 0);
+	w_open();
+	sigemptyset(&s.sa_mask);
+	if (sigaction(SIGSEGV, &s, &app_prev) ||
+	    !(app_prev.sa_flags & SA_SIGINFO))
+		_exit(94);
+	if (!null_owned())
+		return 3;
+	tracked_write_checked(4);
+	pagescan_watch_unregister(ww);
+	munmap(wp, NP * t_psz);
+	if (!null_owned())
+		return 5;
+	w_open();			/* register again */
+	if (sigaction(SIGSEGV, NULL, &cur) || cur.sa_sigaction != owns_null)
+		return 6;		/* the application's taken off the top */
+	if (!null_owned())
+		return 7;
+	tracked_write_checked(8);
+	pagescan_watch_unregister(ww);
+	munmap(wp, NP * t_psz);
+	if (!null_owned())
+		return 9;
+	/* SIG_DFL over ours, then a register: ours on top again. */
+	set(SIGSEGV, SIG_DFL, NULL, 0, 0);
+	w_open();
+	if (sigaction(SIGSEGV, NULL, &cur) || !(cur.sa_flags & SA_SIGINFO) ||
+	    cur.sa_sigaction == owns_null)
+		return 10;
+	tracked_write_checked(11);
+	return 0;
+}
+
+/*
  * A thread with asynchronous cancellation stores to watched memory and
  * is cancelled.  glibc's pthread_sigmask() cannot block its SIGCANCEL,
  * so the cancel once unwound the thread out of our handler holding an
@@ -601,6 +665,8 @@ int main(void)
 		   t_child(altstack_jump_then_stacked, 120));
 	t_child_ok("application handler stacked on ours, register again",
 		   t_child(stacked, 120));
+	t_child_ok("a handler owning its faults on top, register again",
+		   t_child(stacked_owner, 120));
 	t_child_ok("signal storm through a stacked SA_NODEFER handler",
 		   t_child(storm_stacked, 120));
 	t_child_ok("asynchronous pthread_cancel of a thread storing",
