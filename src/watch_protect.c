@@ -16,6 +16,7 @@
 #include "watch.h"
 
 #include <dirent.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 /*
@@ -112,7 +113,19 @@ static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 	uint64_t here = (uintptr_t)__builtin_frame_address(0);
 	size_t i;
 
+	stack_t alt;
+
 	if (sp_in(m, here, start, end))
+		return true;
+	/*
+	 * The caller's alternate signal stack: the kernel pushes the frame
+	 * of our own SA_ONSTACK handler there, and cannot on a protected
+	 * page.  Another thread's cannot be found (nothing in /proc shows
+	 * it): pagescan_watch(3) says so.
+	 */
+	if (!sigaltstack(NULL, &alt) && !(alt.ss_flags & SS_DISABLE) &&
+	    alt.ss_size && (uintptr_t)alt.ss_sp < end &&
+	    start < (uintptr_t)alt.ss_sp + alt.ss_size)
 		return true;
 	for (i = ps_maps_find(m, start); i < m->n && m->v[i].start < end; i++)
 		if (!strcmp(ps_vma_name(m, &m->v[i]), "[stack]"))

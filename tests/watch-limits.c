@@ -5,7 +5,9 @@
  * death is seen:
  *  - a range holding a thread's stack (the caller's own, or that of a
  *    thread blocked in a system call) is refused with EBUSY: the kernel
- *    could not push a signal frame onto it once write-protected;
+ *    could not push a signal frame onto it once write-protected; so is
+ *    the caller's alternate signal stack (it was taken, and the first
+ *    tracked store killed the process: no frame for our handler);
  *  - with vm.max_map_count reached (reached by this process alone, no
  *    sysctl changed), writes that would split VMAs neither kill nor go
  *    unreported: every write is in the next get (an over-report is
@@ -18,6 +20,7 @@
 #include "watch-common.h"
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <sys/syscall.h>
@@ -47,6 +50,36 @@ static int own_stack(void)
 		return 1;
 	}
 	return r == -EBUSY ? 0 : 2;
+}
+
+/* The caller's sigaltstack in a mapping of its own, half of it watched. */
+static int own_altstack(void)
+{
+	size_t len = 16 * t_psz;
+	char *m = t_map(len, PROT_READ | PROT_WRITE,
+			MAP_PRIVATE | MAP_ANONYMOUS);
+	stack_t ss = { .ss_sp = m, .ss_size = len };
+	struct pagescan_watch *w;
+	int r;
+
+	if (sigaltstack(&ss, NULL))
+		return 3;
+	r = pagescan_watch_register(m + len / 2, len / 2, &wo, &w);
+	if (r == 0) {
+		m[len - 1] = 1;		/* died here */
+		pagescan_watch_unregister(w);
+		return 1;
+	}
+	if (r != -EBUSY)
+		return 2;
+	ss.ss_flags = SS_DISABLE;	/* off: the same range is fine */
+	if (sigaltstack(&ss, NULL))
+		return 3;
+	if (pagescan_watch_register(m + len / 2, len / 2, &wo, &w))
+		return 4;
+	m[len - 1] = 1;
+	pagescan_watch_unregister(w);
+	return 0;
 }
 
 static int pipefd[2];
@@ -281,6 +314,8 @@ int main(void)
 	t_init("watch-limits");
 	t_child_ok("the caller's own stack: EBUSY", t_child(own_stack, 120));
 	t_child_ok("a blocked thread's stack: EBUSY", t_child(other_stack, 120));
+	t_child_ok("the caller's alternate signal stack: EBUSY",
+		   t_child(own_altstack, 120));
 	t_child_ok("mremap away, written, back: every page reported, then "
 		   "exact", t_child(moved, 120));
 	st = t_child(ro_write, 120);
