@@ -288,7 +288,20 @@ int snap_collect(struct pagescan_snapshot *s, struct snap_range *r,
 		/* Populated or not, shared pages keep their content. */
 		if (now)
 			snap_set_range(now, 0, r->nunits);
-		if (s->scan_cats & PAGESCAN_CAT_GUARD) {
+		/*
+		 * But a store then a discard of shared hugetlb memory: the
+		 * stored data stays in the file, and the emptied huge PTE is
+		 * neither WRITTEN to the kernel's scan (a hugetlb hole never
+		 * is, 6.7-6.18) nor marked (the store took the protection).
+		 * Every unit was populated at take and hugetlb memory is
+		 * never reclaimed, so an empty unit is such a discard: taken
+		 * as changed.  (An unwritten unit keeps its marker, SWAPPED.)
+		 */
+		if (r->hugetlb)
+			ret = snap_scan_now(s, r, s->scan_cats &
+					    ~PAGESCAN_CAT_PFNZERO, true, guard,
+					    NULL);
+		else if (s->scan_cats & PAGESCAN_CAT_GUARD) {
 			PAGESCAN_OPTS(pagescan_scan_opts, o,
 				.category_mask = PAGESCAN_CAT_GUARD,
 				.return_mask = PAGESCAN_CAT_GUARD);

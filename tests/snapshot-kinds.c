@@ -8,7 +8,8 @@
  * file mapping with page-cache pages, copied-on-write pages, and COW
  * pages discarded again (which must read the snapshot, not the file);
  * hugetlb pages written, discarded and first-touched (restored whole,
- * counted as one page each).  After every restore the range equals the
+ * counted as one page each), and shared hugetlb pages written then
+ * discarded (the data stays in the file, the kernel reports nothing).  After every restore the range equals the
  * test's own reference byte for byte.
  */
 #include "snapshot-common.h"
@@ -204,6 +205,38 @@ static void huge_change(char *p, size_t len, int round)
 		madvise(p, HP, MADV_DONTNEED);	/* a populated one dropped */
 }
 
+/*
+ * Shared hugetlb (a memfd's): a store, then MADV_DONTNEED of its huge
+ * page, which keeps the stored data in the file.  The emptied huge PTE was
+ * neither WRITTEN to the kernel's scan nor marked: restore returned 0 and
+ * left the store in place.
+ */
+static void huge_shared_change(char *p, size_t len, int round)
+{
+	size_t at = (size_t)(round % 2) * HP + s_rand(&seed) % HP;
+
+	p[at] = (char)(0x70 + round);
+	if (round % 3 != 2)
+		madvise(p + at / HP * HP, HP, MADV_DONTNEED);
+}
+
+static void hugetlb_shared(enum pagescan_watch_backend b)
+{
+	int fd = memfd_create("snapshot-kinds", T_MFD_HUGETLB);
+	char *p;
+
+	if (fd < 0 || ftruncate(fd, 2 * HP))
+		t_error("memfd_create(MFD_HUGETLB)");
+	p = mmap(NULL, 2 * HP, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		t_error("mmap of a hugetlb memfd");
+	close(fd);
+	memset(p, 0x10, 2 * HP);
+	run("hugetlb shared, a store then a discard", b, p, 2 * HP, false,
+	    huge_shared_change, 6);
+	munmap(p, 2 * HP);
+}
+
 static void hugetlb(enum pagescan_watch_backend b)
 {
 	struct pagescan_snapshot *s;
@@ -246,6 +279,7 @@ static void hugetlb(enum pagescan_watch_backend b)
 	}
 	pagescan_snapshot_free(s);
 	munmap(p, 4 * HP);
+	hugetlb_shared(b);
 }
 
 int main(void)
