@@ -153,6 +153,13 @@ int watch_reset_runs(struct pagescan_watch *w,
  * to undo (uffd-async reads a lost hugetlb page in to report it).
  */
 void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/*
+ * The caller read [@start, @end) of @w (a snapshot's copy of a private
+ * file mapping): what holds data copied on write now is recorded.  A
+ * copied page that was swapped out is back by that read, which no walk
+ * reports: unrecorded, its discard later would go unseen.
+ */
+void watch_read_back(struct pagescan_watch *w, uint64_t start, uint64_t end);
 
 /*
  * ---- ownmem.c: the library's lasting state, outside the heap ----

@@ -206,6 +206,8 @@ static int range_copy(struct pagescan_snapshot *s, struct snap_range *r)
 		off = (uint64_t)i << r->shift;
 		snap_memcpy(r->store + off, (void *)(uintptr_t)(r->start + off),
 		       (size_t)((uint64_t)(j - i) << r->shift));
+		snap_read_back(r, r->start + off,
+			       r->start + ((uint64_t)j << r->shift));
 		i = j;
 	}
 	if (!(s->flags & PAGESCAN_SNAPSHOT_VERIFY))

@@ -303,4 +303,16 @@ int snap_memcmp(const void *a, const void *b, size_t len);
 uint64_t snap_hash(const void *p, size_t len);
 uint64_t snap_hash_zero(size_t len);
 
+/*
+ * We read [@a, @b) of @r (a copy, a verify): in a private file mapping
+ * that may swap a page copied on write back in, unseen by the watch's
+ * walks, whose record must learn of it (watch_read_back()).
+ */
+static inline void snap_read_back(struct snap_range *r, uint64_t a,
+				  uint64_t b)
+{
+	if (r->file && !r->shared && r->w)
+		watch_read_back(r->w, a, b);
+}
+
 #endif /* PAGESCAN_SNAPSHOT_H */

@@ -167,6 +167,7 @@ static int verify(struct pagescan_snapshot *s)
 				ret = -EIO;
 			}
 		}
+		snap_read_back(r, r->start, r->end);
 	}
 	return ret;
 }
@@ -287,6 +288,8 @@ static void update_range(const struct pagescan_snapshot *s,
 		j = i + 1;
 		if (snap_bit(now, i) || snap_unit_in_hole(s, r, i)) {
 			snap_memcpy(r->store + off, m, (size_t)r->unit);
+			snap_read_back(r, r->start + off, r->start + off +
+				       r->unit);
 			snap_set(r->pop, i);
 			st->copied += r->unit;
 			if (r->vhash)

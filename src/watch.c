@@ -573,6 +573,15 @@ void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	pthread_mutex_unlock(&w->lock);
 }
 
+void watch_read_back(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	if (!w->cow || start >= end || start < w->start || end > w->end)
+		return;
+	pthread_mutex_lock(&w->lock);
+	watch_cow_note(w, start, end);
+	pthread_mutex_unlock(&w->lock);
+}
+
 int watch_reset_runs(struct pagescan_watch *w,
 		     const struct pagescan_region *runs, size_t n)
 {

@@ -6,7 +6,8 @@
  * (MADV_COLLAPSE) since take; dirty pages swapped out (MADV_PAGEOUT) and
  * pages swapped out at take; shmem and memfd (MAP_SHARED); a private
  * file mapping with page-cache pages, copied-on-write pages, and COW
- * pages discarded again (which must read the snapshot, not the file);
+ * pages discarded again (which must read the snapshot, not the file),
+ * also after the take's or an update's copy swapped them back in;
  * hugetlb pages written, discarded and first-touched (restored whole,
  * counted as one page each), and shared hugetlb pages written then
  * discarded (the data stays in the file, the kernel reports nothing).  After every restore the range equals the
@@ -193,6 +194,63 @@ static void file_private(enum pagescan_watch_backend b)
 	close(fd);
 }
 
+/*
+ * A page copied on write, swapped out, then read back in by the library
+ * itself (the copy of a take, or of an update), then discarded and read
+ * again: it reads the file's data, and must be restored.  The read that
+ * swapped it in was the library's own, which no walk reports, so the
+ * watch's record of copied pages lost it and the restore returned 0 with
+ * the file's data in place (uffd-async and uffd-sync; verify: EIO).
+ */
+static void swapped_cow(enum pagescan_watch_backend b, bool update)
+{
+	size_t len = 8 * t_psz;
+	/* A memfd's: uffd-sync tracks those (shmem), not a disk file's. */
+	int fd = memfd_create("snapshot-kinds", 0);
+	char *p, *f = malloc(len);
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+	char what[96];
+	int ret;
+
+	if (fd < 0 || !f)
+		t_error("memfd_create");
+	memset(f, 'f', len);
+	if (pwrite(fd, f, len, 0) != (ssize_t)len)
+		t_error("pwrite");
+	free(f);
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+
+	snprintf(what, sizeof(what), "file-private, a copied page swapped "
+		 "out, %s/%s", update ? "update" : "take",
+		 pagescan_watch_backend_name(b));
+	if (p == MAP_FAILED)
+		t_error("mmap memfd");
+	memset(p, 'c', len);				/* copied on write */
+	if (!update)
+		madvise(p, len, MADV_PAGEOUT);		/* the take reads it */
+	s_ref_take(&ref, p, len, false);
+	ret = s_take1(p, len, b, PAGESCAN_SNAPSHOT_VERIFY, &s);
+	if (ret) {
+		t_fail("%s: take: %s", what, strerror(-ret));
+		goto out;
+	}
+	if (update) {
+		madvise(p, len, MADV_PAGEOUT);		/* the update reads it */
+		if (pagescan_snapshot_update(s, NULL))
+			t_fail("%s: update: %s", what, pagescan_last_error());
+	}
+	madvise(p, len, MADV_DONTNEED);		/* the file's data again */
+	t_read(p, len);
+	if (s_restore(s, what) != UINT64_MAX && !s_ref_check(&ref, what, NULL))
+		printf("%s: restored\n", what);
+	pagescan_snapshot_free(s);
+out:
+	s_ref_free(&ref);
+	munmap(p, len);
+	close(fd);
+}
+
 /* ---- hugetlb ---- */
 
 #define HP (2 * MIB)
@@ -300,6 +358,10 @@ int main(void)
 		swap(bs[i]);
 		shared(bs[i]);
 		file_private(bs[i]);
+		if (!sw) {
+			swapped_cow(bs[i], false);
+			swapped_cow(bs[i], true);
+		}
 		hugetlb(bs[i]);
 	}
 	t_done();
