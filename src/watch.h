@@ -357,6 +357,13 @@ int watch_uffd_wp_once(int uffd, uint64_t start, uint64_t end,
 int watch_audit_init(struct pagescan_watch *w);
 void watch_audit_fini(struct pagescan_watch *w);
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/*
+ * After a re-arm of [start, end) (watch_rearm_clear()): record the pages
+ * that hold data now, so that none is recorded empty though written
+ * before it was armed.  w->lock held.
+ */
+void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
+			 uint64_t end);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */

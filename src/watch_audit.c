@@ -79,7 +79,10 @@
  * uffd-sync needs neither: the kernel never collapses over a hole in a
  * userfaultfd-registered range.
  *
- * Only get and reset audit (under the watch's lock).  The uffd-sync
+ * Only get and reset audit (under the watch's lock), before they re-arm;
+ * after each re-arm, pages that came to hold data since are recorded
+ * (watch_audit_rearmed()), since their writes were just cleared with the
+ * others and a later discard must not look like none to none.  The uffd-sync
  * thread reads the record (watch_audit_held()): a missing-page fault on
  * a page that held data means it was discarded since (then read: zeros,
  * or written), which the next audit could not tell from a new page.
@@ -366,6 +369,50 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	run_add(w, &run, UINT64_MAX);
 	if (counted)
 		collapse_check(w);
+}
+
+/*
+ * After [start, end) was re-armed and its bits cleared: record the pages
+ * that hold data now and were recorded holding none.  The audit ran
+ * before the re-arm, so a page first written between the two was
+ * recorded empty and its write is cleared with the others; discarded
+ * later, it would compare none to none, a miss.  Read after the re-arm,
+ * the record is never older than the arming: a store after it faults,
+ * a discard after it is seen by the next audit.  Only adds: a page
+ * recorded holding data that holds none now is left for the next audit
+ * to mark (at worst an over-report), and what the collapse checks and
+ * w->cow keep is recorded alongside, as watch_audit() would.
+ */
+void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
+			 uint64_t end)
+{
+	uint64_t pm[CHUNK], a, i, n, k, bit;
+	ssize_t got;
+
+	if (!w->present)
+		return;
+	for (a = start; a < end; a += n << ps_page_shift) {
+		n = (end - a) >> ps_page_shift;
+		if (n > CHUNK)
+			n = CHUNK;
+		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
+			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
+		if (got < (ssize_t)sizeof(pm[0]))
+			return;	/* unmapped or unreadable: nothing learnt */
+		n = (uint64_t)got / sizeof(pm[0]);
+		for (k = 0; k < n; k++) {
+			i = ((a - w->start) >> ps_page_shift) + k;
+			bit = UINT64_C(1) << (i % 64);
+			if (w->cow && holds_anon(pm[k]))
+				atomic_fetch_or(&w->cow[i / 64], bit);
+			if (!holds_data(w, pm[k]) ||
+			    (atomic_load(&w->present[i / 64]) & bit))
+				continue;
+			if (w->audit_key)
+				w->audit_key[i] = pm[k] & PM_KEY;
+			atomic_fetch_or(&w->present[i / 64], bit);
+		}
+	}
 }
 
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)

@@ -11,12 +11,18 @@
  * table says so): verify mode must catch it.  A page discarded without
  * a store whose 2 MiB block is then collapsed (MADV_COLLAPSE, 6.1) is
  * present again, reading zeros: every backend reports it too (since
- * 6.18 mprotect's read-only blocks collapse; watch_audit.c).
+ * 6.18 mprotect's read-only blocks collapse; watch_audit.c).  A page
+ * first written while a get-and-reset runs, between its audit and its
+ * re-arm, then discarded after it: the next get reports it too (the
+ * audit recorded it empty, and mprotect and uffd-sync missed it).
  */
 #include "watch-common.h"
 
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <time.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 
@@ -371,6 +377,107 @@ static void shared_discard(enum pagescan_watch_backend b)
 	munmap(p, NP * t_psz);
 }
 
+/* ---- a write racing a get-and-reset, then a discard ---- */
+
+#define RACE_NP		64
+#define RACE_ITERS	400
+
+static char *race_p;
+static atomic_int race_go, race_stop, race_busy;
+
+/*
+ * Stores to every page while race_go is set.  race_busy is set before
+ * race_go is read and cleared after the stores: once race_go is cleared
+ * and then race_busy is seen clear, no store is under way or to come.
+ */
+static void *race_writer(void *arg)
+{
+	int i;
+
+	(void)arg;
+	while (!atomic_load(&race_stop)) {
+		atomic_store(&race_busy, 1);
+		if (atomic_load(&race_go))
+			for (i = 0; i < RACE_NP; i++)
+				race_p[i * t_psz] = 1;
+		atomic_store(&race_busy, 0);
+	}
+	return NULL;
+}
+
+static double race_now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/*
+ * Each round: every page emptied and reset, the writer races a get, is
+ * stopped; every page holding data then is discarded, and the next get
+ * must report it, whenever in that get its first store landed.  A miss
+ * is counted, not timed: without the fix most rounds miss a page.
+ */
+static void race_discard(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
+		      .flags = PAGESCAN_WATCH_RESET);
+	const char *name = pagescan_watch_backend_name(b);
+	size_t len = RACE_NP * t_psz;
+	int it, i, n, tried = 0, missed = 0;
+	struct pagescan_watch *w;
+	void *pg[RACE_NP];
+	double until;
+	pthread_t t;
+
+	race_p = t_map(len, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS);
+	if (pagescan_watch_register(race_p, len, &wo, &w))
+		t_error("%s: register", name);
+	atomic_store(&race_go, 0);
+	atomic_store(&race_stop, 0);
+	if (pthread_create(&t, NULL, race_writer, NULL))
+		t_error("pthread_create");
+	until = race_now() + 1.0;
+	for (it = 0; it < RACE_ITERS && race_now() < until; it++) {
+		bool had[RACE_NP], rep[RACE_NP] = { false };
+
+		if (madvise(race_p, len, MADV_DONTNEED))
+			t_error("MADV_DONTNEED");
+		pagescan_watch_get_pages(w, race_p, len, pg, RACE_NP, &reset);
+		atomic_store(&race_go, 1);
+		n = pagescan_watch_get_pages(w, race_p, len, pg, RACE_NP,
+					     &reset);
+		t_check(n >= 0, "%s: racing get: %s", name, strerror(-n));
+		atomic_store(&race_go, 0);
+		while (atomic_load(&race_busy))
+			;
+		for (i = 0; i < RACE_NP; i++)
+			had[i] = race_p[i * t_psz];
+		if (madvise(race_p, len, MADV_DONTNEED))
+			t_error("MADV_DONTNEED");
+		n = pagescan_watch_get_pages(w, race_p, len, pg, RACE_NP,
+					     &reset);
+		t_check(n >= 0, "%s: get: %s", name, strerror(-n));
+		for (i = 0; i < n; i++)
+			rep[((char *)pg[i] - race_p) / t_psz] = true;
+		for (i = 0; i < RACE_NP; i++) {
+			tried += had[i];
+			missed += had[i] && !rep[i];
+		}
+	}
+	atomic_store(&race_stop, 1);
+	pthread_join(t, NULL);
+	printf("%s: %d rounds, %d pages written in a get and discarded, "
+	       "%d missed\n", name, it, tried, missed);
+	t_check(!missed, "%s: %d of %d pages written during a get and "
+		"discarded after it not reported", name, missed, tried);
+	t_eq(pagescan_watch_unregister(w), 0);
+	munmap(race_p, len);
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
@@ -388,6 +495,7 @@ int main(void)
 		collapse_discard(bs[i]);
 		punch_hole(bs[i]);
 		shared_discard(bs[i]);
+		race_discard(bs[i]);
 	}
 	t_done();
 }
