@@ -45,6 +45,9 @@ struct emu_caps {
 	uint64_t user_limit;		/* highest valid end (access_ok) */
 	bool shm_known;			/* the internal shm mount's device */
 	uint32_t shm_major, shm_minor;
+	bool devzero_known;		/* /dev/zero's node, as maps shows it */
+	uint32_t devzero_major, devzero_minor;
+	uint64_t devzero_ino;
 };
 
 void emu_caps_init(const struct ps_facts *f);
@@ -152,7 +155,8 @@ int emu_vma_wp_allowed(struct emu *s, const struct ps_vma *v);
 /* The WP_ASYNC state of the target's userfaultfds: 1 all, 0 none, -1. */
 int emu_uffd_async_state(pid_t pid);
 /* Private anonymous memory: only anon pages, the zero page or none. */
-bool emu_vma_anon_private(const struct ps_maps *m, const struct ps_vma *v);
+bool emu_vma_anon_private(const struct emu *s, const struct ps_maps *m,
+			  const struct ps_vma *v);
 
 /* ---- emu_pagemap.c ---- */
 /* Read @n entries for [addr, ...) into @buf; -ESRCH if the mm is gone. */

@@ -10,6 +10,8 @@
 
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
 static struct emu_caps caps PS_STATE;
@@ -89,6 +91,24 @@ static bool probe_huge_zero_file(uint64_t psz)
 	return ok;
 }
 
+/*
+ * Where our /dev/zero node lives: maps names a private mapping of it by
+ * that node (device of its filesystem, inode), though the memory is
+ * anonymous.  Only the real zero device (char 1:5) counts.
+ */
+static void find_devzero(struct emu_caps *c)
+{
+	struct stat st;
+
+	if (stat("/dev/zero", &st) || !S_ISCHR(st.st_mode) ||
+	    st.st_rdev != makedev(1, 5))
+		return;
+	c->devzero_major = major(st.st_dev);
+	c->devzero_minor = minor(st.st_dev);
+	c->devzero_ino = st.st_ino;
+	c->devzero_known = true;
+}
+
 void emu_caps_init(const struct ps_facts *f)
 {
 	struct emu_caps *c = &caps;
@@ -97,6 +117,7 @@ void emu_caps_init(const struct ps_facts *f)
 
 	c->user_limit = f->user_limit;
 	c->shm_known = !sys_shm_dev(&c->shm_major, &c->shm_minor);
+	find_devzero(c);
 	c->pfn = f->pfn && f->kpageflags;
 	c->native_wp = f->uffd_wp_async && f->pagemap_wp_bit;
 	/* A PMD-mapped huge zero page needs THP and use_zero_page. */

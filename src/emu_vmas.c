@@ -107,9 +107,30 @@ static bool vma_is_plain(const struct ps_maps *m, const struct ps_vma *v)
 	       !strncmp(name, "[stack:", 7);
 }
 
-/* Private anonymous memory: only anon pages, the zero page or none. */
-bool emu_vma_anon_private(const struct ps_maps *m, const struct ps_vma *v)
+/*
+ * A MAP_PRIVATE mapping of /dev/zero: the driver makes it anonymous
+ * (vma_set_anonymous(), no vm_ops) but keeps the file, so maps shows the
+ * node's inode and name.  Its pages are anonymous ones or the zero pages,
+ * exactly as in a MAP_ANONYMOUS mapping.  Recognised by our own node: a
+ * target whose /dev is another filesystem is treated as a file mapping.
+ */
+static bool vma_is_private_devzero(const struct emu *s,
+				   const struct ps_maps *m,
+				   const struct ps_vma *v)
 {
+	return s->caps->devzero_known && !(v->flags & PAGESCAN_VMA_SHARED) &&
+	       v->inode == s->caps->devzero_ino &&
+	       v->dev_major == s->caps->devzero_major &&
+	       v->dev_minor == s->caps->devzero_minor &&
+	       !strcmp(ps_vma_name(m, v), "/dev/zero");
+}
+
+/* Private anonymous memory: only anon pages, the zero page or none. */
+bool emu_vma_anon_private(const struct emu *s, const struct ps_maps *m,
+			  const struct ps_vma *v)
+{
+	if (vma_is_private_devzero(s, m, v))
+		return true;
 	return vma_is_plain(m, v) && !(v->flags & PAGESCAN_VMA_SHARED) &&
 	       strcmp(ps_vma_name(m, v), "[vdso]");
 }

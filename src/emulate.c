@@ -136,7 +136,7 @@ static int walk_vma(struct emu *s, const struct ps_vma *v, uint64_t a,
 		 * the PMD's page, not vm_normal_page), the scan does not.  A
 		 * private anonymous VMA holds no file pages at all.
 		 */
-		s->keep = emu_vma_anon_private(s->maps, v) ?
+		s->keep = emu_vma_anon_private(s, s->maps, v) ?
 			  ~(uint64_t)PAGE_IS_FILE : ~(uint64_t)0;
 		if ((s->a.category_mask & PAGE_IS_WPALLOWED) &&
 		    !((s->vma_cats ^ s->a.category_inverted) &
