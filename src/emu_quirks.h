@@ -58,7 +58,8 @@ enum emu_quirk_id {
 	 * library started, and this caller no longer sees them (it dropped
 	 * CAP_SYS_ADMIN: a descriptor shows PFNs by its opener's
 	 * credentials).  It then fails with EOPNOTSUPP instead of guessing;
-	 * the kernel would answer.
+	 * the kernel would answer.  Never without an output buffer and
+	 * flags: no category is observable then.
 	 */
 	EMU_QUIRK_UNDECIDABLE,
 	/*

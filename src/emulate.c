@@ -182,6 +182,14 @@ static int scan(struct emu *s)
 		s->want_wpallowed = true;
 	if (!s->caps->native_wp)
 		s->want_wpallowed = false;	/* provider only */
+	/*
+	 * No output buffer and no flag: no category is observable, the
+	 * answer is 0 with walk_end = end whatever the pages are (contract
+	 * 4.1: no regions, no max_pages counting).  Nothing that may be
+	 * undecidable (THP counts, uffd contexts) need be computed then.
+	 */
+	if (!s->have_vec && !s->a.flags)
+		s->want_huge = s->want_zero = s->want_wpallowed = false;
 
 	ret = emu_read_vmas(s, &m);
 	if (ret)

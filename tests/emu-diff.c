@@ -667,6 +667,77 @@ static void check_devzero_huge_zero(void)
 	munmap(p, 2 * len);
 }
 
+/*
+ * With no output buffer and no flag nothing a category decides is seen:
+ * the kernel answers 0 with walk_end = end.  The emulation must too, even
+ * where the category is one it cannot decide (a VMA holding a PMD-mapped
+ * THP and a PTE-mapped one: EMU_QUIRK_UNDECIDABLE with a vec).  Compared
+ * exactly; skipped, saying why, without THPs.
+ */
+static void check_novec_undecidable(void)
+{
+	static const uint64_t masks[][3] = {	/* mask, anyof, return */
+		{ 0, 0, PAGE_IS_HUGE },
+		{ PAGE_IS_HUGE, 0, PAGE_IS_HUGE | PAGE_IS_PRESENT },
+		{ 0, PAGE_IS_HUGE, ~UINT64_C(0) },
+	};
+	size_t len = PMD_PAGES * psz, i, k;
+	struct page_region r[4];
+	struct pm_scan_arg an, ae;
+	int ret_n, ret_e, en;
+	char *p, *blk;
+
+	if (!can_thp || !(claimed & PAGE_IS_HUGE)) {
+		printf("skip no-vec undecidable: no THP or HUGE\n");
+		return;
+	}
+	p = mmap(NULL, 3 * len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS, -1,
+		 0);
+	if (p == MAP_FAILED)
+		t_error("mmap");
+	blk = (char *)(((uintptr_t)p + len - 1) & ~(uintptr_t)(len - 1));
+	map_fixed(blk, 2 * len, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	madvise(blk, 2 * len, MADV_HUGEPAGE);
+	memset(blk, 1, 2 * len);
+	/* Split the second PMD, merge the VMA back: PTE-mapped THP. */
+	mprotect(blk + len + 7 * psz, psz, PROT_READ);
+	mprotect(blk + len, len, PROT_READ | PROT_WRITE);
+	an = t_arg(blk, blk + 2 * len, r, 4, 0, 0, 0, 0, 0, PAGE_IS_HUGE);
+	ret_n = t_ioctl(pm_fd, &an, &en);
+	if (ret_n < 1 || r[0].start != (uintptr_t)blk ||
+	    r[0].end != (uintptr_t)blk + len ||
+	    r[0].categories != PAGE_IS_HUGE) {
+		printf("skip no-vec undecidable: no PMD-mapped THP (native "
+		       "ret %d)\n", ret_n);
+		munmap(p, 3 * len);
+		return;
+	}
+	for (i = 0; i < ARRAY_SIZE(masks); i++) {
+		for (k = 0; k < 2; k++) {
+			an = t_arg(blk, blk + (k ? 2 * len : psz),
+				   k ? r : NULL, 0, 0, k ? 1 : 0, 0,
+				   masks[i][0] & claimed,
+				   masks[i][1] & claimed,
+				   masks[i][2] & claimed);
+			ae = an;
+			ret_n = t_ioctl(pm_fd, &an, &en);
+			ret_e = emu_scan(pm_fd, getpid(), &ae);
+			if (ret_n < 0)
+				ret_n = -en;
+			n_cases++;
+			if (ret_n == ret_e && an.walk_end == ae.walk_end)
+				continue;
+			t_fail("no vec, request %zu/%zu: native ret %d "
+			       "walk_end %#llx, emulate ret %d walk_end %#llx",
+			       i, k, ret_n, (unsigned long long)an.walk_end,
+			       ret_e, (unsigned long long)ae.walk_end);
+			print_arg("request", &an);
+		}
+	}
+	munmap(p, 3 * len);
+}
+
 /* A vec that ends where a PROT_NONE page starts (case 20). */
 static struct page_region *vec_before_hole(void)
 {
@@ -872,6 +943,7 @@ int main(void)
 		can_hugetlb = true;
 	find_libs();
 	check_devzero_huge_zero();
+	check_novec_undecidable();
 	printf("thp %d guard %d uffd-wp-async %d swap %d hugetlb %d "
 	       "claimed %s\n", can_thp, can_guard, can_uffd, can_swap,
 	       can_hugetlb, t_cats(claimed));
