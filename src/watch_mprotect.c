@@ -100,10 +100,29 @@ static int mp_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		return -errno;
 	if (!mprotect((void *)(uintptr_t)w->start, w->end - w->start, ro))
 		return 0;
-	for (a = start; a < end; a += ps_page_size)
-		if (mprotect((void *)(uintptr_t)a, ps_page_size, ro) &&
-		    (errno != ENOMEM || page_mapped(a)))
-			return -errno;	/* the bits stay: an over-report */
+	for (a = start; a < end; a += ps_page_size) {
+		int tries = 0, err = 0;
+
+		/*
+		 * ENOMEM and mapped now: moved away by mremap(2) as we
+		 * tried, and back since (another thread): try it again; only
+		 * one that stays mapped and fails is vm.max_map_count.
+		 */
+		while (mprotect((void *)(uintptr_t)a, ps_page_size, ro)) {
+			err = errno;
+			if (err != ENOMEM)
+				break;
+			if (!page_mapped(a)) {
+				err = 0;	/* a hole: nothing to arm */
+				break;
+			}
+			if (++tries == 8)
+				break;
+			err = 0;
+		}
+		if (err)
+			return -err;	/* the bits stay: an over-report */
+	}
 	return 0;
 }
 
