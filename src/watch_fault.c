@@ -426,6 +426,16 @@ static void mp_handler(int sig, siginfo_t *si, void *uc)
 	errno = saved;
 }
 
+/* The same handler function, called the same way. */
+static bool mp_same_handler(const struct sigaction *a,
+			    const struct sigaction *b)
+{
+	if ((a->sa_flags & SA_SIGINFO) != (b->sa_flags & SA_SIGINFO))
+		return false;
+	return a->sa_flags & SA_SIGINFO ? a->sa_sigaction == b->sa_sigaction :
+					  a->sa_handler == b->sa_handler;
+}
+
 /*
  * Ours on top; the previous disposition saved only if it cannot be one
  * that calls us (see the top).  Called with mp_lock.
@@ -449,11 +459,14 @@ static int mp_install(void)
 	 * reached through it.  Taking the top again would cut it off for
 	 * good (its faults went to our previous, SIG_DFL: a JVM's implicit
 	 * null checks killed the process).  Only a disposition that cannot
-	 * chain, SIG_DFL or SIG_IGN put back over ours, is replaced.
+	 * chain, is replaced: SIG_DFL or SIG_IGN put back over ours, or the
+	 * previous one we saved (a crash reporter installing its handler
+	 * again), which we call, never the other way round.
 	 */
 	if (mp_installed && ((cur.sa_flags & SA_SIGINFO) ||
 			     (cur.sa_handler != SIG_DFL &&
-			      cur.sa_handler != SIG_IGN)))
+			      cur.sa_handler != SIG_IGN)) &&
+	    !mp_same_handler(&cur, &mp_old))
 		return 0;
 	if (!mp_installed) {
 		mp_old = cur;

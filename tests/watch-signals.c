@@ -590,6 +590,31 @@ static int stacked_owner(void)
 }
 
 /*
+ * The handler found at our first install (ours calls it: a crash
+ * reporter's), a stacked one on top of ours, every watch gone, the first
+ * installed again, a register: ours must be on top again, or the
+ * tracking faults went to that handler (here it counts them and returns:
+ * the store faults for ever).
+ */
+static int first_again(void)
+{
+	struct sigaction cur;
+
+	set(SIGSEGV, base, NULL, 0, 0);
+	w_open();
+	stack_app_handler();
+	tracked_write_checked(3);
+	pagescan_watch_unregister(ww);
+	munmap(wp, NP * t_psz);
+	set(SIGSEGV, base, NULL, 0, 0);
+	w_open();
+	if (sigaction(SIGSEGV, NULL, &cur) || !(cur.sa_flags & SA_SIGINFO))
+		return 4;		/* the first one left on top */
+	tracked_write_checked(5);
+	return calls ? 6 : 0;
+}
+
+/*
  * A thread with asynchronous cancellation stores to watched memory and
  * is cancelled.  glibc's pthread_sigmask() cannot block its SIGCANCEL,
  * so the cancel once unwound the thread out of our handler holding an
@@ -667,6 +692,8 @@ int main(void)
 		   t_child(stacked, 120));
 	t_child_ok("a handler owning its faults on top, register again",
 		   t_child(stacked_owner, 120));
+	t_child_ok("the first handler installed again over ours, register",
+		   t_child(first_again, 120));
 	t_child_ok("signal storm through a stacked SA_NODEFER handler",
 		   t_child(storm_stacked, 120));
 	t_child_ok("asynchronous pthread_cancel of a thread storing",
