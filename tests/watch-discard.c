@@ -472,8 +472,16 @@ static void race_discard(enum pagescan_watch_backend b)
 	pthread_join(t, NULL);
 	printf("%s: %d rounds, %d pages written in a get and discarded, "
 	       "%d missed\n", name, it, tried, missed);
-	t_check(!missed, "%s: %d of %d pages written during a get and "
-		"discarded after it not reported", name, missed, tried);
+	/*
+	 * soft-dirty: a documented miss (pagescan_watch(3), Discards), seen
+	 * in the 6.1 and 6.12 guests; counted, not failed.
+	 */
+	if (b == PAGESCAN_WATCH_SOFT_DIRTY)
+		printf("%s: not seen, as pagescan_watch(3) says\n", name);
+	else
+		t_check(!missed, "%s: %d of %d pages written during a get "
+			"and discarded after it not reported", name, missed,
+			tried);
 	t_eq(pagescan_watch_unregister(w), 0);
 	munmap(race_p, len);
 }
