@@ -364,14 +364,6 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
  */
 void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end);
-/*
- * Before the bits of [start, end) are cleared by a re-arm or a reset:
- * the pages written (bit set) are recorded as holding data, so that a
- * discard after it is seen by the next audit, whenever it happens.  Arm
- * lock or the backend's lock held, no system call.
- */
-void watch_audit_written(struct pagescan_watch *w, uint64_t start,
-			 uint64_t end);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */

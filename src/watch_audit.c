@@ -118,8 +118,6 @@ static bool lost_wp(struct pagescan_watch *w, uint64_t pm, uint64_t i)
 
 /* What identifies the data of a page that holds some: PFN or swap entry. */
 #define PM_KEY		(PM_PRESENT | PM_SWAPPED | PM_ENTRY_PFN_MASK)
-/* A page recorded as holding data at a re-arm, its data not read yet. */
-#define KEY_UNKNOWN	UINT64_MAX
 
 /* Does @fd show PFNs?  Asked of a page of our stack, present now. */
 static bool pfns_shown(int fd)
@@ -287,8 +285,7 @@ static bool collapsed(struct pagescan_watch *w, uint64_t pm, uint64_t i,
 	if (now && !held && w->audit_primed)
 		c = !(pm & PM_FILE) && !(atomic_load(&w->bits[i / 64]) & bit);
 	if (w->audit_key) {
-		c = c || (now && held && w->audit_key[i] != key &&
-			  w->audit_key[i] != KEY_UNKNOWN);
+		c = c || (now && held && w->audit_key[i] != key);
 		w->audit_key[i] = key;
 	}
 	return c;
@@ -381,40 +378,11 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
  * recorded empty and its write is cleared with the others; discarded
  * later, it would compare none to none, a miss.  Read after the re-arm,
  * the record is never older than the arming: a store after it faults,
- * a discard after it is seen by the next audit.  Between the re-arm and
- * this read a discard could still hide a page written before the re-arm:
- * those (their bits set) were recorded as holding data already, before
- * their bits were cleared (watch_audit_written()); here they get their
- * key.  Only adds: a page
+ * a discard after it is seen by the next audit.  Only adds: a page
  * recorded holding data that holds none now is left for the next audit
  * to mark (at worst an over-report), and what the collapse checks and
  * w->cow keep is recorded alongside, as watch_audit() would.
  */
-void watch_audit_written(struct pagescan_watch *w, uint64_t start,
-			 uint64_t end)
-{
-	uint64_t i0 = (start - w->start) >> ps_page_shift;
-	uint64_t i1 = (end - w->start) >> ps_page_shift, i, wi, fresh, bit;
-
-	if (!w->present)
-		return;
-	for (wi = i0 / 64; wi * 64 < i1; wi++) {
-		fresh = atomic_load(&w->bits[wi]) &
-			~atomic_load(&w->present[wi]);
-		if (!fresh)
-			continue;
-		for (i = wi * 64 > i0 ? wi * 64 : i0;
-		     i < (wi + 1) * 64 && i < i1; i++) {
-			bit = UINT64_C(1) << (i % 64);
-			if (!(fresh & bit))
-				continue;
-			if (w->audit_key)
-				w->audit_key[i] = KEY_UNKNOWN;
-			atomic_fetch_or(&w->present[wi], bit);
-		}
-	}
-}
-
 void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end)
 {
@@ -437,9 +405,6 @@ void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			bit = UINT64_C(1) << (i % 64);
 			if (w->cow && holds_anon(pm[k]))
 				atomic_fetch_or(&w->cow[i / 64], bit);
-			if (w->audit_key && w->audit_key[i] == KEY_UNKNOWN)
-				w->audit_key[i] = holds_data(w, pm[k]) ?
-						  pm[k] & PM_KEY : 0;
 			if (!holds_data(w, pm[k]) ||
 			    (atomic_load(&w->present[i / 64]) & bit))
 				continue;

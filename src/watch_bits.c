@@ -76,10 +76,8 @@ int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		watch_arm_lock(w);
 		ret = rearm(w, start, end);
-		if (!ret) {
-			watch_audit_written(w, start, end);
+		if (!ret)
 			watch_bits_clear(w, start, end);
-		}
 		watch_arm_unlock(w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		/* Armed: what holds data is recorded from now (watch_audit.c). */

@@ -231,11 +231,8 @@ static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	watch_audit(w, start, end);
 	pthread_mutex_lock(&sd_lock);
 	ret = fold_all_and_clear();
-	if (!ret) {
-		/* Written before the clear: discarded after, seen. */
-		watch_audit_written(w, start, end);
+	if (!ret)
 		watch_bits_clear(w, start, end);
-	}
 	pthread_mutex_unlock(&sd_lock);
 	return ret;
 }
