@@ -358,9 +358,10 @@ int watch_audit_init(struct pagescan_watch *w);
 void watch_audit_fini(struct pagescan_watch *w);
 void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /*
- * After a re-arm of [start, end) (watch_rearm_clear()): record the pages
- * that hold data now, so that none is recorded empty though written
- * before it was armed.  w->lock held.
+ * After a re-arm of [start, end), before its bits are cleared
+ * (watch_rearm_clear(), soft-dirty's reset): record the pages that hold
+ * data now, so that none is recorded empty though written before it was
+ * armed.  w->lock held, and the arm lock or soft-dirty's.
  */
 void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end);

@@ -372,7 +372,8 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 }
 
 /*
- * After [start, end) was re-armed and its bits cleared: record the pages
+ * After [start, end) was re-armed, before its bits are cleared (so a
+ * discard by another thread cannot slip between): record the pages
  * that hold data now and were recorded holding none.  The audit ran
  * before the re-arm, so a page first written between the two was
  * recorded empty and its write is cleared with the others; discarded

@@ -76,13 +76,17 @@ int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		pthread_sigmask(SIG_BLOCK, &all, &old);
 		watch_arm_lock(w);
 		ret = rearm(w, start, end);
-		if (!ret)
+		/*
+		 * Armed, bits not cleared yet: what holds data is recorded
+		 * now (watch_audit.c), so that a discard from here on is
+		 * seen by the next audit; one before it is in this get.
+		 */
+		if (!ret) {
+			watch_audit_rearmed(w, start, end);
 			watch_bits_clear(w, start, end);
+		}
 		watch_arm_unlock(w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
-		/* Armed: what holds data is recorded from now (watch_audit.c). */
-		if (!ret)
-			watch_audit_rearmed(w, start, end);
 		/*
 		 * uffd-sync: an event is waiting for its thread, which may
 		 * wait for this lock: retry without it.

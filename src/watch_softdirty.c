@@ -231,8 +231,11 @@ static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	watch_audit(w, start, end);
 	pthread_mutex_lock(&sd_lock);
 	ret = fold_all_and_clear();
-	if (!ret)
+	if (!ret) {
+		/* Before the bits go: a discard after it is seen. */
+		watch_audit_rearmed(w, start, end);
 		watch_bits_clear(w, start, end);
+	}
 	pthread_mutex_unlock(&sd_lock);
 	return ret;
 }
