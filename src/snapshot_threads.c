@@ -173,9 +173,40 @@ static int tid_match(pid_t tid, void *ctx)
  * returns: the kernel clears its TID word as it lets go of its memory,
  * then reaps it a little later (in a slow guest, long enough for a
  * restore to start in between, which put back a count of threads with it
- * in: seen in the 6.12 guest).  Such a task has no memory any more, and
- * its statm reads all zeros.  The first such TID, or 0.
+ * in: seen in the 6.12 guest).  Such a task has PF_EXITING set, and once
+ * it has no memory any more its statm reads all zeros.  The first such
+ * TID, or 0.
  */
+#define PS_PF_EXITING	0x4	/* include/linux/sched.h, every version */
+
+/*
+ * Past exit(2)'s start: PF_EXITING in the flags of its stat (field 9),
+ * set before the TID word is cleared and the memory let go (do_exit()),
+ * so a thread joined a moment ago has it even while its statm still
+ * shows memory.  false when it cannot be read.
+ */
+static bool task_exiting(pid_t tid)
+{
+	char path[64], buf[512], *p;
+	unsigned long flags;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return false;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return false;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & PS_PF_EXITING;
+}
+
 static pid_t exiting(const struct snap_proc *proc)
 {
 	pid_t self = (pid_t)syscall(SYS_gettid);
@@ -195,7 +226,8 @@ static pid_t exiting(const struct snap_proc *proc)
 			return proc->tids[i];	/* gone meanwhile */
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
-		if (n > 0 && buf[0] == '0' && buf[1] == ' ')
+		if ((n > 0 && buf[0] == '0' && buf[1] == ' ') ||
+		    task_exiting(proc->tids[i]))
 			return proc->tids[i];
 	}
 	return 0;
