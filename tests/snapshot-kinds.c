@@ -194,6 +194,18 @@ static void file_private(enum pagescan_watch_backend b)
 	close(fd);
 }
 
+/* The watch refuses [p, p + len) under @b with EINVAL too. */
+static bool watch_refuses(void *p, size_t len, enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	struct pagescan_watch *w;
+	int ret = pagescan_watch_register(p, len, &wo, &w);
+
+	if (!ret)
+		pagescan_watch_unregister(w);
+	return ret == -EINVAL;
+}
+
 /*
  * A page copied on write, swapped out, then read back in by the library
  * itself (the copy of a take, or of an update), then discarded and read
@@ -231,6 +243,12 @@ static void swapped_cow(enum pagescan_watch_backend b, bool update)
 		madvise(p, len, MADV_PAGEOUT);		/* the take reads it */
 	s_ref_take(&ref, p, len, false);
 	ret = s_take1(p, len, b, PAGESCAN_SNAPSHOT_VERIFY, &s);
+	if (ret == -EINVAL && watch_refuses(p, len, b)) {
+		/* uffd-wp on shmem, which a memfd's private mapping is: 5.19 */
+		printf("%s: the backend cannot track it (EINVAL), as its "
+		       "watch\n", what);
+		goto out;
+	}
 	if (ret) {
 		t_fail("%s: take: %s", what, strerror(-ret));
 		goto out;
