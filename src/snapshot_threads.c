@@ -78,6 +78,12 @@ static int tids_each(int (*fn)(pid_t tid, void *ctx), void *ctx)
 	return ret;
 }
 
+static const char *tid_str(pid_t tid, char buf[16])
+{
+	snprintf(buf, 16, "%d", (int)tid);
+	return buf;
+}
+
 struct tid_list {
 	pid_t *v;
 	size_t n, cap;
@@ -87,6 +93,15 @@ struct tid_list {
 static int tid_add(pid_t tid, void *ctx)
 {
 	struct tid_list *l = ctx;
+	char b[16];
+
+	/*
+	 * Past the start of its exit (sys_task_exiting()): glibc counts it
+	 * no more, so neither does the snapshot; recorded, a restore after
+	 * it is reaped would be refused as "exited since".
+	 */
+	if (sys_task_exiting(tid_str(tid, b)))
+		return 0;
 
 	if (l->n == l->cap) {
 		size_t nc = l->cap ? l->cap * 2 : 64;
@@ -173,44 +188,14 @@ static int tid_match(pid_t tid, void *ctx)
  * returns: the kernel clears its TID word as it lets go of its memory,
  * then reaps it a little later (in a slow guest, long enough for a
  * restore to start in between, which put back a count of threads with it
- * in: seen in the 6.12 guest).  Such a task has PF_EXITING set, and once
- * it has no memory any more its statm reads all zeros.  The first such
- * TID, or 0.
+ * in: seen in the 6.12 guest).  Such a task has PF_EXITING set
+ * (sys_task_exiting()), and once it has no memory any more its statm
+ * reads all zeros.  The first such TID, or 0.
  */
-#define PS_PF_EXITING	0x4	/* include/linux/sched.h, every version */
-
-/*
- * Past exit(2)'s start: PF_EXITING in the flags of its stat (field 9),
- * set before the TID word is cleared and the memory let go (do_exit()),
- * so a thread joined a moment ago has it even while its statm still
- * shows memory.  false when it cannot be read.
- */
-static bool task_exiting(pid_t tid)
-{
-	char path[64], buf[512], *p;
-	unsigned long flags;
-	ssize_t n;
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/task/%d/stat", (int)tid);
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return false;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	if (n <= 0)
-		return false;
-	buf[n] = '\0';
-	p = strrchr(buf, ')');
-	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
-		return false;
-	return flags & PS_PF_EXITING;
-}
-
 static pid_t exiting(const struct snap_proc *proc)
 {
 	pid_t self = (pid_t)syscall(SYS_gettid);
-	char path[64], buf[32];
+	char path[64], buf[32], tid[16];
 	size_t i;
 
 	for (i = 0; i < proc->ntids; i++) {
@@ -227,7 +212,7 @@ static pid_t exiting(const struct snap_proc *proc)
 		n = read(fd, buf, sizeof(buf) - 1);
 		close(fd);
 		if ((n > 0 && buf[0] == '0' && buf[1] == ' ') ||
-		    task_exiting(proc->tids[i]))
+		    sys_task_exiting(tid_str(proc->tids[i], tid)))
 			return proc->tids[i];
 	}
 	return 0;

@@ -329,13 +329,40 @@ int sys_read_small(const char *path, char *buf, size_t len)
 	return 0;
 }
 
+#define SYS_PF_EXITING	0x4	/* include/linux/sched.h, every version */
+
+/*
+ * Thread @tid (a /proc/self/task entry) is past the start of its exit:
+ * PF_EXITING in the flags of its stat (field 9).  do_exit() sets it
+ * before the TID word is cleared (what wakes pthread_join()) and the
+ * memory let go, and the task stays listed until it is reaped, a little
+ * later (long enough in a slow guest to be seen).  Such a thread runs no
+ * user code any more, and glibc no longer counts it.  false when it
+ * cannot be read.
+ */
+bool sys_task_exiting(const char *tid)
+{
+	char path[300], buf[512], *p;
+	unsigned long flags;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s/stat", tid);
+	if (sys_read_small(path, buf, sizeof(buf)))
+		return false;
+	p = strrchr(buf, ')');
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %lu", &flags) != 1)
+		return false;
+	return flags & SYS_PF_EXITING;
+}
+
 /*
  * The stack pointer of thread @tid (a /proc/self/task entry) of this
  * process, from /proc/self/task/TID/syscall: "NR a1 .. a6 SP PC" while in
  * a system call, "-1 SP PC" when stopped outside one, "running" while it
  * runs in user space, which shows no pointer: then read again up to
  * @tries times, yielding, before -EBUSY.  -ENOENT or -ESRCH once it has
- * exited.
+ * exited, and -ESRCH while it runs its exit in the kernel (which also
+ * shows "running": seen in the 6.12 guest, an update just after a join
+ * refused with EBUSY).
  */
 int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp)
 {
@@ -352,7 +379,7 @@ int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp)
 		if (strncmp(buf, "running", 7))
 			break;
 		if (t >= tries)
-			return -EBUSY;
+			return sys_task_exiting(tid) ? -ESRCH : -EBUSY;
 		sched_yield();
 	}
 	k = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx",

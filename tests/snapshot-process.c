@@ -889,11 +889,19 @@ static int threads_update(void)
 		return 8;
 	}
 	keep->reached = 3;
-	if (pagescan_snapshot_update(s, NULL))
+	ret = pagescan_snapshot_update(s, NULL);
+	if (ret) {
+		printf("update with the thread gone: %d (%s)\n", ret,
+		       pagescan_last_error());
 		return 9;
+	}
 	thr_val = 5;
-	if (pagescan_snapshot_restore(s, NULL) || thr_val != 4)
+	ret = pagescan_snapshot_restore(s, NULL);
+	if (ret || thr_val != 4) {
+		printf("restore after that update: %d (%s)\n", ret,
+		       pagescan_last_error());
 		return 10;
+	}
 	keep->reached = 4;
 	pagescan_snapshot_free(s);
 	return 0;
