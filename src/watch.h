@@ -184,6 +184,13 @@ struct pagescan_watch {
 	 * every page is written until they are back (watch_mprotect.c).
 	 */
 	_Atomic bool moved;
+	/*
+	 * mprotect: pages a re-arm found unmapped, so left as they were
+	 * (writable, if written before they went), and how many; armed at
+	 * a later get once mapped again (watch_mprotect.c).  w->lock.
+	 */
+	uint64_t *unarmed;
+	uint64_t nunarmed;
 
 	/* the discard audit (watch_audit.c): bit set = page held data */
 	_Atomic uint64_t *present;

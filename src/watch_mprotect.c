@@ -31,6 +31,12 @@
  * watch moved (watch_fault.c).  Those stores are not tracked page by
  * page, so from then on every page is written (mp_check_moved()) until
  * the pages are back and a get or reset has re-protected them all.
+ *
+ * A page written (so writable) and then moved away is another case: no
+ * store faults anywhere, and a get while it is away reports it but
+ * cannot re-protect it.  Brought back, it would be writable with its bit
+ * clear.  Such pages are kept (w->unarmed) and armed by a later get once
+ * mapped again, and reported then (mp_arm_returned()).
  */
 #include "watch.h"
 
@@ -51,6 +57,9 @@ static void mp_detach(struct pagescan_watch *w)
 	watch_audit_fini(w);
 	ps_own_free(w->bits);
 	w->bits = NULL;
+	ps_own_free(w->unarmed);
+	w->unarmed = NULL;
+	w->nunarmed = 0;
 }
 
 static int mp_attach(struct pagescan_watch *w)
@@ -60,6 +69,12 @@ static int mp_attach(struct pagescan_watch *w)
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
+	w->unarmed = ps_own_zalloc(watch_bitmap_words(w->npages) *
+				   sizeof(*w->unarmed));
+	if (!w->unarmed) {
+		mp_detach(w);
+		return -ENOMEM;
+	}
 	ret = watch_fault_add(w, true);
 	if (!ret && mprotect((void *)(uintptr_t)w->start, w->end - w->start,
 			     w->prot & ~PROT_WRITE))
@@ -78,6 +93,17 @@ static bool page_mapped(uint64_t a)
 
 	return !mincore((void *)(uintptr_t)a, ps_page_size, &v) ||
 	       errno != ENOMEM;
+}
+
+static void mp_unarmed_add(struct pagescan_watch *w, uint64_t a)
+{
+	uint64_t i = (a - w->start) >> ps_page_shift;
+	uint64_t m = UINT64_C(1) << (i % 64);
+
+	if (!(w->unarmed[i / 64] & m)) {
+		w->unarmed[i / 64] |= m;
+		w->nunarmed++;
+	}
 }
 
 /*
@@ -113,7 +139,9 @@ static int mp_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 			if (err != ENOMEM)
 				break;
 			if (!page_mapped(a)) {
-				err = 0;	/* a hole: nothing to arm */
+				/* a hole: nothing to arm here, for now */
+				mp_unarmed_add(w, a);
+				err = 0;
 				break;
 			}
 			if (++tries == 8)
@@ -154,11 +182,44 @@ static void mp_check_moved(struct pagescan_watch *w)
 		atomic_store(&w->moved, true);
 }
 
+/*
+ * The pages a re-arm found unmapped (w->unarmed) that are mapped again:
+ * moved back by mremap(2), or new memory mapped there.  Each is armed,
+ * then marked written: a store from before the arming (while it was away
+ * or since it came back) is then in this get, one after it faults.  One
+ * that is still away stays listed.  An over-report of each such page
+ * once; nothing to do, and no walk of the list, while it is empty.
+ * w->lock held.
+ */
+static void mp_arm_returned(struct pagescan_watch *w)
+{
+	int ro = w->prot & ~PROT_WRITE;
+	uint64_t i;
+
+	for (i = 0; w->nunarmed && i < w->npages; i++) {
+		uint64_t m = UINT64_C(1) << (i % 64);
+		uint64_t a = w->start + (i << ps_page_shift);
+
+		if (!w->unarmed[i / 64]) {
+			i |= 63;
+			continue;
+		}
+		if (!(w->unarmed[i / 64] & m))
+			continue;
+		if (mprotect((void *)(uintptr_t)a, ps_page_size, ro))
+			continue;	/* still away (ENOMEM) */
+		watch_bits_mark(w, a, a + ps_page_size);
+		w->unarmed[i / 64] &= ~m;
+		w->nunarmed--;
+	}
+}
+
 static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
 	watch_audit(w, start, end);	/* discards: watch_audit.c */
 	mp_check_moved(w);
+	mp_arm_returned(w);
 	return watch_bitmap_collect(w, start, end, reset, s, mp_rearm);
 }
 
@@ -166,6 +227,7 @@ static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	watch_audit(w, start, end);
 	mp_check_moved(w);
+	mp_arm_returned(w);
 	return watch_rearm_clear(w, start, end, mp_rearm);
 }
 
