@@ -372,6 +372,16 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
  */
 void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end);
+/*
+ * The pagemap entries of [start, end) from w->audit_fd, in chunks: @fn
+ * gets each chunk, @n entries from @a.  Stops at a read that gives none
+ * (unmapped or unreadable: nothing learnt).  The one reader of the
+ * audit, its re-arm record and the copied-page record (watch_cow.c).
+ */
+typedef void (*watch_pm_fn)(struct pagescan_watch *w, uint64_t a,
+			    const uint64_t *pm, uint64_t n, void *ctx);
+void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
+			uint64_t end, watch_pm_fn fn, void *ctx);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */

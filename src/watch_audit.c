@@ -323,15 +323,12 @@ static void collapse_check(struct pagescan_watch *w)
 	w->collapse_base[1] = c;
 }
 
-void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
+void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
+			uint64_t end, watch_pm_fn fn, void *ctx)
 {
-	bool counted = w->vmstat_fd >= 0 || w->collapse_unknown;
-	uint64_t pm[CHUNK], a, i, n, k;
-	struct run run = { 0, 0 };
+	uint64_t pm[CHUNK], a, n;
 	ssize_t got;
 
-	if (!w->present)
-		return;
 	for (a = start; a < end; a += n << ps_page_shift) {
 		n = (end - a) >> ps_page_shift;
 		if (n > CHUNK)
@@ -339,36 +336,75 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
 			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
 		if (got < (ssize_t)sizeof(pm[0]))
-			break;	/* unmapped or unreadable: nothing learnt */
+			return;
 		n = (uint64_t)got / sizeof(pm[0]);
-		for (k = 0; k < n; k++) {
-			_Atomic uint64_t *word;
-			uint64_t bit;
-			bool now = holds_data(w, pm[k]);
+		fn(w, a, pm, n, ctx);
+	}
+}
 
-			i = ((a - w->start) >> ps_page_shift) + k;
-			word = &w->present[i / 64];
-			bit = UINT64_C(1) << (i % 64);
-			/* Read after pagemap: a handler marks, then un-protects. */
-			if (lost_wp(w, pm[k], i))
-				watch_bits_mark(w, a + (k << ps_page_shift),
-						a + ((k + 1) << ps_page_shift));
-			if ((w->audit_collapse && collapsed(w, pm[k], i, now)) |
-			    (w->cow && cow_lost(w, pm[k], i)))
-				run_add(w, &run, a + (k << ps_page_shift));
-			if (now && !(atomic_load(word) & bit)) {
-				atomic_fetch_or(word, bit);
-			} else if (!now && (atomic_load(word) & bit)) {
-				/* Marked first: watch_audit_held() races. */
-				watch_bits_mark(w, a + (k << ps_page_shift),
-						a + ((k + 1) << ps_page_shift));
-				atomic_fetch_and(word, ~bit);
-			}
+static void audit_chunk(struct pagescan_watch *w, uint64_t a,
+			const uint64_t *pm, uint64_t n, void *ctx)
+{
+	struct run *run = ctx;
+	uint64_t i, k;
+
+	for (k = 0; k < n; k++) {
+		_Atomic uint64_t *word;
+		uint64_t bit;
+		bool now = holds_data(w, pm[k]);
+
+		i = ((a - w->start) >> ps_page_shift) + k;
+		word = &w->present[i / 64];
+		bit = UINT64_C(1) << (i % 64);
+		/* Read after pagemap: a handler marks, then un-protects. */
+		if (lost_wp(w, pm[k], i))
+			watch_bits_mark(w, a + (k << ps_page_shift),
+					a + ((k + 1) << ps_page_shift));
+		if ((w->audit_collapse && collapsed(w, pm[k], i, now)) |
+		    (w->cow && cow_lost(w, pm[k], i)))
+			run_add(w, run, a + (k << ps_page_shift));
+		if (now && !(atomic_load(word) & bit)) {
+			atomic_fetch_or(word, bit);
+		} else if (!now && (atomic_load(word) & bit)) {
+			/* Marked first: watch_audit_held() races. */
+			watch_bits_mark(w, a + (k << ps_page_shift),
+					a + ((k + 1) << ps_page_shift));
+			atomic_fetch_and(word, ~bit);
 		}
 	}
+}
+
+void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	bool counted = w->vmstat_fd >= 0 || w->collapse_unknown;
+	struct run run = { 0, 0 };
+
+	if (!w->present)
+		return;
+	watch_pagemap_each(w, start, end, audit_chunk, &run);
 	run_add(w, &run, UINT64_MAX);
 	if (counted)
 		collapse_check(w);
+}
+
+static void rearmed_chunk(struct pagescan_watch *w, uint64_t a,
+			  const uint64_t *pm, uint64_t n, void *ctx)
+{
+	uint64_t i, k, bit;
+
+	(void)ctx;
+	for (k = 0; k < n; k++) {
+		i = ((a - w->start) >> ps_page_shift) + k;
+		bit = UINT64_C(1) << (i % 64);
+		if (w->cow && holds_anon(pm[k]))
+			atomic_fetch_or(&w->cow[i / 64], bit);
+		if (!holds_data(w, pm[k]) ||
+		    (atomic_load(&w->present[i / 64]) & bit))
+			continue;
+		if (w->audit_key)
+			w->audit_key[i] = pm[k] & PM_KEY;
+		atomic_fetch_or(&w->present[i / 64], bit);
+	}
 }
 
 /*
@@ -387,33 +423,8 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
 			 uint64_t end)
 {
-	uint64_t pm[CHUNK], a, i, n, k, bit;
-	ssize_t got;
-
-	if (!w->present)
-		return;
-	for (a = start; a < end; a += n << ps_page_shift) {
-		n = (end - a) >> ps_page_shift;
-		if (n > CHUNK)
-			n = CHUNK;
-		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
-			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
-		if (got < (ssize_t)sizeof(pm[0]))
-			return;	/* unmapped or unreadable: nothing learnt */
-		n = (uint64_t)got / sizeof(pm[0]);
-		for (k = 0; k < n; k++) {
-			i = ((a - w->start) >> ps_page_shift) + k;
-			bit = UINT64_C(1) << (i % 64);
-			if (w->cow && holds_anon(pm[k]))
-				atomic_fetch_or(&w->cow[i / 64], bit);
-			if (!holds_data(w, pm[k]) ||
-			    (atomic_load(&w->present[i / 64]) & bit))
-				continue;
-			if (w->audit_key)
-				w->audit_key[i] = pm[k] & PM_KEY;
-			atomic_fetch_or(&w->present[i / 64], bit);
-		}
-	}
+	if (w->present)
+		watch_pagemap_each(w, start, end, rearmed_chunk, NULL);
 }
 
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)

@@ -58,7 +58,6 @@
 
 #define PM_PRESENT	(UINT64_C(1) << 63)
 #define PM_FILE		(UINT64_C(1) << 61)
-#define NOTE_CHUNK	512
 #define LOST_VEC	64
 /* Runs of recorded pages closer than this share one scan. */
 #define LOST_GAP	512
@@ -173,35 +172,30 @@ static void cow_witness(struct pagescan_watch *w, uint64_t a, uint64_t pm)
 	}
 }
 
+static void note_chunk(struct pagescan_watch *w, uint64_t a,
+		       const uint64_t *pm, uint64_t n, void *ctx)
+{
+	uint64_t k;
+
+	(void)ctx;
+	for (k = 0; k < n; k++) {
+		cow_set(w, ((a - w->start) >> ps_page_shift) + k,
+			(pm[k] & PM_PRESENT) && !(pm[k] & PM_FILE));
+		if (w->nhuge)
+			cow_witness(w, a + (k << ps_page_shift), pm[k]);
+	}
+}
+
 /* Record which pages of [start, end) hold copied data now (pagemap). */
 void watch_cow_note(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	uint64_t pm[NOTE_CHUNK], a, n, k;
-	ssize_t got;
-
 	if (!w->cow)
 		return;
 	if (start < w->start)
 		start = w->start;
 	if (end > w->end)
 		end = w->end;
-	for (a = start; a < end; a += n << ps_page_shift) {
-		n = (end - a) >> ps_page_shift;
-		if (n > NOTE_CHUNK)
-			n = NOTE_CHUNK;
-		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
-			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
-		if (got < (ssize_t)sizeof(pm[0]))
-			return;
-		n = (uint64_t)got / sizeof(pm[0]);
-		for (k = 0; k < n; k++) {
-			cow_set(w, ((a - w->start) >> ps_page_shift) + k,
-				(pm[k] & PM_PRESENT) && !(pm[k] & PM_FILE));
-			if (w->nhuge)
-				cow_witness(w, a + (k << ps_page_shift),
-					    pm[k]);
-		}
-	}
+	watch_pagemap_each(w, start, end, note_chunk, NULL);
 }
 
 /*
