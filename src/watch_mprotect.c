@@ -49,10 +49,32 @@ static int mp_available(char *why, size_t len)
 	return 1;
 }
 
+/*
+ * Give [start, end) its protection back.  mprotect(2) stops at the first
+ * hole with ENOMEM (part of the range unmapped, which is allowed), and
+ * the pages above it stayed read-only with no handler to let a store
+ * through after unregister: a crash.  So around holes, run by run:
+ * chunks, then pages where a chunk has one.
+ */
+static void mp_unprotect(struct pagescan_watch *w)
+{
+	uint64_t chunk = (uint64_t)512 << ps_page_shift, a, b, c;
+
+	if (!mprotect((void *)(uintptr_t)w->start, w->end - w->start, w->prot))
+		return;
+	for (a = w->start; a < w->end; a = b) {
+		b = a + chunk < w->end ? a + chunk : w->end;
+		if (!mprotect((void *)(uintptr_t)a, b - a, w->prot))
+			continue;
+		for (c = a; c < b; c += ps_page_size)
+			mprotect((void *)(uintptr_t)c, ps_page_size, w->prot);
+	}
+}
+
 static void mp_detach(struct pagescan_watch *w)
 {
 	/* Also in a forked child: it inherited the protection. */
-	mprotect((void *)(uintptr_t)w->start, w->end - w->start, w->prot);
+	mp_unprotect(w);
 	watch_fault_del(w);
 	watch_audit_fini(w);
 	ps_own_free(w->bits);

@@ -176,6 +176,44 @@ static void run_written_away(enum pagescan_watch_backend b, bool shared)
 		close(fd);
 }
 
+static char *hole_p;
+
+static int store_above_hole(void)
+{
+	hole_p[8 * t_psz] = 1;
+	hole_p[15 * t_psz] = 2;
+	return 0;
+}
+
+/*
+ * Part of a watched range unmapped (allowed: pagescan_watch(3), munmap),
+ * then unregister, then a store above the hole.  mprotect's detach gave
+ * the protection back with one mprotect(2), which stopped at the hole:
+ * the pages above stayed read-only, and the store killed the process.
+ */
+static void unregister_over_hole(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	char what[96];
+	int ret;
+
+	hole_p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(hole_p, NP * t_psz);
+	ret = pagescan_watch_register(hole_p, NP * t_psz, &wo, &w);
+	if (ret)
+		t_error("%s: register: %s", name, strerror(-ret));
+	hole_p[10 * t_psz] = 3;
+	munmap(hole_p + 3 * t_psz, t_psz);
+	t_eq(pagescan_watch_unregister(w), 0);
+	snprintf(what, sizeof(what), "%s: a store above a hole after "
+		 "unregister", name);
+	t_child_ok(what, t_child(store_above_hole, 30));
+	munmap(hole_p, NP * t_psz);
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
@@ -190,6 +228,7 @@ int main(void)
 		run(bs[i]);
 		run_written_away(bs[i], false);
 		run_written_away(bs[i], true);
+		unregister_over_hole(bs[i]);
 	}
 	t_done();
 }
