@@ -213,27 +213,51 @@ static void mp_check_moved(struct pagescan_watch *w)
  * once; nothing to do, and no walk of the list, while it is empty.
  * w->lock held.
  */
+/* Listed pages above which the VMAs are read once, not tried one by one. */
+#define MP_LOOK_MIN	64
+
+static bool mp_mapped_in(const struct ps_maps *m, uint64_t a)
+{
+	size_t k = ps_maps_find(m, a);
+
+	return k < m->n && m->v[k].start <= a && a < m->v[k].end;
+}
+
 static void mp_arm_returned(struct pagescan_watch *w)
 {
 	int ro = w->prot & ~PROT_WRITE;
+	struct ps_maps m = { 0 };
+	bool look;
 	uint64_t i;
 
+	/*
+	 * Many listed (a heap shrunk for good, say: 65,536 pages made each
+	 * get 10x slower, one failed mprotect(2) a page): one read of the
+	 * VMAs, and only pages mapped in it are tried.  One mapped after
+	 * that read is armed by the next get, and marked then.
+	 */
+	look = w->nunarmed > MP_LOOK_MIN &&
+	       !ps_maps_read_self_range(w->start, w->end, &m);
 	for (i = 0; w->nunarmed && i < w->npages; i++) {
-		uint64_t m = UINT64_C(1) << (i % 64);
+		uint64_t bit = UINT64_C(1) << (i % 64);
 		uint64_t a = w->start + (i << ps_page_shift);
 
 		if (!w->unarmed[i / 64]) {
 			i |= 63;
 			continue;
 		}
-		if (!(w->unarmed[i / 64] & m))
+		if (!(w->unarmed[i / 64] & bit))
+			continue;
+		if (look && !mp_mapped_in(&m, a))
 			continue;
 		if (mprotect((void *)(uintptr_t)a, ps_page_size, ro))
 			continue;	/* still away (ENOMEM) */
 		watch_bits_mark(w, a, a + ps_page_size);
-		w->unarmed[i / 64] &= ~m;
+		w->unarmed[i / 64] &= ~bit;
 		w->nunarmed--;
 	}
+	if (look)
+		ps_maps_free(&m);
 }
 
 static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,

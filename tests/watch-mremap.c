@@ -176,6 +176,66 @@ static void run_written_away(enum pagescan_watch_backend b, bool shared)
 		close(fd);
 }
 
+/*
+ * Many written pages (more than the 64 the mprotect backend tries one by
+ * one) away over a get, and back: each is reported, and a store after.
+ */
+#define MANY 200
+static void run_many_away(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b,
+		      .flags = PAGESCAN_WATCH_VERIFY);
+	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
+		      .flags = PAGESCAN_WATCH_RESET);
+	const char *name = pagescan_watch_backend_name(b);
+	size_t len = 2 * MANY * t_psz, away = MANY * t_psz;
+	int fd = memfd_create("watch-mremap-many", 0), n, i, got;
+	static void *pg[2 * MANY];
+	struct pagescan_watch *w;
+	char *p, *tmp, *q;
+
+	if (fd < 0 || ftruncate(fd, (off_t)len))
+		t_error("memfd");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+	if (p == MAP_FAILED)
+		t_error("mmap memfd");
+	tmp = t_map(away, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(p, len);
+	if (pagescan_watch_register(p, len, &wo, &w)) {
+		printf("%s: shared memory refused, a limit in its manual\n",
+		       name);
+		goto out;
+	}
+	t_touch(p + MANY * t_psz, away);		/* all writable now */
+	q = mremap(p + MANY * t_psz, away, away,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, tmp);
+	if (q == MAP_FAILED)
+		t_error("%s: mremap away: %s", name, strerror(errno));
+	pagescan_watch_get_pages(w, p, len, pg, 2 * MANY, &reset);
+	for (i = 0; i < MANY; i++)
+		q[i * t_psz] = 0x77;			/* written away */
+	if (mremap(q, away, away, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p + MANY * t_psz) == MAP_FAILED)
+		t_error("%s: mremap back: %s", name, strerror(errno));
+	n = pagescan_watch_get_pages(w, p, len, pg, 2 * MANY, &reset);
+	for (i = got = 0; i < n; i++)
+		got += (char *)pg[i] >= p + MANY * t_psz;
+	t_check(got == MANY, "%s: %d pages written away over a get, back: %d "
+		"reported", name, MANY, got);
+	p[MANY * t_psz + 7 * t_psz] = 0x78;
+	n = pagescan_watch_get_pages(w, p, len, pg, 2 * MANY, &reset);
+	t_check(n >= 1, "%s: a store after %d pages came back: %d reported",
+		name, MANY, n);
+	t_check(!pagescan_watch_verify_failure(w, NULL, NULL),
+		"%s: verify mode found an unreported change (many away)",
+		name);
+	t_eq(pagescan_watch_unregister(w), 0);
+out:
+	munmap(p, len);
+	munmap(tmp, away);
+	close(fd);
+}
+
 static char *hole_p;
 
 static int store_above_hole(void)
@@ -229,6 +289,7 @@ int main(void)
 		run_written_away(bs[i], false);
 		run_written_away(bs[i], true);
 		unregister_over_hole(bs[i]);
+		run_many_away(bs[i]);
 	}
 	t_done();
 }
