@@ -212,6 +212,7 @@ pid_t sys_pid_of_procfd(int fd, pid_t *tid);
 bool sys_pidfd_exited(int pidfd);
 int sys_read_small(const char *path, char *buf, size_t len);
 bool sys_task_exiting(const char *tid);
+bool sys_task_reaped(const char *tid, unsigned int ms);
 int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp);
 int sys_copy_from_self(void *dst, const void *src, size_t len);
 int sys_copy_to_self(void *dst, const void *src, size_t len);

@@ -30,6 +30,8 @@
 
 /* Looks at the threads, 50 us apart, while one not recorded is listed. */
 #define THREAD_TRIES 40
+/* How long a take or update waits for an exiting thread to be reaped. */
+#define TAKE_REAP_MS 1000
 
 struct tid_dirent {
 	uint64_t ino;
@@ -96,11 +98,14 @@ static int tid_add(pid_t tid, void *ctx)
 	char b[16];
 
 	/*
-	 * Past the start of its exit (sys_task_exiting()): glibc counts it
-	 * no more, so neither does the snapshot; recorded, a restore after
-	 * it is reaped would be refused as "exited since".
+	 * Past the start of its exit and reaped soon after (sys_task_
+	 * reaped()): glibc counts it no more, so neither does the snapshot;
+	 * recorded, a restore after it is reaped would be refused as
+	 * "exited since".  One not reaped in time is recorded (a later
+	 * restore refused, honestly).
 	 */
-	if (sys_task_exiting(tid_str(tid, b)))
+	if (sys_task_exiting(tid_str(tid, b)) &&
+	    sys_task_reaped(b, TAKE_REAP_MS))
 		return 0;
 
 	if (l->n == l->cap) {

@@ -19,6 +19,7 @@
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -330,6 +331,7 @@ int sys_read_small(const char *path, char *buf, size_t len)
 }
 
 #define SYS_PF_EXITING	0x4	/* include/linux/sched.h, every version */
+#define TASK_REAP_MS	1000	/* a thread's exit, even in a slow guest */
 
 /*
  * Thread @tid (a /proc/self/task entry) is past the start of its exit:
@@ -355,14 +357,40 @@ bool sys_task_exiting(const char *tid)
 }
 
 /*
+ * Thread @tid, past the start of its exit, is reaped (its /proc/self/task
+ * entry gone) within about @ms milliseconds.  PF_EXITING alone is not
+ * enough to take it as gone: it is set before the kernel clears the TID
+ * word and makes the robust futexes' OWNER_DIED writes (exit_mm()), so
+ * memory read then still shows it alive, and put back later it would
+ * make a pthread_join() or a lock wait for ever.  Once reaped, those
+ * writes are done.
+ */
+bool sys_task_reaped(const char *tid, unsigned int ms)
+{
+	struct timespec ts = { 0, 1000000 };
+	char path[300];
+	unsigned int i;
+
+	snprintf(path, sizeof(path), "/proc/self/task/%s", tid);
+	for (i = 0; i <= ms; i++) {
+		if (access(path, F_OK))
+			return errno == ENOENT;
+		if (!sys_task_exiting(tid))
+			return false;
+		nanosleep(&ts, NULL);
+	}
+	return false;
+}
+
+/*
  * The stack pointer of thread @tid (a /proc/self/task entry) of this
  * process, from /proc/self/task/TID/syscall: "NR a1 .. a6 SP PC" while in
  * a system call, "-1 SP PC" when stopped outside one, "running" while it
  * runs in user space, which shows no pointer: then read again up to
  * @tries times, yielding, before -EBUSY.  -ENOENT or -ESRCH once it has
- * exited, and -ESRCH while it runs its exit in the kernel (which also
- * shows "running": seen in the 6.12 guest, an update just after a join
- * refused with EBUSY).
+ * exited, also when it was running its exit in the kernel (which shows
+ * "running" too: seen in the 6.12 guest, an update just after a join
+ * refused with EBUSY) and is reaped soon after.
  */
 int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp)
 {
@@ -379,7 +407,9 @@ int sys_thread_sp(const char *tid, unsigned int tries, uint64_t *sp)
 		if (strncmp(buf, "running", 7))
 			break;
 		if (t >= tries)
-			return sys_task_exiting(tid) ? -ESRCH : -EBUSY;
+			return sys_task_exiting(tid) &&
+			       sys_task_reaped(tid, TASK_REAP_MS) ? -ESRCH :
+								    -EBUSY;
 		sched_yield();
 	}
 	k = sscanf(buf, "%lld %llx %llx %llx %llx %llx %llx %llx %llx",

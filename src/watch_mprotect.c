@@ -42,6 +42,7 @@
 
 #include <signal.h>
 #include <sys/mman.h>
+#include <unistd.h>
 
 static int mp_available(char *why, size_t len)
 {
@@ -233,11 +234,11 @@ static void mp_arm_returned(struct pagescan_watch *w)
 	/*
 	 * Many listed (a heap shrunk for good, say: 65,536 pages made each
 	 * get 10x slower, one failed mprotect(2) a page): one read of the
-	 * VMAs, and only pages mapped in it are tried.  One mapped after
+	 * VMAs (the maps text: bounds only, no smaps walk), and only pages
+	 * mapped in it are tried.  One mapped after
 	 * that read is armed by the next get, and marked then.
 	 */
-	look = w->nunarmed > MP_LOOK_MIN &&
-	       !ps_maps_read_self_range(w->start, w->end, &m);
+	look = w->nunarmed > MP_LOOK_MIN && !ps_maps_read(getpid(), 0, &m);
 	for (i = 0; w->nunarmed && i < w->npages; i++) {
 		uint64_t bit = UINT64_C(1) << (i % 64);
 		uint64_t a = w->start + (i << ps_page_shift);
