@@ -235,7 +235,7 @@ int snap_proc_threads_check(const struct pagescan_snapshot *s)
 	const struct snap_proc *proc = s->proc;
 	struct timespec ts = { 0, 50000 };
 	struct tid_cmp c;
-	char path[64];
+	char path[64], b[16];
 	size_t i;
 	int tries, ret;
 
@@ -249,6 +249,10 @@ int snap_proc_threads_check(const struct pagescan_snapshot *s)
 				       "the threads are not known");
 		if (!c.created || tries == THREAD_TRIES)
 			break;
+		/* Joined a moment ago: running its exit, reaped soon. */
+		if (sys_task_exiting(tid_str(c.created, b)) &&
+		    sys_task_reaped(b, TAKE_REAP_MS))
+			continue;
 		nanosleep(&ts, NULL);
 	}
 	if (c.created)
