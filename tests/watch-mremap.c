@@ -104,6 +104,20 @@ static void run(enum pagescan_watch_backend b)
 	munmap(p, NP * t_psz);
 }
 
+/* A memfd's MAP_SHARED mapping of @len bytes, its descriptor in *@fd. */
+static char *shared_map(size_t len, int *fd)
+{
+	char *p;
+
+	*fd = memfd_create("watch-mremap", 0);
+	if (*fd < 0 || ftruncate(*fd, (off_t)len))
+		t_error("memfd");
+	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, *fd, 0);
+	if (p == MAP_FAILED)
+		t_error("mmap memfd");
+	return p;
+}
+
 /*
  * One page written (under mprotect: writable from then on), moved away
  * alone, a get-and-reset while it is away, a write there, and back: the
@@ -124,13 +138,7 @@ static void run_written_away(enum pagescan_watch_backend b, bool shared)
 		 shared ? "shared memfd" : "private anonymous");
 	if (shared) {
 		/* the discard audit saw the anonymous page come back */
-		fd = memfd_create("watch-mremap", 0);
-		if (fd < 0 || ftruncate(fd, NP * t_psz))
-			t_error("memfd");
-		p = mmap(NULL, NP * t_psz, PROT_READ | PROT_WRITE, MAP_SHARED,
-			 fd, 0);
-		if (p == MAP_FAILED)
-			t_error("mmap memfd");
+		p = shared_map(NP * t_psz, &fd);
 	} else {
 		p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
 			  MAP_PRIVATE | MAP_ANONYMOUS);
@@ -189,16 +197,12 @@ static void run_many_away(enum pagescan_watch_backend b)
 		      .flags = PAGESCAN_WATCH_RESET);
 	const char *name = pagescan_watch_backend_name(b);
 	size_t len = 2 * MANY * t_psz, away = MANY * t_psz;
-	int fd = memfd_create("watch-mremap-many", 0), n, i, got;
+	int fd, n, i, got;
 	static void *pg[2 * MANY];
 	struct pagescan_watch *w;
 	char *p, *tmp, *q;
 
-	if (fd < 0 || ftruncate(fd, (off_t)len))
-		t_error("memfd");
-	p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-	if (p == MAP_FAILED)
-		t_error("mmap memfd");
+	p = shared_map(len, &fd);
 	tmp = t_map(away, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
 	t_touch(p, len);
 	if (pagescan_watch_register(p, len, &wo, &w)) {
