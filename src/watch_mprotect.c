@@ -37,6 +37,11 @@
  * cannot re-protect it.  Brought back, it would be writable with its bit
  * clear.  Such pages are kept (w->unarmed) and armed by a later get once
  * mapped again, and reported then (mp_arm_returned()).
+ *
+ * Moved onto another page of the same watch, such a page is writable
+ * there with that page's bit clear, and leaves a hole where it was: while
+ * the watch has a hole, each get and reset marks every writable page of
+ * it written (mp_mark_writable()), so that page is in the same answer.
  */
 #include "watch.h"
 
@@ -212,11 +217,9 @@ static void mp_check_moved(struct pagescan_watch *w)
  * or since it came back) is then in this get, one after it faults.  One
  * that is still away stays listed.  An over-report of each such page
  * once; nothing to do, and no walk of the list, while it is empty.
- * w->lock held.
+ * With @m (the VMAs, read once for this get), only pages mapped in it are
+ * tried.  w->lock held.
  */
-/* Listed pages above which the VMAs are read once, not tried one by one. */
-#define MP_LOOK_MIN	64
-
 static bool mp_mapped_in(const struct ps_maps *m, uint64_t a)
 {
 	size_t k = ps_maps_find(m, a);
@@ -224,21 +227,11 @@ static bool mp_mapped_in(const struct ps_maps *m, uint64_t a)
 	return k < m->n && m->v[k].start <= a && a < m->v[k].end;
 }
 
-static void mp_arm_returned(struct pagescan_watch *w)
+static void mp_arm_returned(struct pagescan_watch *w, const struct ps_maps *m)
 {
 	int ro = w->prot & ~PROT_WRITE;
-	struct ps_maps m = { 0 };
-	bool look;
 	uint64_t i;
 
-	/*
-	 * Many listed (a heap shrunk for good, say: 65,536 pages made each
-	 * get 10x slower, one failed mprotect(2) a page): one read of the
-	 * VMAs (the maps text: bounds only, no smaps walk), and only pages
-	 * mapped in it are tried.  One mapped after
-	 * that read is armed by the next get, and marked then.
-	 */
-	look = w->nunarmed > MP_LOOK_MIN && !ps_maps_read(getpid(), 0, &m);
 	for (i = 0; w->nunarmed && i < w->npages; i++) {
 		uint64_t bit = UINT64_C(1) << (i % 64);
 		uint64_t a = w->start + (i << ps_page_shift);
@@ -249,7 +242,7 @@ static void mp_arm_returned(struct pagescan_watch *w)
 		}
 		if (!(w->unarmed[i / 64] & bit))
 			continue;
-		if (look && !mp_mapped_in(&m, a))
+		if (m && !mp_mapped_in(m, a))
 			continue;
 		if (mprotect((void *)(uintptr_t)a, ps_page_size, ro))
 			continue;	/* still away (ENOMEM) */
@@ -257,6 +250,65 @@ static void mp_arm_returned(struct pagescan_watch *w)
 		w->unarmed[i / 64] &= ~bit;
 		w->nunarmed--;
 	}
+}
+
+/*
+ * Between gets only pages whose bits are set are writable, but for one
+ * moved here by mremap(2) from another page of this watch: written (so
+ * writable) there, it is writable here with this page's bit clear, and
+ * no store to it faults.  Such a move leaves a hole where the page was,
+ * so while the watch has one (msync(2) says ENOMEM: one walk of the VMAs
+ * of the range in the kernel), every writable page of it is marked:
+ * those with their bits set already, and any moved in.  A page moved in
+ * whose source was mapped over again since is not seen: that is mapping
+ * something else over watched addresses (the manual).  If the VMAs cannot
+ * be read, the whole watch is marked.  w->lock held.
+ */
+static void mp_mark_writable(struct pagescan_watch *w, const struct ps_maps *m)
+{
+	size_t k;
+
+	if (!m) {
+		watch_bits_mark(w, w->start, w->end);
+		return;
+	}
+	for (k = ps_maps_find(m, w->start); k < m->n && m->v[k].start < w->end;
+	     k++) {
+		uint64_t a = m->v[k].start > w->start ? m->v[k].start : w->start;
+		uint64_t b = m->v[k].end < w->end ? m->v[k].end : w->end;
+
+		if ((m->v[k].flags & PAGESCAN_VMA_WRITE) && a < b)
+			watch_bits_mark(w, a, b);
+	}
+}
+
+/*
+ * What a get or reset checks before it reads the bits: pages moved away
+ * and back (mp_check_moved(), mp_arm_returned()) and pages moved in
+ * (mp_mark_writable()).  The VMAs (the maps text: bounds only, no smaps
+ * walk) are read at most once: while the watch has a hole, or when many
+ * pages are listed as away (a heap shrunk for good, say: 65,536 listed
+ * pages made each get 10x slower, one failed mprotect(2) a page).  A
+ * page mapped after that read is armed by the next get, and marked then.
+ */
+#define MP_LOOK_MIN	64	/* listed pages above which the VMAs are read */
+
+static void mp_look(struct pagescan_watch *w)
+{
+	struct ps_maps m = { 0 };
+	bool hole, look;
+
+	mp_check_moved(w);
+	hole = msync((void *)(uintptr_t)w->start, w->end - w->start,
+		     MS_ASYNC) && errno == ENOMEM;
+	if (!hole && w->nunarmed <= MP_LOOK_MIN) {
+		mp_arm_returned(w, NULL);
+		return;
+	}
+	look = !ps_maps_read(getpid(), 0, &m);
+	if (hole)
+		mp_mark_writable(w, look ? &m : NULL);
+	mp_arm_returned(w, look ? &m : NULL);
 	if (look)
 		ps_maps_free(&m);
 }
@@ -265,16 +317,14 @@ static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
 	watch_audit(w, start, end);	/* discards: watch_audit.c */
-	mp_check_moved(w);
-	mp_arm_returned(w);
+	mp_look(w);
 	return watch_bitmap_collect(w, start, end, reset, s, mp_rearm);
 }
 
 static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	watch_audit(w, start, end);
-	mp_check_moved(w);
-	mp_arm_returned(w);
+	mp_look(w);
 	return watch_rearm_clear(w, start, end, mp_rearm);
 }
 

@@ -12,7 +12,8 @@
  * to them through while the watched range is not wholly mapped, and every
  * page is reported until they are back (tests/watch-limits: "moved").
  * And one page written, moved away alone over a get, and back: mprotect
- * had left it writable with its bit cleared (run_written_away()).
+ * had left it writable with its bit cleared (run_written_away()), and
+ * moved onto another page of the watch, that page (run_onto_other()).
  */
 #include "watch-common.h"
 
@@ -240,6 +241,61 @@ out:
 	close(fd);
 }
 
+/*
+ * A written page (under mprotect: writable) moved by mremap(2) onto
+ * another page of the same watch, then written there: that page was
+ * writable with its bit clear, and neither that store nor any later one
+ * was seen (mprotect, private and shared memory).
+ */
+static void run_onto_other(enum pagescan_watch_backend b, bool shared)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b,
+		      .flags = PAGESCAN_WATCH_VERIFY);
+	struct pagescan_watch *w;
+	bool seen[NP];
+	char name[64], *p;
+	int ret, round, fd = -1;
+
+	snprintf(name, sizeof(name), "%s, %s, onto another page",
+		 pagescan_watch_backend_name(b),
+		 shared ? "shared memfd" : "private anonymous");
+	if (shared)
+		p = shared_map(NP * t_psz, &fd);
+	else
+		p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+			  MAP_PRIVATE | MAP_ANONYMOUS);
+	t_touch(p, NP * t_psz);
+	ret = pagescan_watch_register(p, NP * t_psz, &wo, &w);
+	if (ret == -EINVAL && shared && b != PAGESCAN_WATCH_MPROTECT) {
+		printf("%s: refused (EINVAL), a limit in its manual\n", name);
+		goto out;
+	}
+	if (ret)
+		t_error("%s: register: %s", name, strerror(-ret));
+	p[3 * t_psz] = 0x31;
+	seen_pages(w, p, seen, name);
+	p[3 * t_psz + 1] = 0x32;		/* writable again (mprotect) */
+	if (mremap(p + 3 * t_psz, t_psz, t_psz, MREMAP_MAYMOVE | MREMAP_FIXED,
+		   p + 9 * t_psz) == MAP_FAILED)
+		t_error("%s: mremap: %s", name, strerror(errno));
+	p[9 * t_psz + 2] = 0x33;
+	seen_pages(w, p, seen, name);
+	t_check(seen[9], "%s: a store to the page moved there was lost", name);
+	for (round = 0; round < 3; round++) {
+		p[9 * t_psz + 3 + round] = (char)(0x34 + round);
+		seen_pages(w, p, seen, name);
+		t_check(seen[9], "%s: store %d after the move was lost", name,
+			round);
+	}
+	t_check(!pagescan_watch_verify_failure(w, NULL, NULL),
+		"%s: verify mode found an unreported change", name);
+	t_eq(pagescan_watch_unregister(w), 0);
+out:
+	munmap(p, NP * t_psz);
+	if (fd >= 0)
+		close(fd);
+}
+
 static char *hole_p;
 
 static int store_above_hole(void)
@@ -292,6 +348,8 @@ int main(void)
 		run(bs[i]);
 		run_written_away(bs[i], false);
 		run_written_away(bs[i], true);
+		run_onto_other(bs[i], false);
+		run_onto_other(bs[i], true);
 		unregister_over_hole(bs[i]);
 		run_many_away(bs[i]);
 	}
