@@ -155,13 +155,14 @@ static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
 	 * Every bitmap now: memory of ours mapped later could fill a hole
 	 * that munmap left in a range, and hide it from the checks.
 	 */
-	r->pop = ps_own_zalloc(words * 5 * sizeof(uint64_t));
+	r->pop = ps_own_zalloc(words * 6 * sizeof(uint64_t));
 	if (!r->pop)
 		return -ENOMEM;
 	r->chg = r->pop + words;
 	r->pending = r->chg + words;
 	r->seen = r->pending + words;
 	r->now = r->seen + words;
+	r->wr = r->now + words;
 
 	/*
 	 * Which units hold something, BEFORE arming: uffd-async arms empty

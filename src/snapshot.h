@@ -46,6 +46,7 @@ struct snap_range {
 	uint64_t *seen;		/* scratch, allocated at take (no malloc
 				 * while the heap may be being restored) */
 	uint64_t *now;		/* scratch: populated now (update) */
+	uint64_t *wr;		/* scratch: writable now (mprotect, check) */
 	uint64_t *vhash;	/* verify mode: hash of unpopulated units */
 	unsigned char *store;	/* the copy, at the range's offsets */
 	struct pagescan_watch *w;
@@ -235,6 +236,11 @@ const struct ps_maps *snap_view_maps(struct snap_view *view, uint64_t start,
  * (with a message for pagescan_last_error()).
  */
 int snap_vmas_check(struct pagescan_snapshot *s);
+/*
+ * After the watches' gets (chg): no page of an mprotect range writable
+ * that its watch did not see written.  0 or -EFAULT.
+ */
+int snap_writable_check(struct pagescan_snapshot *s);
 /* Does a range overlap the calling thread's stack?  0 or -EBUSY. */
 int snap_stack_check(const struct pagescan_range *r, size_t n);
 /* The calling thread's stack, [*lo, *hi). 0 or -errno. */

@@ -265,6 +265,57 @@ static int still_registered(struct pagescan_snapshot *s, struct snap_range *r,
 }
 
 /*
+ * Under mprotect a page is writable only once its watch saw it written,
+ * so the mapping check cannot tell, with PROT_WRITE masked, memory
+ * mapped again in place (munmap then mmap, MAP_FIXED, mprotect back to
+ * writable) from what was taken: nothing of it faults, and a restore
+ * left it as the program wrote it, silently.  Such a page is writable
+ * with no write seen: the check keeps which units are writable
+ * (r->wr, from the VMAs it reads anyway), and snap_writable_check()
+ * compares them with what the watch reported.  Memory mapped again
+ * read-only looks armed, and is not told.
+ */
+static void writable_units(struct snap_range *r, const struct snap_vma *v,
+			   size_t n)
+{
+	size_t j;
+
+	memset(r->wr, 0, snap_words(r->nunits) * sizeof(uint64_t));
+	for (j = 0; j < n; j++)
+		if (v[j].flags & PAGESCAN_VMA_WRITE)
+			snap_set_range(r->wr, (size_t)((v[j].start - r->start) >>
+						       r->shift),
+				       (size_t)((v[j].end - r->start) >>
+						r->shift));
+}
+
+int snap_writable_check(struct pagescan_snapshot *s)
+{
+	size_t i, k;
+
+	for (i = 0; i < s->n; i++) {
+		struct snap_range *r = &s->r[i];
+
+		if (pagescan_watch_backend(r->w) != PAGESCAN_WATCH_MPROTECT)
+			continue;
+		for (k = 0; k < snap_words(r->nunits); k++) {
+			uint64_t lost = r->wr[k] & ~r->chg[k];
+
+			if (lost)
+				return ps_errf(EFAULT, "snapshot range %#" PRIx64
+					       "-%#" PRIx64 " is writable at %#"
+					       PRIx64 " with no write seen "
+					       "(mapped again, or mprotect, "
+					       "since take)", r->start, r->end,
+					       r->start + ((k * 64 +
+					       (size_t)__builtin_ctzll(lost)) <<
+					       r->shift));
+		}
+	}
+	return 0;
+}
+
+/*
  * The backends that take PROT_WRITE away to track (mprotect; soft-dirty
  * while it freezes) split and re-protect the range themselves: the write
  * bit is theirs, and the mappings are compared by the rest.  Anonymous
@@ -298,6 +349,8 @@ int snap_vmas_check(struct pagescan_snapshot *s)
 				      "(munmap or mremap)", r->start, r->end);
 		if (ret)
 			break;
+		if (b == PAGESCAN_WATCH_MPROTECT)
+			writable_units(r, v, n);
 		/* Re-merge both lists under the mask before comparing. */
 		a = c = NULL;
 		na = nc = 0;

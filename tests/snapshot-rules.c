@@ -4,7 +4,8 @@
  * write-watch backend this kernel has.  A range munmapped, mremapped or
  * mprotected since take fails the restore with EFAULT and nothing is
  * touched (the scribbles stay), and restores again once the mapping is
- * back as it was; guard pages installed since take (MADV_GUARD_INSTALL,
+ * back as it was; memory mapped again in place is restored whole or
+ * refused the same way; guard pages installed since take (MADV_GUARD_INSTALL,
  * 6.13) fail it the same way, and at take; a thread whose stack lies in
  * a range cannot restore it (EBUSY), another thread can; fork: the
  * child's copy fails with ECHILD and frees cleanly, the parent's goes on
@@ -106,6 +107,80 @@ static void mappings(enum pagescan_watch_backend b)
 	pagescan_snapshot_free(s);
 	s_ref_free(&ref);
 	munmap(p, NP * t_psz);
+}
+
+/*
+ * One of several ranges munmapped and mapped again in place (same size,
+ * same protection, so the mapping check sees what it saw at take), then
+ * written, or mprotect()ed writable again by the program.  mprotect
+ * restored nothing of it and said 0 as nobody: the new memory is
+ * writable and faults on no store.  Either every byte comes back, or
+ * the restore fails with EFAULT and leaves memory alone; and the error
+ * names the right range when its neighbours are fine (uffd-async checks
+ * neighbouring ranges in one scan).
+ */
+#define NR 6
+static void remapped(enum pagescan_watch_backend b, int victim, bool mmap_again)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o, .backend = b);
+	PAGESCAN_OPTS(pagescan_snapshot_stats, st);
+	size_t step = (NP + 1) * t_psz, len = NR * step;
+	struct pagescan_range r[NR];
+	struct pagescan_snapshot *s;
+	struct s_ref ref[NR];
+	char what[96], at[32], *p, *v;
+	const char *msg;
+	int i, ret;
+
+	snprintf(what, sizeof(what), "%s, range %d of %d %s",
+		 pagescan_watch_backend_name(b), victim, NR,
+		 mmap_again ? "mapped again" : "mprotect()ed writable");
+	p = t_map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	memset(p, 0x5a, len);
+	for (i = 0; i < NR; i++) {
+		if (mprotect(p + i * step + NP * t_psz, t_psz, PROT_NONE))
+			t_error("mprotect");
+		r[i].addr = p + i * step;
+		r[i].len = NP * t_psz;
+		s_ref_take(&ref[i], r[i].addr, r[i].len, true);
+	}
+	ret = pagescan_snapshot_take(r, NR, &o, &s);
+	t_check(!ret, "%s: take: %s", what, strerror(-ret));
+	if (ret)
+		goto out;
+	v = p + victim * step;
+	if (mmap_again) {
+		if (munmap(v, NP * t_psz) ||
+		    mmap(v, NP * t_psz, PROT_READ | PROT_WRITE, MAP_PRIVATE |
+			 MAP_ANONYMOUS | MAP_FIXED, -1, 0) != v)
+			t_error("%s: map again", what);
+	} else if (mprotect(v, NP * t_psz, PROT_READ | PROT_WRITE)) {
+		t_error("%s: mprotect", what);
+	}
+	memset(v, 0x77, NP * t_psz);
+	ret = pagescan_snapshot_restore(s, &st);
+	if (ret == -EFAULT) {
+		msg = pagescan_last_error();
+		snprintf(at, sizeof(at), "%#lx-", (unsigned long)(uintptr_t)v);
+		t_check(msg && strstr(msg, at), "%s: the error names another "
+			"range: %s", what, msg ? msg : "(none)");
+		t_check(v[0] == 0x77 && v[NP * t_psz - 1] == 0x77,
+			"%s: a failed restore touched memory", what);
+		printf("%s: refused (EFAULT): %s\n", what, msg ? msg : "");
+	} else {
+		t_check(ret == 0, "%s: restore: %s (%s)", what, strerror(-ret),
+			pagescan_last_error() ? pagescan_last_error() : "");
+		for (i = 0; i < NR; i++)
+			t_check(!s_ref_check(&ref[i], what, NULL),
+				"%s: restore said %d, and range %d differs",
+				what, ret, i);
+		printf("%s: restored\n", what);
+	}
+	pagescan_snapshot_free(s);
+out:
+	for (i = 0; i < NR; i++)
+		s_ref_free(&ref[i]);
+	munmap(p, len);
 }
 
 static void guards(enum pagescan_watch_backend b)
@@ -427,6 +502,12 @@ int main(void)
 		free(st.maps);
 
 		mappings(bs[i]);
+		remapped(bs[i], 0, true);
+		remapped(bs[i], NR / 2, true);
+		remapped(bs[i], NR - 1, true);
+		if (bs[i] != PAGESCAN_WATCH_MPROTECT &&
+		    bs[i] != PAGESCAN_WATCH_SOFT_DIRTY)
+			remapped(bs[i], NR / 2, false);
 		guards(bs[i]);
 		stacks(bs[i]);
 		forks(bs[i], false);
