@@ -160,6 +160,13 @@ void watch_discarded(struct pagescan_watch *w, uint64_t start, uint64_t end);
  * reports: unrecorded, its discard later would go unseen.
  */
 void watch_read_back(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/*
+ * The caller found [@start, @end) of @w changed with no write seen
+ * (under mprotect: writable, so mapped again in place): marked written,
+ * so that the next get or reset re-arms it.  No-op for a backend
+ * without a bitmap.
+ */
+void watch_written(struct pagescan_watch *w, uint64_t start, uint64_t end);
 
 /*
  * ---- ownmem.c: the library's lasting state, outside the heap ----

@@ -237,10 +237,11 @@ const struct ps_maps *snap_view_maps(struct snap_view *view, uint64_t start,
  */
 int snap_vmas_check(struct pagescan_snapshot *s);
 /*
- * After the watches' gets (chg): no page of an mprotect range writable
- * that its watch did not see written.  0 or -EFAULT.
+ * After the watches' gets: each unit of an mprotect range that is
+ * writable goes to chg, and is marked written in its watch (memory
+ * mapped again in place, which nothing of faults).
  */
-int snap_writable_check(struct pagescan_snapshot *s);
+void snap_writable_check(struct pagescan_snapshot *s);
 /* Does a range overlap the calling thread's stack?  0 or -EBUSY. */
 int snap_stack_check(const struct pagescan_range *r, size_t n);
 /* The calling thread's stack, [*lo, *hi). 0 or -errno. */

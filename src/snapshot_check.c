@@ -335,30 +335,32 @@ static void writable_units(struct snap_range *r, const struct snap_vma *v,
 						r->shift));
 }
 
-int snap_writable_check(struct pagescan_snapshot *s)
+/*
+ * Such units are taken as changed (restored, or taken in by an update),
+ * and marked written in the watch, so that the re-arm after the restore,
+ * or the next get, write-protects them again: from then on they are
+ * tracked like the rest.
+ */
+void snap_writable_check(struct pagescan_snapshot *s)
 {
-	size_t i, k;
+	size_t i, k, b;
 
 	for (i = 0; i < s->n; i++) {
 		struct snap_range *r = &s->r[i];
 
 		if (pagescan_watch_backend(r->w) != PAGESCAN_WATCH_MPROTECT)
 			continue;
-		for (k = 0; k < snap_words(r->nunits); k++) {
-			uint64_t lost = r->wr[k] & ~r->chg[k];
-
-			if (lost)
-				return ps_errf(EFAULT, "snapshot range %#" PRIx64
-					       "-%#" PRIx64 " is writable at %#"
-					       PRIx64 " with no write seen "
-					       "(mapped again, or mprotect, "
-					       "since take)", r->start, r->end,
-					       r->start + ((k * 64 +
-					       (size_t)__builtin_ctzll(lost)) <<
-					       r->shift));
+		/* r->wr becomes what is writable and was not reported. */
+		for (k = 0; k < snap_words(r->nunits); k++)
+			r->wr[k] &= ~r->chg[k];
+		for (k = 0; (k = snap_next_set(r->wr, k, r->nunits)) <
+			    r->nunits; k = b) {
+			b = snap_next_clear(r->wr, k, r->nunits);
+			snap_set_range(r->chg, k, b);
+			watch_written(r->w, r->start + ((uint64_t)k << r->shift),
+				      r->start + ((uint64_t)b << r->shift));
 		}
 	}
-	return 0;
 }
 
 /*

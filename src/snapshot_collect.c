@@ -440,15 +440,8 @@ int snap_gather(struct pagescan_snapshot *s, bool rearm, bool now,
 
 	if (!ret)
 		ret = collect_all(s, rearm, now);
-	if (!ret || ret == -EIO) {
-		int w = snap_writable_check(s);
-
-		if (w) {
-			if (rearm)	/* seen and re-armed: keep it */
-				snap_keep_pending(s, s->n);
-			ret = w;
-		}
-	}
+	if (!ret || ret == -EIO)
+		snap_writable_check(s);
 	if (ret == -EIO) {
 		*eio = true;
 		ret = 0;

@@ -186,3 +186,9 @@ void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	watch_arm_unlock(w);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 }
+
+void watch_written(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	if (w->bits)
+		watch_bits_mark(w, start, end);
+}

@@ -174,7 +174,19 @@ static void remapped(enum pagescan_watch_backend b, int victim, bool mmap_again)
 			t_check(!s_ref_check(&ref[i], what, NULL),
 				"%s: restore said %d, and range %d differs",
 				what, ret, i);
-		printf("%s: restored\n", what);
+		/* Tracked again: a later store, and an update, are seen. */
+		memset(v + t_psz, 0x66, t_psz);
+		s_restore(s, what);
+		t_check(!s_ref_check(&ref[victim], what, NULL),
+			"%s: a store after the restore was not restored", what);
+		memset(v, 0x55, NP * t_psz);
+		t_eq(pagescan_snapshot_update(s, NULL), 0);
+		memset(v + 2 * t_psz, 0x44, 3 * t_psz);
+		s_restore(s, what);
+		t_check(v[2 * t_psz] == 0x55 && v[NP * t_psz - 1] == 0x55,
+			"%s: restore after an update: %02x, not 55", what,
+			(unsigned char)v[2 * t_psz]);
+		printf("%s: restored, then tracked\n", what);
 	}
 	pagescan_snapshot_free(s);
 out:
