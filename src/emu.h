@@ -27,6 +27,7 @@
 #define WINDOW_SLACK	64	/* entries past a first read fitted to a vec */
 #define VMA_QUERY_MAX	32	/* VMAs asked for one by one, not the text */
 #define OUT_BATCH	8	/* kernel buffers per copy-out, when direct */
+#define EMU_RESTART	2	/* output(): walk again from s->restart_at */
 #define KPF_THP		(UINT64_C(1) << KPF_THP_BIT)
 #define KPF_ZERO	(UINT64_C(1) << KPF_ZERO_PAGE_BIT)
 
@@ -92,6 +93,13 @@ struct emu {
 
 	/* Output: the kernel's bounce buffer and its bookkeeping. */
 	bool have_vec;
+	/*
+	 * A self scan whose vec lies in the range: after each copy-out the
+	 * walk starts again where it stopped, as the kernel's does, and
+	 * sees the vec pages that copy populated (emulate.c).
+	 */
+	bool restart_flush;
+	uint64_t restart_at;
 	struct page_region *buf;	/* PMD_SIZE / PAGE_SIZE entries */
 	size_t buf_len, buf_idx;
 	size_t blk_len;			/* the kernel's buffer: 512 entries */

@@ -91,7 +91,7 @@ int emu_flush(struct emu *s)
 
 /*
  * pagemap_scan_output() for the matching unit [addr, end): 0 go on,
- * 1 stop (a limit), -errno.  @out_end gets the end actually output.
+ * 1 stop (a limit), EMU_RESTART (walk again from s->restart_at), -errno.  @out_end gets the end actually output.
  */
 static int output(struct emu *s, uint64_t cats, uint64_t addr, uint64_t end,
 		  uint64_t *out_end)
@@ -129,6 +129,10 @@ again:
 		 * walk_end of EMU_QUIRK_STALE_WALK_END.  Reset it instead.
 		 */
 		s->walk_end = 0;
+		if (s->restart_flush) {
+			s->restart_at = addr;
+			return EMU_RESTART;
+		}
 		goto again;
 	}
 	s->found += n_pages;

@@ -233,6 +233,27 @@ static int scan(struct emu *s)
 }
 
 /*
+ * A scan of our own memory whose vec lies in the range: the kernel
+ * copies each full bounce buffer out, then walks again from where it
+ * stopped, and sees the vec pages that copy populated.  Entries read
+ * before it, or a batched copy, would not (a first scan into a fresh
+ * malloc()ed vec: other regions, another count): such a scan copies per
+ * bounce buffer and walks again (EMU_RESTART).
+ */
+static bool vec_in_range(const struct emu *s)
+{
+	uint64_t len, vend;
+
+	if (!s->self)
+		return false;
+	if (__builtin_mul_overflow(s->a.vec_len,
+				   (uint64_t)sizeof(struct page_region), &len) ||
+	    __builtin_add_overflow(s->a.vec, len, &vend))
+		vend = UINT64_MAX;
+	return s->a.vec < s->a.end && s->a.start < vend;
+}
+
+/*
  * A scan's memory: its state, the pagemap window and the output buffer
  * at their largest (CHUNK_ENTRIES entries and a PMD block's rounding,
  * OUT_BATCH of the kernel's buffers), in one mapping of the library's
@@ -376,7 +397,8 @@ static int emu_scan_target(const struct ps_target *t,
 	 */
 	s->blk_len = bounce;
 	s->buf_len = s->a.vec_len < bounce ? (size_t)s->a.vec_len : bounce;
-	if (s->direct && s->a.vec_len > bounce)
+	s->restart_flush = s->a.vec_len > bounce && vec_in_range(s);
+	if (s->direct && s->a.vec_len > bounce && !s->restart_flush)
 		/* OUT_BATCH of its buffers in one copy (emu_flush()). */
 		s->buf_len = s->a.vec_len < bounce * OUT_BATCH ?
 			     (size_t)s->a.vec_len : bounce * OUT_BATCH;
@@ -384,6 +406,15 @@ static int emu_scan_target(const struct ps_target *t,
 	memset(&s->buf[0], 0, sizeof(s->buf[0]));
 	if (s->a.start < s->a.end) {
 		ret = scan(s);
+		while (ret == EMU_RESTART) {
+			/* Nothing read before the copy-out is trusted. */
+			s->a.start = s->restart_at;
+			s->run_start = s->run_end = 0;
+			s->win_lo = s->win_hi = 0;
+			s->pud_known = false;
+			s->hz_blk = 0;
+			ret = scan(s);
+		}
 		/*
 		 * A gone target writes nothing back, like the kernel; so
 		 * does our own "cannot decide" (EMU_QUIRK_UNDECIDABLE).
