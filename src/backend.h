@@ -33,6 +33,12 @@ struct ps_target {
 	int pidfd;		/* -1 if none */
 	pid_t pid;		/* the process the descriptor was opened on */
 	bool self;		/* the calling process */
+	/*
+	 * A bare descriptor's directory ("<procfs>/PID", or its task), in
+	 * the procfs mount it was opened in, whose numbers may be another
+	 * pid namespace's; NULL: /proc/PID.
+	 */
+	const char *proc_dir;
 };
 
 struct ps_backend {

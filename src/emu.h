@@ -83,6 +83,12 @@ struct emu {
 	int fd;
 	pid_t pid;
 	bool self;
+	/*
+	 * The target's directory for what is read by path: "/proc/PID",
+	 * a bare descriptor's own procfs's, or a live thread's of it once
+	 * the leader has exited (emu_vmas.c).
+	 */
+	char dir[PATH_MAX];
 	unsigned int shift;
 	uint64_t psz;
 	const struct emu_caps *caps;
@@ -161,7 +167,7 @@ int emu_read_vmas(struct emu *s, struct ps_maps *m);
 /* Does the target's uffd-wp VMA @v allow async write-protect?  1/0/-err */
 int emu_vma_wp_allowed(struct emu *s, const struct ps_vma *v);
 /* The WP_ASYNC state of the target's userfaultfds: 1 all, 0 none, -1. */
-int emu_uffd_async_state(pid_t pid);
+int emu_uffd_async_state(const char *dir);
 /* Private anonymous memory: only anon pages, the zero page or none. */
 bool emu_vma_anon_private(const struct emu *s, const struct ps_maps *m,
 			  const struct ps_vma *v);

@@ -28,14 +28,14 @@ int emu_vma_wp_allowed(struct emu *s, const struct ps_vma *v)
  * userfaultfd shows "API:\t<api>:<features>:<ioctls>" (since 4.3).
  * 1: all do, 0: none does, -1: mixed or none found.
  */
-int emu_uffd_async_state(pid_t pid)
+int emu_uffd_async_state(const char *pdir)
 {
-	char path[300], link[64], buf[512];
+	char path[PATH_MAX + 300], link[64], buf[512];
 	int all = 1, none = 1, found = 0;
 	struct dirent *d;
 	DIR *dir;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	snprintf(path, sizeof(path), "%s/fd", pdir);
 	dir = opendir(path);
 	if (!dir)
 		return -1;
@@ -45,16 +45,14 @@ int emu_uffd_async_state(pid_t pid)
 
 		if (d->d_name[0] == '.')
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fd/%s", (int)pid,
-			 d->d_name);
+		snprintf(path, sizeof(path), "%s/fd/%s", pdir, d->d_name);
 		n = readlink(path, link, sizeof(link) - 1);
 		if (n < 0)
 			continue;
 		link[n] = '\0';
 		if (strcmp(link, "anon_inode:[userfaultfd]"))
 			continue;
-		snprintf(path, sizeof(path), "/proc/%d/fdinfo/%s", (int)pid,
-			 d->d_name);
+		snprintf(path, sizeof(path), "%s/fdinfo/%s", pdir, d->d_name);
 		if (sys_read_small(path, buf, sizeof(buf)))
 			continue;
 		api = strstr(buf, "API:\t");
@@ -178,6 +176,7 @@ static int anchor_differs(struct emu *s, int fresh, uint64_t at, size_t n)
 
 static int bare_same_mm(struct emu *s, const struct ps_maps *m)
 {
+	char path[PATH_MAX + 16];
 	volatile char here = 1;
 	uint64_t at = 0;
 	size_t n = 1, i;
@@ -199,9 +198,10 @@ static int bare_same_mm(struct emu *s, const struct ps_maps *m)
 		if (!at)
 			return 0;
 	}
-	fresh = sys_open_proc(s->pid, 0, "pagemap", O_RDONLY);
+	snprintf(path, sizeof(path), "%s/pagemap", s->dir);
+	fresh = open(path, O_RDONLY | O_CLOEXEC);
 	if (fresh < 0)
-		return fresh == -ENOENT ? -ESRCH : fresh;
+		return errno == ENOENT ? -ESRCH : -errno;
 	/* A page may move between the two reads: ask twice. */
 	for (tries = 0; tries < 2; tries++) {
 		ret = anchor_differs(s, fresh, at, n);
@@ -211,6 +211,48 @@ static int bare_same_mm(struct emu *s, const struct ps_maps *m)
 	(void)here;
 	close(fresh);
 	return ret > 0 ? -EOPNOTSUPP : ret;
+}
+
+/*
+ * A process whose leader has exited (pthread_exit() from main) lists no
+ * VMAs in its own directory, but its other threads share the address
+ * space the descriptor reads: take the list from one of them, and read
+ * by its directory from then on.
+ */
+static int read_live_thread(struct emu *s, bool smaps, struct ps_maps *m)
+{
+	char path[PATH_MAX + 8];
+	struct dirent *d;
+	DIR *dir;
+	int ret = 0;
+
+	memset(m, 0, sizeof(*m));
+	snprintf(path, sizeof(path), "%s/task", s->dir);
+	dir = opendir(path);
+	if (!dir)
+		return 0;	/* a task's own directory: nothing below it */
+	while (!m->n && (d = readdir(dir))) {
+		char tdir[PATH_MAX];
+
+		if (d->d_name[0] < '0' || d->d_name[0] > '9')
+			continue;
+		if ((size_t)snprintf(tdir, sizeof(tdir), "%s/task/%s", s->dir,
+				     d->d_name) >= sizeof(tdir))
+			continue;
+		ps_maps_free(m);
+		memset(m, 0, sizeof(*m));
+		ret = ps_maps_read_dir(tdir, smaps ? PAGESCAN_VMAS_SMAPS : 0, m);
+		if (ret == -ENOENT || ret == -ESRCH) {
+			ret = 0;	/* exited meanwhile */
+			continue;
+		}
+		if (ret)
+			break;
+		if (m->n)
+			snprintf(s->dir, sizeof(s->dir), "%s", tdir);
+	}
+	closedir(dir);
+	return ret;
 }
 
 /*
@@ -236,7 +278,11 @@ static int read_list(struct emu *s, bool smaps, struct ps_maps *m)
 		return ps_maps_read_fd_mem(smaps ? t->smaps_fd : t->maps_fd,
 					   t->files_lock, smaps, s->maps_mem,
 					   m);
-	ret = ps_maps_read(s->pid, smaps ? PAGESCAN_VMAS_SMAPS : 0, m);
+	ret = ps_maps_read_dir(s->dir, smaps ? PAGESCAN_VMAS_SMAPS : 0, m);
+	if (!ret && !m->n && !ps_mm_gone(s->fd)) {
+		ps_maps_free(m);
+		ret = read_live_thread(s, smaps, m);
+	}
 	if (ret)
 		return ret;
 	if (!m->n || ps_mm_gone(s->fd))

@@ -201,7 +201,7 @@ static int scan(struct emu *s)
 			if (m.v[i].start >= s->a.end)
 				break;
 			if (m.v[i].flags & PAGESCAN_VMA_UFFD_WP) {
-				s->wp_async = emu_uffd_async_state(s->pid);
+				s->wp_async = emu_uffd_async_state(s->dir);
 				/*
 				 * Read by number: had the process exited
 				 * meanwhile, it might be another's.
@@ -353,6 +353,12 @@ static int emu_scan_target(const struct ps_target *t,
 	s->fd = t->pagemap_fd;
 	s->pid = t->pid;
 	s->self = t->self;
+	if (t->proc_dir)
+		snprintf(s->dir, sizeof(s->dir), "%s", t->proc_dir);
+	else if (t->self)
+		snprintf(s->dir, sizeof(s->dir), "/proc/self");
+	else
+		snprintf(s->dir, sizeof(s->dir), "/proc/%d", (int)t->pid);
 	s->psz = ps_pagesz();
 	s->shift = ps_page_shift;
 	s->caps = emu_caps();

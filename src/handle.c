@@ -247,6 +247,7 @@ void ps_handle_target(const struct pagescan *ps, struct ps_target *t)
 	t->pidfd = ps->pidfd;
 	t->pid = ps->proc_pid;
 	t->self = ps->self;
+	t->proc_dir = NULL;	/* its own descriptors, or /proc/PID */
 }
 
 int ps_handle_scan(struct pagescan *ps, struct pm_scan_arg *arg)

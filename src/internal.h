@@ -215,7 +215,12 @@ int sys_pidfd_open(pid_t pid, unsigned int flags);
 pid_t sys_pidfd_proc_pid(int pidfd);
 int sys_proc_is_own_pidns(void);
 pid_t sys_proc_self_pid(void);
-pid_t sys_pid_of_procfd(int fd, pid_t *tid);
+/*
+ * A pagemap descriptor's directory in the procfs it was opened in (any
+ * mount), its PID there, and whether that is the caller.  -EBADF: not a
+ * pagemap file.
+ */
+int sys_procfd_dir(int fd, char *dir, size_t len, pid_t *pid, bool *self);
 bool sys_pidfd_exited(int pidfd);
 int sys_read_small(const char *path, char *buf, size_t len);
 bool sys_task_exiting(const char *tid);
@@ -271,6 +276,8 @@ struct ps_maps {
 
 /* By pid (the process as it is now); sorted and disjoint in every case. */
 int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m);
+/* By a process's (or task's) directory in some procfs mount. */
+int ps_maps_read_dir(const char *dir, unsigned int flags, struct ps_maps *m);
 /*
  * Through an open maps/smaps descriptor; -ESRCH once its mm is gone.
  * @lock (the handle's files_lock) is held for the whole read.

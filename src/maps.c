@@ -6,6 +6,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -328,6 +329,17 @@ void ps_maps_mem_trim(struct ps_maps_mem *mem, size_t keep)
 		mem->v = NULL;
 		mem->v_cap = 0;
 	}
+}
+
+int ps_maps_read_dir(const char *dir, unsigned int flags, struct ps_maps *m)
+{
+	bool smaps = flags & PAGESCAN_VMAS_SMAPS;
+	char path[PATH_MAX];
+
+	if ((size_t)snprintf(path, sizeof(path), "%s/%s", dir,
+			     smaps ? "smaps" : "maps") >= sizeof(path))
+		return -ENAMETOOLONG;
+	return read_maps(-1, path, smaps, NULL, m);
 }
 
 int ps_maps_read(pid_t pid, unsigned int flags, struct ps_maps *m)

@@ -256,32 +256,52 @@ int ps_dispatch(enum pagescan_backend backend, const struct ps_target *t,
 	return b < 0 ? b : ps_backend((enum pagescan_backend)b)->scan(t, arg);
 }
 
-/* The drop-in: a bare descriptor, whose process is known by number only. */
+/*
+ * The drop-in: a bare descriptor, whose process is known by number only.
+ * The emulation reads its maps next to it, in the procfs it was opened
+ * in, and reads the entries through it (or, opened write-only, which
+ * the kernel's ioctl does not mind, through the same file opened again
+ * for reading).
+ */
 static int bare_scan(int fd, struct pm_scan_arg *arg)
 {
 	struct ps_target t = {
 		.pagemap_fd = fd, .maps_fd = -1, .smaps_fd = -1, .pidfd = -1,
 	};
 	int b = choose(PAGESCAN_BACKEND_AUTO, arg, false);
+	char dir[PATH_MAX], link[64];
+	int fl, rfd = -1, ret;
+	bool self;
 	pid_t pid;
 
 	if (b < 0)
 		return b;
-	if (b == PAGESCAN_BACKEND_EMULATE) {
-		pid = sys_pid_of_procfd(fd, NULL);
-		if (pid == -ENOENT)
-			return -EBADF;
-		if (pid == -EBADF) {
-			/* Not a pagemap file: what the kernel says for it. */
-			return fcntl(fd, F_GETFD) < 0 ? -EBADF : -ENOTTY;
-		}
-		if (pid < 0)
-			return pid;
-		t.pid = pid;
-		/* The link's number is /proc's, not necessarily getpid()'s. */
-		t.self = pid == sys_proc_self_pid();
+	if (b != PAGESCAN_BACKEND_EMULATE)
+		return ps_backend((enum pagescan_backend)b)->scan(&t, arg);
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || (fl & O_PATH))
+		return -EBADF;		/* as ioctl(2) on such a descriptor */
+	ret = sys_procfd_dir(fd, dir, sizeof(dir), &pid, &self);
+	if (ret == -ENOENT)
+		return -EBADF;
+	if (ret == -EBADF)
+		return -ENOTTY;		/* not a pagemap file */
+	if (ret)
+		return ret;
+	if ((fl & O_ACCMODE) == O_WRONLY) {
+		snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+		rfd = open(link, O_RDONLY | O_CLOEXEC);
+		if (rfd < 0)
+			return errno == ENOENT ? -ESRCH : -errno;
+		t.pagemap_fd = rfd;
 	}
-	return ps_backend((enum pagescan_backend)b)->scan(&t, arg);
+	t.pid = pid;
+	t.self = self;
+	t.proc_dir = dir;
+	ret = ps_backend((enum pagescan_backend)b)->scan(&t, arg);
+	if (rfd >= 0)
+		close(rfd);
+	return ret;
 }
 
 int pagescan_ioctl(int pagemap_fd, struct pm_scan_arg *arg)

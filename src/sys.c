@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/magic.h>
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
@@ -16,6 +17,7 @@
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/uio.h>
@@ -201,44 +203,70 @@ bool sys_pidfd_exited(int pidfd)
 	return poll(&p, 1, 0) > 0;
 }
 
-/*
- * The pid (and tid, or 0) whose pagemap @fd is, from the procfs link
- * "/proc/PID/pagemap" or "/proc/PID/task/TID/pagemap".  procfs resolves
- * "self" to the number, so this works for every way of opening it.
- * Returns the pid, or -errno (-EBADF: not a pagemap file).
- */
-pid_t sys_pid_of_procfd(int fd, pid_t *tid)
+/* A positive decimal number, all of [p, end)? */
+static long proc_number(const char *p, const char *end)
 {
-	char link[64], target[PATH_MAX];
-	const char *p;
-	char *endp;
-	long pid, t = 0;
+	char *e;
+	long v;
+
+	if (p >= end || *p < '0' || *p > '9')
+		return -1;
+	v = strtol(p, &e, 10);
+	return e == end && v > 0 ? v : -1;
+}
+
+/*
+ * Where @fd, a pagemap file, lives: "<procfs>/PID/pagemap" or
+ * "<procfs>/PID/task/TID/pagemap", in any procfs mount (a monitoring
+ * agent's /host/proc as well as /proc; procfs resolves "self" to the
+ * number).  @dir gets "<procfs>/PID" (or ".../task/TID"), *@pid the PID
+ * as that procfs numbers it, *@self whether that is the caller (the
+ * mount's "self" link).  0, or -errno (-EBADF: not a pagemap file).
+ */
+int sys_procfd_dir(int fd, char *dir, size_t len, pid_t *pid, bool *self)
+{
+	char link[64], target[PATH_MAX], selfp[PATH_MAX + 8], mine[32];
+	char *end, *slash, *task;
+	struct statfs sf;
 	ssize_t n;
+	long v;
 
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, target, sizeof(target) - 1);
 	if (n < 0)
 		return -errno;
 	target[n] = '\0';
-	if (strncmp(target, "/proc/", 6))
+	if (fstatfs(fd, &sf))
+		return -errno;
+	if (sf.f_type != PROC_SUPER_MAGIC || n < 9 ||
+	    strcmp(target + n - 8, "/pagemap"))
 		return -EBADF;
-	p = target + 6;
-	pid = strtol(p, &endp, 10);
-	if (endp == p || pid <= 0)
+	end = target + n - 8;
+	*end = '\0';
+	if ((size_t)(end - target) >= len)
+		return -ENAMETOOLONG;
+	memcpy(dir, target, (size_t)(end - target) + 1);
+	slash = strrchr(target, '/');
+	if (!slash || (v = proc_number(slash + 1, end)) < 0)
 		return -EBADF;
-	p = endp;
-	if (!strncmp(p, "/task/", 6)) {
-		p += 6;
-		t = strtol(p, &endp, 10);
-		if (endp == p || t <= 0)
+	task = slash - 5;
+	if (slash - target >= 5 && !strncmp(task, "/task", 5)) {
+		*task = '\0';		/* ".../PID/task/TID": the PID */
+		slash = strrchr(target, '/');
+		if (!slash || (v = proc_number(slash + 1, task)) < 0)
 			return -EBADF;
-		p = endp;
 	}
-	if (strcmp(p, "/pagemap"))
-		return -EBADF;
-	if (tid)
-		*tid = (pid_t)t;
-	return (pid_t)pid;
+	*slash = '\0';			/* the mount point */
+	*pid = (pid_t)v;
+	/* The mount's own "self": this process, as that procfs sees it. */
+	*self = false;
+	snprintf(selfp, sizeof(selfp), "%s/self", target);
+	n = readlink(selfp, mine, sizeof(mine) - 1);
+	if (n > 0) {
+		mine[n] = '\0';
+		*self = proc_number(mine, mine + n) == v;
+	}
+	return 0;
 }
 
 /*
