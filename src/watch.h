@@ -192,8 +192,15 @@ struct pagescan_watch {
 	uint64_t *unarmed;
 	uint64_t nunarmed;
 
-	/* the discard audit (watch_audit.c): bit set = page held data */
+	/*
+	 * The discard audit (watch_audit.c): bit set = page held data at
+	 * the last audit, or (its bit in anon_shared set too) was a present
+	 * anonymous page not exclusively mapped: shared with a child, or
+	 * the zero page.  anon_shared is NULL under uffd-sync, and only
+	 * the audit reads it (w->lock).
+	 */
 	_Atomic uint64_t *present;
+	uint64_t *anon_shared;
 	/*
 	 * Set = page held anonymous data (copied on write, or a private
 	 * hugetlb page populated) at the last audit; only with
@@ -204,6 +211,7 @@ struct pagescan_watch {
 	int mem_fd;			/* /proc/self/mem: w->huge[].wit */
 	bool audit_any_present;		/* uffd-sync: no armed zero page */
 	bool audit_wp;			/* uffd-sync: check pagemap bit 57 */
+	bool audit_pfnzero;		/* PAGE_IS_PFNZERO tells anon_shared */
 	/*
 	 * mprotect, soft-dirty: THP collapses (watch_audit.c).  With PFNs
 	 * shown, audit_key[i] is the page's entry (PFN or swap entry) at

@@ -13,10 +13,34 @@
  * (63) and either exclusively mapped (56) or a file or shmem page (61).
  * That leaves out the shared zero page, which a read of a discarded
  * private page maps (no struct page: neither bit 56 nor 61), so a
- * discard followed by a read is still a change.  It also leaves out
- * private anonymous pages shared with a forked child: each is reported
- * once when the fork makes it shared (an over-report), and a discard of
- * it while shared is not seen (mprotect, soft-dirty).  uffd-sync sets
+ * discard followed by a read is still a change.
+ * A private anonymous page shared with a forked child (or merged by
+ * KSM) shows the same bits as the zero page: present, neither 56 nor
+ * 61.  Where PAGEMAP_SCAN has PAGE_IS_PFNZERO (6.7, no privilege
+ * needed), the audit asks it about such pages (one ioctl per chunk of
+ * pagemap that has any): the zero page holds none, any other holds
+ * data, and the fork changes nothing.  Before 6.7 (or if the ioctl
+ * fails) nothing tells the two apart without PFNs, so such a page is
+ * recorded in a third state, "shared" (w->anon_shared, with its bit in
+ * w->present too: it may hold data):
+ *  - held, then shared: marked (the fork makes each page of the watch
+ *    reported once, an over-report; or it was discarded and read, the
+ *    zero page);
+ *  - shared, then empty: marked.  A discard of a shared page, or of one
+ *    the child's exit (or a write of the child) left exclusive again
+ *    but that was recorded shared at the last audit: reported.  If it
+ *    was the zero page, an over-report (it read zeros before too);
+ *  - shared, then held: recorded held, not marked (the child is gone:
+ *    the same data; or a write of ours, which faulted and is marked).
+ *    Not taken for a collapse either (see below: it was held);
+ *  - shared, then shared: unchanged.  A discard of a shared page read
+ *    again before the get maps the zero page, shared too: not seen
+ *    without PFNs or PFNZERO (mprotect, soft-dirty before 6.7), also
+ *    when the child exited before the discard.
+ * Recording a shared page as holding none lost it once the child
+ * exited: a discard then compared none to none (and the get after the
+ * exit took every page of the watch for a collapse).
+ * uffd-sync sets
  * audit_any_present: there every present page holds data, since a read
  * after a discard goes to its handler (a missing fault), which installs
  * a page of its own, never the zero page, and asks watch_audit_held();
@@ -107,6 +131,44 @@ static bool holds_data(const struct pagescan_watch *w, uint64_t pm)
 	       ((pm & PM_PRESENT) && (pm & (PM_EXCLUSIVE | PM_FILE)));
 }
 
+/* What the audit records of a page (see the top). */
+enum page_state {
+	PAGE_EMPTY,
+	PAGE_HELD,
+	PAGE_SHARED,	/* present anonymous, not exclusive: maybe data */
+};
+
+/* Present, neither exclusive nor a file page: shared, or the zero page. */
+static inline bool ambiguous(const struct pagescan_watch *w, uint64_t pm)
+{
+	/* uffd-sync: every present page holds data (w->anon_shared NULL). */
+	return w->anon_shared &&
+	       (pm & (PM_PRESENT | PM_EXCLUSIVE | PM_FILE)) == PM_PRESENT;
+}
+
+/*
+ * The zero pages among what pagemap entry @pm[k] shows ambiguous, of the
+ * chunk it was read for (see zero_ask()): @zero NULL if not asked.
+ */
+static inline enum page_state page_state(const struct pagescan_watch *w,
+					 uint64_t pm, const uint64_t *zero,
+					 uint64_t k)
+{
+	if (holds_data(w, pm))
+		return PAGE_HELD;
+	if (!ambiguous(w, pm))
+		return PAGE_EMPTY;
+	if (!zero)
+		return PAGE_SHARED;
+	return (zero[k / 64] & (UINT64_C(1) << (k % 64))) ? PAGE_EMPTY :
+							     PAGE_HELD;
+}
+
+static bool bit_test(_Atomic uint64_t *map, uint64_t i)
+{
+	return atomic_load(&map[i / 64]) & (UINT64_C(1) << (i % 64));
+}
+
 /* An armed page (its bit clear) that the kernel un-protected unseen. */
 static bool lost_wp(struct pagescan_watch *w, uint64_t pm, uint64_t i)
 {
@@ -115,6 +177,68 @@ static bool lost_wp(struct pagescan_watch *w, uint64_t pm, uint64_t i)
 }
 #define CHUNK		512
 #define COLLAPSE_UNKNOWN	UINT64_MAX
+#define ZERO_VEC	(CHUNK / 2)	/* the most runs a chunk can have */
+
+/*
+ * Which of the @n pages at @a whose pagemap entries (@pm) are ambiguous
+ * are the zero page: bit k of @zero (CHUNK bits).  One PAGEMAP_SCAN
+ * over the span from the first ambiguous page to the last, only where
+ * the chunk has one (a chunk of exclusive or empty pages asks nothing;
+ * with @unrecorded, only pages recorded empty count: the re-arm record
+ * looks at no other).  false: not asked (no PAGE_IS_PFNZERO, or the
+ * ioctl failed): "shared".
+ * A page that changes between the pagemap read and the ioctl changes
+ * the way a store or discard just after the audit would: a store
+ * faults, a discard is seen by this audit or the next.
+ */
+static bool zero_ask(struct pagescan_watch *w, uint64_t a,
+		     const uint64_t *pm, uint64_t n, uint64_t *zero,
+		     bool unrecorded)
+{
+	uint64_t k, first = n, last = 0, pos, end;
+	uint64_t i0 = (a - w->start) >> ps_page_shift;
+
+	if (!w->audit_pfnzero)
+		return false;
+	for (k = 0; k < n; k++) {
+		if (!ambiguous(w, pm[k]) ||
+		    (unrecorded && bit_test(w->present, i0 + k)))
+			continue;
+		if (first == n)
+			first = k;
+		last = k;
+	}
+	if (first == n)
+		return true;	/* page_state() reads no bit of @zero */
+	memset(zero, 0, CHUNK / 8);
+	pos = a + (first << ps_page_shift);
+	end = a + ((last + 1) << ps_page_shift);
+	while (pos < end) {
+		struct page_region r[ZERO_VEC];
+		struct pm_scan_arg arg = {
+			.size = sizeof(arg),
+			.start = pos, .end = end,
+			.vec = (uintptr_t)r, .vec_len = ZERO_VEC,
+			.category_mask = PAGE_IS_PFNZERO,
+			.return_mask = PAGE_IS_PFNZERO,
+		};
+		uint64_t p;
+		int got, j;
+
+		got = sys_pagemap_scan(w->audit_fd, &arg);
+		if (got < 0)
+			return false;
+		for (j = 0; j < got; j++)
+			for (p = r[j].start; p < r[j].end; p += ps_page_size) {
+				k = (p - a) >> ps_page_shift;
+				zero[k / 64] |= UINT64_C(1) << (k % 64);
+			}
+		if (got < ZERO_VEC || arg.walk_end <= arg.start)
+			break;
+		pos = arg.walk_end;
+	}
+	return true;
+}
 
 /* What identifies the data of a page that holds some: PFN or swap entry. */
 #define PM_KEY		(PM_PRESENT | PM_SWAPPED | PM_ENTRY_PFN_MASK)
@@ -238,7 +362,14 @@ int watch_audit_init(struct pagescan_watch *w)
 
 	w->present = ps_own_zalloc(watch_bitmap_words(w->npages) *
 				   sizeof(uint64_t));
-	if (!w->present || watch_cow_alloc(w)) {
+	if (!w->audit_any_present) {
+		w->anon_shared = ps_own_zalloc(watch_bitmap_words(w->npages) *
+					       sizeof(uint64_t));
+		w->audit_pfnzero =
+			pagescan_probe(PAGESCAN_FEAT_CAT_PFNZERO) == 1;
+	}
+	if (!w->present || (!w->audit_any_present && !w->anon_shared) ||
+	    watch_cow_alloc(w)) {
 		watch_audit_fini(w);
 		return -ENOMEM;
 	}
@@ -265,27 +396,33 @@ void watch_audit_fini(struct pagescan_watch *w)
 	w->audit_key = NULL;
 	ps_own_free((void *)w->present);
 	w->present = NULL;
+	ps_own_free(w->anon_shared);
+	w->anon_shared = NULL;
 	watch_cow_free(w);
 }
 
 /*
- * Page @i (pagemap entry @pm, holding data @now) filled by a collapse
- * since the last audit, as far as can be told here (see the top)?  A
- * private anonymous page that holds data and did not at the last audit,
- * unwritten: no store put it there, a collapse did (unpopulated at take,
- * it would stay, zeros, costing memory).  With PFNs, one that holds
- * other data than last time.  Records the page's key.
+ * Page @i (pagemap entry @pm, in state @st) filled by a collapse since
+ * the last audit, as far as can be told here (see the top)?  A private
+ * anonymous page that holds data and was recorded empty at the last
+ * audit, unwritten: no store put it there, a collapse did (unpopulated at
+ * take, it would stay, zeros, costing memory).  One recorded shared is
+ * not: a collapse of its block after a discard of it is left to the
+ * counter, which marks shared pages with the held ones.  With PFNs, one
+ * that holds (or may hold) other data than last time; also a shared page
+ * discarded and read again (the zero page's PFN).  Records the key.
  */
 static bool collapsed(struct pagescan_watch *w, uint64_t pm, uint64_t i,
-		      bool now)
+		      enum page_state st)
 {
-	uint64_t bit = UINT64_C(1) << (i % 64), key = now ? pm & PM_KEY : 0;
+	uint64_t bit = UINT64_C(1) << (i % 64);
+	uint64_t key = st != PAGE_EMPTY ? pm & PM_KEY : 0;
 	bool held = atomic_load(&w->present[i / 64]) & bit, c = false;
 
-	if (now && !held && w->audit_primed)
+	if (st == PAGE_HELD && !held && w->audit_primed)
 		c = !(pm & PM_FILE) && !(atomic_load(&w->bits[i / 64]) & bit);
 	if (w->audit_key) {
-		c = c || (now && held && w->audit_key[i] != key);
+		c = c || (st != PAGE_EMPTY && held && w->audit_key[i] != key);
 		w->audit_key[i] = key;
 	}
 	return c;
@@ -345,32 +482,49 @@ void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
 static void audit_chunk(struct pagescan_watch *w, uint64_t a,
 			const uint64_t *pm, uint64_t n, void *ctx)
 {
+	uint64_t i, k, zero[CHUNK / 64], *shared = w->anon_shared;
+	bool asked = zero_ask(w, a, pm, n, zero, false);
 	struct run *run = ctx;
-	uint64_t i, k;
 
 	for (k = 0; k < n; k++) {
+		enum page_state st = page_state(w, pm[k], asked ? zero : NULL,
+						k);
 		_Atomic uint64_t *word;
+		uint64_t *sword;
 		uint64_t bit;
-		bool now = holds_data(w, pm[k]);
+		bool was, was_shared;
 
 		i = ((a - w->start) >> ps_page_shift) + k;
 		word = &w->present[i / 64];
+		sword = shared ? &shared[i / 64] : NULL;
 		bit = UINT64_C(1) << (i % 64);
+		was = atomic_load(word) & bit;
+		was_shared = sword && (*sword & bit);
 		/* Read after pagemap: a handler marks, then un-protects. */
 		if (lost_wp(w, pm[k], i))
 			watch_bits_mark(w, a + (k << ps_page_shift),
 					a + ((k + 1) << ps_page_shift));
-		if ((w->audit_collapse && collapsed(w, pm[k], i, now)) |
-		    (w->cow && cow_lost(w, pm[k], i)))
+		if ((w->audit_collapse && collapsed(w, pm[k], i, st)) |
+		    (w->cow && cow_lost(w, pm[k], i)) |
+		    (st == PAGE_SHARED && was && !was_shared))
 			run_add(w, run, a + (k << ps_page_shift));
-		if (now && !(atomic_load(word) & bit)) {
-			atomic_fetch_or(word, bit);
-		} else if (!now && (atomic_load(word) & bit)) {
+		if (st == PAGE_EMPTY) {
+			if (!was)
+				continue;
 			/* Marked first: watch_audit_held() races. */
 			watch_bits_mark(w, a + (k << ps_page_shift),
 					a + ((k + 1) << ps_page_shift));
 			atomic_fetch_and(word, ~bit);
+			if (was_shared)
+				*sword &= ~bit;
+			continue;
 		}
+		if (!was)
+			atomic_fetch_or(word, bit);
+		if (st == PAGE_SHARED && !was_shared)
+			*sword |= bit;
+		else if (st == PAGE_HELD && was_shared)
+			*sword &= ~bit;
 	}
 }
 
@@ -390,19 +544,27 @@ void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 static void rearmed_chunk(struct pagescan_watch *w, uint64_t a,
 			  const uint64_t *pm, uint64_t n, void *ctx)
 {
-	uint64_t i, k, bit;
+	uint64_t i, k, bit, zero[CHUNK / 64];
+	bool asked = zero_ask(w, a, pm, n, zero, true);
 
 	(void)ctx;
 	for (k = 0; k < n; k++) {
+		enum page_state st;
+
 		i = ((a - w->start) >> ps_page_shift) + k;
 		bit = UINT64_C(1) << (i % 64);
 		if (w->cow && holds_anon(pm[k]))
 			atomic_fetch_or(&w->cow[i / 64], bit);
-		if (!holds_data(w, pm[k]) ||
-		    (atomic_load(&w->present[i / 64]) & bit))
+		/* Recorded: zero_ask() left its bit of @zero unset. */
+		if (atomic_load(&w->present[i / 64]) & bit)
+			continue;
+		st = page_state(w, pm[k], asked ? zero : NULL, k);
+		if (st == PAGE_EMPTY)
 			continue;
 		if (w->audit_key)
 			w->audit_key[i] = pm[k] & PM_KEY;
+		if (st == PAGE_SHARED)
+			w->anon_shared[i / 64] |= bit;
 		atomic_fetch_or(&w->present[i / 64], bit);
 	}
 }

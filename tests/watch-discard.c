@@ -325,8 +325,9 @@ out:
  * mode on it was, so verify mode is off here for the uffd backends).
  * Under uffd-sync a read after a discard gets a page of its own from
  * the handler, never the zero page: every present page holds data now.
- * uffd-async sees the emptied entry.  mprotect and soft-dirty
- * do not (pagescan_watch(3)): verify mode must catch it.
+ * uffd-async sees the emptied entry.  mprotect and soft-dirty record
+ * a shared page as holding data (PAGE_IS_PFNZERO, 6.7) or as shared, and
+ * report it gone (pagescan_watch(3)); verify mode must catch a miss.
  */
 static void shared_discard(enum pagescan_watch_backend b)
 {
