@@ -41,6 +41,10 @@
 
 #define CHUNK 512
 
+static int ua_wp_mode(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      uint64_t mode);
+static int ua_arm(struct pagescan_watch *w, uint64_t start, uint64_t end);
+
 static int ua_available(char *why, size_t len)
 {
 	int r;
@@ -184,7 +188,7 @@ static int ua_attach(struct pagescan_watch *w)
 static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
 			uint64_t end)
 {
-	int ret = watch_uffd_wp(w->uffd, start, end, 0);
+	int ret = ua_wp_mode(w, start, end, 0);
 	uint64_t s, e;
 	size_t i;
 
@@ -223,7 +227,7 @@ static int ua_unprotect(struct pagescan_watch *w, uint64_t start,
  */
 static int ua_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	return watch_uffd_wp(w->uffd, start, end, 0);
+	return ua_wp_mode(w, start, end, 0);
 }
 
 /*
@@ -233,26 +237,41 @@ static int ua_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
  * Memory moved away and back, or moved into the watch from elsewhere, is
  * then untracked, and a WP_MATCHING walk skips it without a word: every
  * later write was lost.  So each get and reset first registers again what
- * is mapped in the watch but not uffd-wp-async (PAGE_IS_WPALLOWED, 6.7):
- * such memory has no uffd-wp bit, so the walk that follows reports all of
- * it as written (holes included) and arms it: an over-report, no miss.
+ * is mapped in the watch but not uffd-wp-async (PAGE_IS_WPALLOWED, 6.7),
+ * and un-protects it: the walk that follows reports all of it as written
+ * (holes included) and arms it, an over-report, no miss.  Un-protected,
+ * not trusted to carry no uffd-wp bit: before 6.13 ("mm: clear uffd-wp
+ * PTE/PMD state on mremap()", also in stable kernels) mremap kept the bits
+ * of the entries it moved out of a registered VMA, so a page written
+ * while unregistered could look clean once registered again.
  * The cost where nothing moved: one walk that skips whole VMAs.
+ *
+ * Another thread may move memory while we are at it.  What was found is
+ * then gone (UFFDIO_REGISTER fails: EINVAL or ENOMEM where nothing is
+ * mapped now), or a later walk finds what came: the walk resumes there,
+ * a bounded number of times.  EBUSY: another userfaultfd's now; its
+ * writes would go unseen, so the get fails.
+ * Returns how many ranges it registered, or -errno.
  */
-static int ua_heal(struct pagescan_watch *w)
+#define UA_TRIES 16
+
+static int ua_heal_range(struct pagescan_watch *w, uint64_t from, uint64_t to,
+			 bool unprotect)
 {
 	struct page_region buf[16];
-	uint64_t pos = w->start;
+	uint64_t pos = from;
+	int tries = 0, got = 0;
 
-	while (pos < w->end) {
+	while (pos < to) {
 		struct pm_scan_arg a = {
 			.size = sizeof(a),
-			.start = pos, .end = w->end,
+			.start = pos, .end = to,
 			.vec = (uintptr_t)buf, .vec_len = 16,
 			.category_inverted = PAGE_IS_WPALLOWED,
 			.category_mask = PAGE_IS_WPALLOWED,
 			.return_mask = PAGE_IS_WPALLOWED,
 		};
-		int n, i;
+		int n, i, err = 0;
 
 		n = sys_pagemap_scan(w->pagemap_fd, &a);
 		if (n < 0)
@@ -266,18 +285,77 @@ static int ua_heal(struct pagescan_watch *w)
 				.mode = UFFDIO_REGISTER_MODE_WP,
 			};
 
+			if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
+				err = -errno;
+				break;
+			}
+			got++;
+			/* ENOENT: moved again, found again later */
+			if (unprotect)
+				watch_uffd_wp(w->uffd, buf[i].start,
+					      buf[i].end, 0);
+		}
+		if (err == -EBUSY)
+			return ps_errf(EBUSY, "%#" PRIx64 "-%#" PRIx64 " moved "
+				       "into the watch is another "
+				       "userfaultfd's", (uint64_t)buf[i].start,
+				       (uint64_t)buf[i].end);
+		if (err) {
 			/*
-			 * Cannot register it (EBUSY: another userfaultfd's
-			 * now): its writes would go unseen, so the get fails.
+			 * Moved again meanwhile: walk it again.  Failing
+			 * every time, it is memory that cannot be
+			 * registered (EINVAL: one a backend cannot track).
 			 */
-			if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
-				return -errno;
+			if (++tries > UA_TRIES)
+				return ps_errf(-err, "%#" PRIx64 "-%#" PRIx64
+					       " moved into the watch cannot "
+					       "be registered again: %s",
+					       (uint64_t)buf[i].start,
+					       (uint64_t)buf[i].end,
+					       strerror(-err));
+			pos = buf[i].start;
+			continue;
 		}
 		if (n < 16)
 			break;
 		pos = a.walk_end;
 	}
-	return 0;
+	return got;
+}
+
+static int ua_heal(struct pagescan_watch *w)
+{
+	int ret = ua_heal_range(w, w->start, w->end, true);
+
+	return ret < 0 ? ret : 0;
+}
+
+/*
+ * UFFDIO_WRITEPROTECT of [start, end) with @mode, while another thread may
+ * be moving memory of it: the ioctl stops with ENOENT at a VMA that lost
+ * its registration to mremap(2) (and leaves the rest as it was), or when
+ * nothing is mapped there at all.  Registered again, what moved in is
+ * protected as the rest; nothing mapped (twice nothing to register: not
+ * a VMA that lost its registration) needs nothing.
+ */
+static int ua_wp_mode(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		      uint64_t mode)
+{
+	int tries, none = 0, ret = 0;
+
+	for (tries = 0; start < end && tries <= UA_TRIES; tries++) {
+		ret = watch_uffd_wp(w->uffd, start, end, mode);
+		if (ret != -ENOENT)
+			return ret;
+		ret = ua_heal_range(w, start, end, false);
+		if (ret < 0)
+			return ret;
+		if (!ret && ++none == 2)
+			return 0;
+		ret = -ENOENT;
+	}
+	return ret ? ps_errf(EAGAIN, "%#" PRIx64 "-%#" PRIx64 " keeps moving "
+			     "(mremap) while being armed", start, end) : 0;
 }
 
 /*
@@ -342,6 +420,212 @@ static int ua_piece(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	return 0;
 }
 
+/*
+ * Put [rs, re) into @s where it belongs in address order, merged with what
+ * is there already (the walks reported part of it, maybe).  False, and @s
+ * as it was, when there is no room for it.
+ */
+static bool ua_sink_insert(struct watch_sink *s, uint64_t rs, uint64_t re)
+{
+	uint64_t np = (re - rs) >> ps_page_shift, had = 0, i, ns, ne;
+	size_t lo = 0, hi, need;
+
+	if (s->vec) {
+		struct pagescan_region *v = s->vec;
+
+		while (lo < s->n && v[lo].end < rs)
+			lo++;
+		for (hi = lo; hi < s->n && v[hi].start <= re; hi++) {
+			uint64_t a = v[hi].start > rs ? v[hi].start : rs;
+			uint64_t b = v[hi].end < re ? v[hi].end : re;
+
+			if (a < b)
+				had += (b - a) >> ps_page_shift;
+		}
+		need = s->n + 1 - (hi - lo);
+		if (need > s->vec_len)
+			return false;
+		ns = hi > lo && v[lo].start < rs ? v[lo].start : rs;
+		ne = hi > lo && v[hi - 1].end > re ? v[hi - 1].end : re;
+		memmove(&v[lo + 1], &v[hi], (s->n - hi) * sizeof(*v));
+		v[lo].start = ns;
+		v[lo].end = ne;
+		v[lo].categories = PAGESCAN_CAT_WRITTEN;
+		s->n = need;
+		s->pages += np - had;
+	} else {
+		void **p = s->addrs;
+
+		while (lo < s->n && (uintptr_t)p[lo] < rs)
+			lo++;
+		for (hi = lo; hi < s->n && (uintptr_t)p[hi] < re; hi++)
+			had++;
+		if (s->n + np - had > s->naddrs)
+			return false;
+		memmove(&p[lo + np], &p[hi], (s->n - hi) * sizeof(*p));
+		for (i = 0; i < np; i++)
+			p[lo + i] = (void *)(uintptr_t)(rs + (i << ps_page_shift));
+		s->n += np - had;
+		s->pages += np - had;
+	}
+	for (i = (rs - s->rep_base) >> ps_page_shift;
+	     s->rep && i < (re - s->rep_base) >> ps_page_shift; i++)
+		s->rep[i / 64] |= UINT64_C(1) << (i % 64);
+	return true;
+}
+
+/*
+ * Un-arm [a, b), reported but taken out of the answer again: the next
+ * get reports it.  Hugetlb: the whole huge pages around it.
+ */
+static int ua_unarm(struct pagescan_watch *w, uint64_t a, uint64_t b)
+{
+	size_t i;
+
+	for (i = 0; i < w->nhuge; i++) {
+		const struct watch_huge *h = &w->huge[i];
+
+		if (a >= h->start && a < h->end)
+			a &= ~(h->hps - 1);
+		if (b > h->start && b < h->end)
+			b = (b + h->hps - 1) & ~(h->hps - 1);
+	}
+	return ua_wp_mode(w, a, b, 0);
+}
+
+/* End the answer at @c: what it held from @c on is un-armed. */
+static int ua_sink_cut(struct pagescan_watch *w, struct watch_sink *s,
+		       uint64_t c)
+{
+	int ret = 0;
+
+	while (s->vec && s->n && s->vec[s->n - 1].end > c && !ret) {
+		struct pagescan_region *r = &s->vec[s->n - 1];
+		uint64_t a = r->start > c ? r->start : c;
+
+		ret = ua_unarm(w, a, r->end);
+		s->pages -= (r->end - a) >> ps_page_shift;
+		if (r->start < c)
+			r->end = c;
+		else
+			s->n--;
+	}
+	while (!s->vec && s->n && (uintptr_t)s->addrs[s->n - 1] >= c && !ret) {
+		uint64_t e = (uintptr_t)s->addrs[s->n - 1] + ps_pagesz();
+		uint64_t a = e;
+
+		while (s->n && (uintptr_t)s->addrs[s->n - 1] >= c &&
+		       (uintptr_t)s->addrs[s->n - 1] == a - ps_pagesz()) {
+			a -= ps_pagesz();
+			s->n--;
+			s->pages--;
+		}
+		ret = ua_unarm(w, a, e);
+	}
+	s->full = true;
+	s->next = c;
+	return ret;
+}
+
+/* How far from @rs towards @re the room left in @s goes. */
+static uint64_t ua_sink_cap(const struct watch_sink *s, uint64_t rs,
+			    uint64_t re)
+{
+	uint64_t room;
+
+	if (s->vec)
+		return s->n < s->vec_len ? re : rs;
+	room = s->naddrs - s->n;
+	return room < (re - rs) >> ps_page_shift ?
+	       rs + (room << ps_page_shift) : re;
+}
+
+/*
+ * After the walks: what of [start, end) they covered is not registered
+ * now.  A VMA that mremap(2) moved between the heal and the walk reaching
+ * it was skipped by WP_MATCHING without a word (6.7+: such a VMA is not
+ * wp-async, and the walk skips it rather than fail), so a write made to
+ * it before this get would be missing from the answer (tests/
+ * watch-mremap.c, "moved during a get").  Nothing but a get or a reset of
+ * ours registers memory of the watch, under w->lock, so what a walk
+ * skipped is still unregistered here: one more walk finds it, unless it
+ * is away this very moment (then nothing is mapped there to report; back,
+ * the next get has it).  It is registered, armed (a get-and-reset; else
+ * un-protected) and reported whole, whatever its uffd-wp bits say: an
+ * over-report of the moved pages, as documented.  The walk skips the
+ * registered VMAs whole, so where nothing moved it costs one ioctl.
+ * Failures to register (moved again; EBUSY: someone else's now) are no
+ * error here: reported all the same, and the next get fails if it must.
+ */
+static int ua_moved(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		    bool reset, struct watch_sink *s)
+{
+	struct page_region buf[16];
+	uint64_t pos = start, upto = s->full ? s->next : end;
+
+	while (pos < upto) {
+		struct pm_scan_arg a = {
+			.size = sizeof(a),
+			.start = pos, .end = upto,
+			.vec = (uintptr_t)buf, .vec_len = 16,
+			.category_inverted = PAGE_IS_WPALLOWED,
+			.category_mask = PAGE_IS_WPALLOWED,
+			.return_mask = PAGE_IS_WPALLOWED,
+		};
+		int n, i, ret;
+
+		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		if (n < 0)
+			return n;
+		for (i = 0; i < n; i++) {
+			uint64_t rs = buf[i].start, re = buf[i].end;
+			struct uffdio_register reg = {
+				.range = { .start = rs, .len = re - rs },
+				.mode = UFFDIO_REGISTER_MODE_WP,
+			};
+			bool ours = !ioctl(w->uffd, UFFDIO_REGISTER, &reg);
+
+			uint64_t cap = re;
+			bool full = !ua_sink_insert(s, rs, re);
+
+			if (full) {
+				/*
+				 * No room: the answer ends in it, as much
+				 * of it as fits after what followed it is
+				 * taken out again.  The rest, registered
+				 * and un-protected, is reported by the call
+				 * that goes on from there.
+				 */
+				ret = ua_sink_cut(w, s, rs);
+				if (ret)
+					return ret;
+				cap = ua_sink_cap(s, rs, re);
+				if (cap > rs && ua_sink_insert(s, rs, cap))
+					s->next = cap;
+				else
+					cap = rs;
+				if (ours && cap < re)
+					ua_wp_mode(w, cap, re, 0);
+			}
+			if (cap > rs)
+				watch_cow_note(w, rs, cap);
+			/* Failing, it stays un-armed: reported again. */
+			if (ours && reset)
+				ua_arm(w, rs, cap);
+			else if (ours)
+				ua_wp_mode(w, rs, cap, 0);
+			if (full) {
+				ret = ua_heal_range(w, cap, upto, true);
+				return ret < 0 ? ret : 0;
+			}
+		}
+		if (n < 16)
+			break;
+		pos = a.walk_end;
+	}
+	return 0;
+}
+
 static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
@@ -384,6 +668,8 @@ static int ua_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	}
 	if (!ret && !s->full)
 		ret = ua_piece(w, pos, end, reset, 1, s);
+	if (!ret)
+		ret = ua_moved(w, start, end, reset, s);
 	if (!ret && !s->full)
 		s->next = end;
 	return ret;
@@ -393,7 +679,7 @@ static int ua_wp(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	if (start >= end)
 		return 0;
-	return watch_uffd_wp(w->uffd, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
+	return ua_wp_mode(w, start, end, UFFDIO_WRITEPROTECT_MODE_WP);
 }
 
 /* Re-arm [start, end), moved memory already registered again. */
