@@ -82,6 +82,25 @@ struct mp_slot {
 };
 
 static struct mp_slot mp_tab[MP_SLOTS] PS_STATE;
+/*
+ * The ranges of the last MP_GONE retired slots that were reused: a store
+ * that faulted before its watch went away may reach the handler only
+ * after another watch took the slot, and must still be retried, not
+ * forwarded to a handler that kills the process (mp_retired()).
+ */
+#define MP_GONE 64
+static struct {
+	_Atomic uint64_t start, end;
+} mp_gone[MP_GONE] PS_STATE;
+static _Atomic unsigned int mp_gone_next PS_STATE;
+/*
+ * Slots retired so far.  A thread retries a stale fault at an address
+ * once per retirement: the same store can be stale again after the
+ * watch came back and went once more, and a second fault there with no
+ * unregister between is a real one, for the handler before ours.
+ */
+static _Atomic uint64_t mp_retires PS_STATE;
+static __thread uint64_t mp_retry_gen __attribute__((tls_model("initial-exec")));
 static pthread_mutex_t mp_lock PS_STATE = PTHREAD_MUTEX_INITIALIZER;
 static int mp_users PS_STATE;		/* active slots */
 /* Ours is installed, on top or below. */
@@ -261,6 +280,10 @@ static bool mp_retired(uint64_t a)
 		    a >= atomic_load(&s->start) && a < atomic_load(&s->end))
 			return true;
 	}
+	for (i = 0; i < MP_GONE; i++)
+		if (a >= atomic_load(&mp_gone[i].start) &&
+		    a < atomic_load(&mp_gone[i].end))
+			return true;
 	return false;
 }
 
@@ -371,9 +394,11 @@ static bool mp_ours(int sig, siginfo_t *si, void *uc)
 		mp_retry = 0;
 		return true;
 	}
-	/* The protection is already restored: retry once. */
-	if (mp_retry != a && mp_retired(a)) {
+	/* The protection is already restored: retry, once per retirement. */
+	if ((mp_retry != a || mp_retry_gen != atomic_load(&mp_retires)) &&
+	    mp_retired(a)) {
 		mp_retry = a;
+		mp_retry_gen = atomic_load(&mp_retires);
 		return true;
 	}
 	if (mp_moved(a, uc)) {
@@ -574,6 +599,14 @@ int watch_fault_add(struct pagescan_watch *w, bool rescue_moved)
 			goto out;
 	}
 	mp_users++;
+	if (atomic_load(&mp_tab[slot].state) == MP_RETIRED) {
+		unsigned int g = atomic_fetch_add(&mp_gone_next, 1) % MP_GONE;
+
+		/* Emptied first: never a range made of two watches' ends. */
+		atomic_store(&mp_gone[g].end, 0);
+		atomic_store(&mp_gone[g].start, atomic_load(&mp_tab[slot].start));
+		atomic_store(&mp_gone[g].end, atomic_load(&mp_tab[slot].end));
+	}
 	atomic_store(&mp_tab[slot].w, w);
 	atomic_store(&mp_tab[slot].prot, w->prot);
 	atomic_store(&mp_tab[slot].start, w->start);
@@ -596,6 +629,7 @@ void watch_fault_del(struct pagescan_watch *w)
 	s = &mp_tab[w->mp_slot];
 	pthread_mutex_lock(&mp_lock);
 	atomic_store(&s->state, MP_RETIRED);
+	atomic_fetch_add(&mp_retires, 1);
 	while (atomic_load(&s->busy))
 		sched_yield();
 	atomic_store(&s->w, NULL);
