@@ -174,6 +174,11 @@ void watch_written(struct pagescan_watch *w, uint64_t start, uint64_t end);
  */
 void *ps_own_zalloc(size_t size);
 void ps_own_free(void *p);
+/*
+ * [@start, @end) is watched from now on (@add) or no more: none of the
+ * above is placed in it (a hole there), up to 1,024 such ranges.
+ */
+void ps_own_avoid(uint64_t start, uint64_t end, bool add);
 void ps_own_fork_lock(void);
 /*
  * This process, as no forked child (raw fork and clone included) and no

@@ -17,6 +17,7 @@
  */
 #include "internal.h"
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <sys/mman.h>
@@ -116,6 +117,77 @@ static void mem_unlink(struct own_mem *m)
 	pthread_mutex_unlock(&mem_lock);
 }
 
+/*
+ * Ranges our memory must not be placed in: the watched ones.  A hole in
+ * a watched range (munmap(2) of part of it is allowed) is where the
+ * kernel may put a new mapping; a watch's struct or bitmap there would
+ * be write-protected with the range by the next get, and the fault
+ * handler would fault on its own state (mprotect: the process dies;
+ * uffd-sync: its thread waits on itself).  A mapping that lands in one
+ * is held while another is asked for, then given back.
+ */
+#define AVOID_MAX	1024
+#define AVOID_TRIES	16
+static struct {
+	uint64_t start, end;
+} avoid[AVOID_MAX] PS_STATE;
+static size_t navoid PS_STATE;
+
+void ps_own_avoid(uint64_t start, uint64_t end, bool add)
+{
+	size_t i;
+
+	pthread_mutex_lock(&mem_lock);
+	if (add && navoid < AVOID_MAX) {
+		avoid[navoid].start = start;
+		avoid[navoid++].end = end;
+	}
+	for (i = 0; !add && i < navoid; i++)
+		if (avoid[i].start == start && avoid[i].end == end) {
+			avoid[i] = avoid[--navoid];
+			break;
+		}
+	pthread_mutex_unlock(&mem_lock);
+}
+
+static bool avoided(const void *p, size_t len)
+{
+	uint64_t a = (uintptr_t)p, b = a + len;
+	bool hit = false;
+	size_t i;
+
+	pthread_mutex_lock(&mem_lock);
+	for (i = 0; i < navoid && !hit; i++)
+		hit = a < avoid[i].end && avoid[i].start < b;
+	pthread_mutex_unlock(&mem_lock);
+	return hit;
+}
+
+static void *own_mmap(size_t len)
+{
+	void *held[AVOID_TRIES], *p;
+	int n = 0, err;
+
+	for (;;) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+		if (p == MAP_FAILED || !avoided(p, len))
+			break;
+		if (n == AVOID_TRIES) {
+			munmap(p, len);
+			p = MAP_FAILED;
+			errno = ENOMEM;
+			break;
+		}
+		held[n++] = p;
+	}
+	err = errno;
+	while (n--)
+		munmap(held[n], len);
+	errno = err;
+	return p;
+}
+
 void *ps_own_zalloc(size_t size)
 {
 	size_t psz = ps_pagesz(), len;
@@ -124,8 +196,7 @@ void *ps_own_zalloc(size_t size)
 	if (size > SIZE_MAX - sizeof(*m) - psz)
 		return NULL;
 	len = (size + sizeof(*m) + psz - 1) & ~(psz - 1);
-	m = mmap(NULL, len, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	m = own_mmap(len);
 	if (m == MAP_FAILED)
 		return NULL;
 	/* Inherited by fork: the child's copy must answer ECHILD. */
@@ -161,8 +232,7 @@ void *ps_own_map(size_t len)
 	len = (len + psz - 1) & ~(psz - 1);
 	if (!len || len > SIZE_MAX - psz)
 		return NULL;
-	p = mmap(NULL, len + psz, PROT_READ | PROT_WRITE,
-		 MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	p = own_mmap(len + psz);
 	if (p == MAP_FAILED)
 		return NULL;
 	madvise(p, len, MADV_DONTFORK);

@@ -15,10 +15,10 @@
 #include "watch.h"
 
 #include <inttypes.h>
-
 #include <limits.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <sys/mman.h>
 
 static const struct watch_ops *const watch_backends[PAGESCAN_WATCH__COUNT] = {
 	[PAGESCAN_WATCH_UFFD_ASYNC] = &watch_uffd_async_ops,
@@ -275,9 +275,21 @@ int ps_watch_register_maps(void *addr, size_t len,
 	 * heap may be what it watches (a backend's handler must not fault on
 	 * its own bitmap), or what a process snapshot restores.
 	 */
+	/*
+	 * A hole, before anything is allocated: a mapping of ours, or one
+	 * the C library makes for a buffer of ours, could fill it and hide
+	 * it from the checks below.  msync(2) walks the VMAs, no pages.
+	 */
+	if (msync(addr, len, MS_ASYNC) && errno == ENOMEM)
+		return ps_errf(ENOMEM, "cannot watch %#" PRIx64 "-%#" PRIx64
+			       ": part of it is not mapped", start,
+			       start + len);
+	ps_own_avoid(start, start + len, true);
 	w = ps_own_zalloc(sizeof(*w));
-	if (!w)
+	if (!w) {
+		ps_own_avoid(start, start + len, false);
 		return ps_err(ENOMEM);
+	}
 	w->start = start;
 	w->end = start + len;
 	w->npages = len / psz;
@@ -365,6 +377,7 @@ fail:
 	pthread_mutex_destroy(&w->lock);
 	ps_own_free(w->huge);
 	ps_own_free(w);
+	ps_own_avoid(start, start + len, false);
 	return ps_err(-ret);
 }
 
@@ -382,6 +395,7 @@ int pagescan_watch_unregister(struct pagescan_watch *w)
 	ps_own_free(w->hash);
 	ps_own_free(w->huge);
 	pthread_mutex_destroy(&w->lock);
+	ps_own_avoid(w->start, w->end, false);
 	ps_own_free(w);
 	return 0;
 }
