@@ -78,6 +78,37 @@ static int rearm(struct pagescan_snapshot *s, struct snap_range *r)
 	return ret ? ret : missed ? -EIO : 0;
 }
 
+#ifndef MADV_DONTNEED_LOCKED
+#define MADV_DONTNEED_LOCKED 24	/* 5.18 */
+#endif
+
+/*
+ * Give a unit unpopulated at take its emptiness back.  mlock(2)ed memory
+ * refuses MADV_DONTNEED (EINVAL), and a restore stopped there half done:
+ * MADV_DONTNEED_LOCKED (5.18) discards it all the same (it is faulted in
+ * again on use, as MLOCK_ONFAULT); before, anonymous memory is zeroed
+ * (it reads as zero either way), and a private file mapping, whose
+ * empty page reads the file, cannot be put back: EBUSY, said.
+ */
+static int discard(struct snap_range *r, uint64_t a, size_t len)
+{
+	void *p = (void *)(uintptr_t)a;
+
+	if (!madvise(p, len, MADV_DONTNEED))
+		return 0;
+	if (errno != EINVAL)
+		return -errno;
+	if (!madvise(p, len, MADV_DONTNEED_LOCKED))
+		return 0;
+	if (!r->file && !r->shared) {
+		memset(p, 0, len);
+		return 0;
+	}
+	return ps_errf(EBUSY, "snapshot range %#" PRIx64 "-%#" PRIx64 " is "
+		       "locked (mlock) and its page at %#" PRIx64 " cannot be "
+		       "emptied before Linux 5.18", r->start, r->end, a);
+}
+
 /* Copy back and discard; nothing here may allocate (see rearm()). */
 static int restore_range(struct pagescan_snapshot *s, struct snap_range *r,
 			 struct pagescan_snapshot_stats *st)
@@ -99,9 +130,10 @@ static int restore_range(struct pagescan_snapshot *s, struct snap_range *r,
 					 r->store + off, len);
 				st->copied += len;
 			} else {
-				if (madvise((void *)(uintptr_t)(r->start + off),
-					    len, MADV_DONTNEED))
-					return -errno;
+				int ret = discard(r, r->start + off, len);
+
+				if (ret)
+					return ret;
 				watch_discarded(r->w, r->start + off,
 						r->start + off + len);
 				st->discarded += len;

@@ -195,6 +195,35 @@ out:
 	munmap(p, len);
 }
 
+/*
+ * mlock(2) after take, every page written: the restore's MADV_DONTNEED
+ * of the pages unpopulated at take failed with EINVAL, half way, the
+ * populated ones put back and the others not.
+ */
+static void locked(enum pagescan_watch_backend b)
+{
+	char what[64], *p = fresh(NP);
+	struct pagescan_snapshot *s;
+	struct s_ref ref;
+
+	snprintf(what, sizeof(what), "%s, mlock after take",
+		 pagescan_watch_backend_name(b));
+	s_ref_take(&ref, p, NP * t_psz, true);
+	t_eq(s_take1(p, NP * t_psz, b, 0, &s), 0);
+	if (mlock(p, NP * t_psz)) {
+		printf("%s: mlock: %s\n", what, strerror(errno));
+	} else {
+		memset(p, 0x3c, NP * t_psz);
+		s_restore(s, what);
+		t_check(!s_ref_check(&ref, what, NULL), "%s: differs", what);
+		munlock(p, NP * t_psz);
+		printf("%s: restored\n", what);
+	}
+	pagescan_snapshot_free(s);
+	s_ref_free(&ref);
+	munmap(p, NP * t_psz);
+}
+
 static void guards(enum pagescan_watch_backend b)
 {
 	const char *name = pagescan_watch_backend_name(b);
@@ -514,6 +543,7 @@ int main(void)
 		free(st.maps);
 
 		mappings(bs[i]);
+		locked(bs[i]);
 		remapped(bs[i], 0, true);
 		remapped(bs[i], NR / 2, true);
 		remapped(bs[i], NR - 1, true);
