@@ -12,6 +12,7 @@
 #include "snapshot.h"
 
 #include <inttypes.h>
+#include <signal.h>
 #include <sys/mman.h>
 
 /*
@@ -259,21 +260,13 @@ static int snap_leave(struct pagescan_snapshot *s,
 	return ret ? ps_err(-ret) : 0;
 }
 
-int pagescan_snapshot_restore(struct pagescan_snapshot *s,
-			      struct pagescan_snapshot_stats *st)
+static int restore_all(struct pagescan_snapshot *s,
+		       struct pagescan_snapshot_stats *acc, bool *eiop)
 {
-	struct pagescan_snapshot_stats acc = { 0 };
 	bool eio = false;
 	size_t i;
 	int ret;
 
-	ret = snap_enter(s, st);
-	if (ret)
-		return ps_err(-ret);
-	/* Another set of threads than at take: refused, nothing written. */
-	ret = snap_proc_threads_check(s);
-	if (ret)
-		return snap_leave(s, &acc, st, ret);
 	/*
 	 * The changed pages are taken without re-arming them, copied back
 	 * (no write fault on a page the watch already saw written), then
@@ -286,7 +279,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	for (i = 0; i < s->n && !ret; i++) {
 		memset(s->r[i].pending, 0,
 		       snap_words(s->r[i].nunits) * sizeof(uint64_t));
-		ret = restore_range(s, &s->r[i], &acc);
+		ret = restore_range(s, &s->r[i], acc);
 	}
 	for (i = 0; i < s->n && !ret; i++) {
 		ret = rearm(s, &s->r[i]);
@@ -297,6 +290,41 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	}
 	if (ret)
 		snap_keep_pending(s, s->n);
+	*eiop = eio;
+	return ret;
+}
+
+int pagescan_snapshot_restore(struct pagescan_snapshot *s,
+			      struct pagescan_snapshot_stats *st)
+{
+	struct pagescan_snapshot_stats acc = { 0 };
+	sigset_t all, old;
+	bool eio = false;
+	int ret;
+
+	ret = snap_enter(s, st);
+	if (ret)
+		return ps_err(-ret);
+	/* Another set of threads than at take: refused, nothing written. */
+	ret = snap_proc_threads_check(s);
+	if (ret)
+		return snap_leave(s, &acc, st, ret);
+	/*
+	 * A handler of this thread that writes a range between the gather
+	 * and the re-arm (a fuzzer's timer) wrote a page the re-arm then
+	 * took as restored: it stayed different through every later
+	 * restore.  Signals wait until the restore is done; the faults
+	 * that some backends track by stay deliverable.
+	 */
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ret = restore_all(s, &acc, &eio);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret && (s->flags & PAGESCAN_SNAPSHOT_VERIFY) && verify(s))
 		ret = ps_errf(EIO, "verify: %" PRIu64 " pages differ from the "
 			      "snapshot after restore, the first at %#" PRIx64,
@@ -306,6 +334,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 			      "(everything was restored)");
 	return snap_leave(s, &acc, st, ret);
 }
+
 
 static void update_range(const struct pagescan_snapshot *s,
 			 struct snap_range *r, const uint64_t *now,

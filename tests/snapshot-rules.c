@@ -19,6 +19,7 @@
 
 #include <pthread.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <sys/wait.h>
 
 #ifndef MADV_GUARD_INSTALL
@@ -222,6 +223,72 @@ static void locked(enum pagescan_watch_backend b)
 	pagescan_snapshot_free(s);
 	s_ref_free(&ref);
 	munmap(p, NP * t_psz);
+}
+
+/*
+ * A timer's handler in the restoring thread writes the range while
+ * restores run (a fuzzer's timeout): once it stops, a clean restore must
+ * leave every byte as at take.  A write between the restore's gather and
+ * its re-arm stayed through every later restore (uffd-async 530, uffd-
+ * sync 241 of 2,000).
+ */
+#define SIG_NP 2048
+static char *sig_p;
+static volatile unsigned char sig_val;
+static volatile unsigned int sig_calls;
+
+static void sig_write(int sig)
+{
+	size_t i;
+
+	(void)sig;
+	sig_calls++;
+	for (i = 0; i < SIG_NP; i += 97)
+		sig_p[i * t_psz + 5] = (char)sig_val;
+}
+
+static void handler_writes(enum pagescan_watch_backend b)
+{
+	struct itimerval on = { { 0, 20 }, { 0, 20 } }, off = { 0 };
+	struct sigaction sa = { .sa_handler = sig_write }, old;
+	size_t len = SIG_NP * t_psz, i;
+	struct pagescan_snapshot *s;
+	int it, bad = 0, ret;
+	char what[64], *ref;
+
+	snprintf(what, sizeof(what), "%s, a handler writing during restores",
+		 pagescan_watch_backend_name(b));
+	sig_p = t_map(len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS);
+	memset(sig_p, 0x11, len);
+	ref = malloc(len);
+	if (!ref)
+		t_error("malloc");
+	memcpy(ref, sig_p, len);
+	t_eq(s_take1(sig_p, len, b, 0, &s), 0);
+	sa.sa_flags = SA_RESTART;
+	sigaction(SIGALRM, &sa, &old);
+	for (it = 0; it < 300 && bad < 3; it++) {
+		for (i = 0; i < SIG_NP; i += 3)
+			sig_p[i * t_psz] = (char)it;
+		sig_val = (unsigned char)(0x80 | it);
+		setitimer(ITIMER_REAL, &on, NULL);
+		ret = pagescan_snapshot_restore(s, NULL);
+		setitimer(ITIMER_REAL, &off, NULL);
+		t_check(!ret, "%s: restore %d", what, ret);
+		ret = pagescan_snapshot_restore(s, NULL);
+		if (ret || memcmp(sig_p, ref, len)) {
+			t_fail("%s: round %d: %d, and different after a clean "
+			       "restore", what, it, ret);
+			memcpy(sig_p, ref, len);
+			bad++;
+		}
+	}
+	sigaction(SIGALRM, &old, NULL);
+	printf("%s: %d rounds, %u signals, %d left different\n", what, it,
+	       sig_calls, bad);
+	pagescan_snapshot_free(s);
+	free(ref);
+	munmap(sig_p, len);
 }
 
 static void guards(enum pagescan_watch_backend b)
@@ -544,6 +611,7 @@ int main(void)
 
 		mappings(bs[i]);
 		locked(bs[i]);
+		handler_writes(bs[i]);
 		remapped(bs[i], 0, true);
 		remapped(bs[i], NR / 2, true);
 		remapped(bs[i], NR - 1, true);
