@@ -140,9 +140,11 @@ static void discard_after_share(enum pagescan_watch_backend b, bool late,
 	if (!seen && reread && (b == PAGESCAN_WATCH_MPROTECT ||
 				b == PAGESCAN_WATCH_SOFT_DIRTY) &&
 	    pagescan_probe(PAGESCAN_FEAT_CAT_PFNZERO) != 1 &&
-	    pagescan_probe(PAGESCAN_FEAT_PFN) != 1) {
+	    (pagescan_probe(PAGESCAN_FEAT_PFN) != 1 ||
+	     b == PAGESCAN_WATCH_SOFT_DIRTY)) {
 		printf("%s: discarded after the child exited and read again: "
-		       "not seen (no PFNZERO, no PFNs: documented)\n", name);
+		       "not seen (no PFNZERO; no PFNs, or soft-dirty: "
+		       "documented)\n", name);
 		seen = true;
 	}
 	t_check(seen, "%s: page shared with a child at a get, discarded %s "
