@@ -280,6 +280,11 @@ int ps_watch_register_maps(void *addr, size_t len,
 	 * the C library makes for a buffer of ours, could fill it and hide
 	 * it from the checks below.  msync(2) walks the VMAs, no pages.
 	 */
+	watch_reg_lock();
+	w = watch_reg_find_locked(start, start + len);
+	watch_reg_unlock();
+	if (w)
+		return ps_err(EBUSY);	/* first, as ever; again below */
 	if (msync(addr, len, MS_ASYNC) && errno == ENOMEM)
 		return ps_errf(ENOMEM, "cannot watch %#" PRIx64 "-%#" PRIx64
 			       ": part of it is not mapped", start,

@@ -507,9 +507,10 @@ static int own_state_in_hole(void)
 		if (pagescan_watch_unregister(w2))
 			return 5;
 	}
-	if (pagescan_watch_register(h, 8 * t_psz, &wo, &w3) != -ENOMEM)
+	if (pagescan_watch_unregister(w1))
 		return 6;
-	return pagescan_watch_unregister(w1) ? 7 : 0;
+	return pagescan_watch_register(h, 8 * t_psz, &wo, &w3) != -ENOMEM ?
+	       7 : 0;
 }
 
 int main(void)
