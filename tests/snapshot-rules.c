@@ -266,6 +266,9 @@ static void sig_write(int sig)
 		sig_p[i * t_psz + 5] = (char)sig_val;
 }
 
+/* Fewer under TCG (tests/vm/init). */
+static int sig_rounds = 300;
+
 static void handler_writes(enum pagescan_watch_backend b)
 {
 	struct itimerval on = { { 0, 20 }, { 0, 20 } }, off = { 0 };
@@ -286,7 +289,7 @@ static void handler_writes(enum pagescan_watch_backend b)
 	t_eq(s_take1(sig_p, len, b, 0, &s), 0);
 	sa.sa_flags = SA_RESTART;
 	sigaction(SIGALRM, &sa, &old);
-	for (it = 0; it < 300 && bad < 3; it++) {
+	for (it = 0; it < sig_rounds && bad < 3; it++) {
 		for (i = 0; i < SIG_NP; i += 3)
 			sig_p[i * t_psz] = (char)it;
 		sig_val = (unsigned char)(0x80 | it);
@@ -608,10 +611,14 @@ int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
 	struct w_state st;
+	const char *env;
 	char *probe;
 	int n, i;
 
 	t_init("snapshot-rules");
+	env = getenv("SNAPSHOT_SIG_ROUNDS");
+	if (env && atoi(env) > 0)
+		sig_rounds = atoi(env);
 	n = w_backends(bs);
 	if (!n)
 		t_skip("no write-watch backend here");

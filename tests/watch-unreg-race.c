@@ -81,6 +81,9 @@ T_RACY static void *idle_writer(void *arg)
 	return writer(arg);
 }
 
+/* Fewer under TCG (tests/vm/init): each round is two registers. */
+static int reuse_rounds = 2000;
+
 static int rounds_reuse(enum pagescan_watch_backend b)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
@@ -110,7 +113,7 @@ static int rounds_reuse(enum pagescan_watch_backend b)
 		if (pthread_create(&th[i], NULL, idle_writer,
 				   (void *)(uintptr_t)(i * 7919 + 1)))
 			return 4;
-	for (r = 0; r < 2000; r++) {
+	for (r = 0; r < reuse_rounds; r++) {
 		if (pagescan_watch_register(p, 16 * t_psz, &wo, &w))
 			return 5;
 		sched_yield();
@@ -152,8 +155,11 @@ int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
 	int n, i, runs = 0;
+	const char *env = getenv("UNREG_RACE_ROUNDS");
 
 	t_init("watch-unreg-race");
+	if (env && atoi(env) > 0)
+		reuse_rounds = atoi(env);
 	n = w_backends(bs);
 	for (i = 0; i < n; i++) {
 		const char *name = pagescan_watch_backend_name(bs[i]);
