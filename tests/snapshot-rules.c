@@ -216,9 +216,18 @@ static void locked(enum pagescan_watch_backend b)
 	} else {
 		size_t bad;
 
+		/*
+		 * Before MADV_DONTNEED_LOCKED (5.18) locked anonymous pages
+		 * are zeroed, not emptied (the manual): only their bytes.
+		 */
+		char *q = t_map(t_psz, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS);
+		bool emptied = !madvise(q, t_psz, 24 /* DONTNEED_LOCKED */);
+
+		munmap(q, t_psz);
 		memset(p, 0x3c, NP * t_psz);
 		s_restore(s, what);
-		if (b == PAGESCAN_WATCH_SOFT_DIRTY) {
+		if (b == PAGESCAN_WATCH_SOFT_DIRTY || !emptied) {
 			size_t k;
 
 			for (k = bad = 0; k < NP; k++)
