@@ -231,6 +231,30 @@ static int ua_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
 }
 
 /*
+ * Up to UA_UNREG_VEC runs of [pos, end) that are not registered (not
+ * PAGE_IS_WPALLOWED): moved here by mremap(2).  The kernel skips every
+ * registered VMA whole.  The count, or -errno; *walk_end as the ioctl's.
+ */
+#define UA_UNREG_VEC	16
+static int ua_unregistered(struct pagescan_watch *w, uint64_t pos,
+			   uint64_t end, struct page_region *buf,
+			   uint64_t *walk_end)
+{
+	struct pm_scan_arg a = {
+		.size = sizeof(a),
+		.start = pos, .end = end,
+		.vec = (uintptr_t)buf, .vec_len = UA_UNREG_VEC,
+		.category_inverted = PAGE_IS_WPALLOWED,
+		.category_mask = PAGE_IS_WPALLOWED,
+		.return_mask = PAGE_IS_WPALLOWED,
+	};
+	int n = sys_pagemap_scan(w->pagemap_fd, &a);
+
+	*walk_end = a.walk_end;
+	return n;
+}
+
+/*
  * mremap(2) drops the userfaultfd registration of the VMA it moves (every
  * kernel, unless the descriptor has UFFD_FEATURE_EVENT_REMAP, which makes
  * mremap wait until someone reads the event: uffd-async has no reader).
@@ -258,22 +282,15 @@ static int ua_forget(struct pagescan_watch *w, uint64_t start, uint64_t end)
 static int ua_heal_range(struct pagescan_watch *w, uint64_t from, uint64_t to,
 			 bool unprotect)
 {
-	struct page_region buf[16];
+	struct page_region buf[UA_UNREG_VEC];
 	uint64_t pos = from;
 	int tries = 0, got = 0;
 
 	while (pos < to) {
-		struct pm_scan_arg a = {
-			.size = sizeof(a),
-			.start = pos, .end = to,
-			.vec = (uintptr_t)buf, .vec_len = 16,
-			.category_inverted = PAGE_IS_WPALLOWED,
-			.category_mask = PAGE_IS_WPALLOWED,
-			.return_mask = PAGE_IS_WPALLOWED,
-		};
+		uint64_t walk_end;
 		int n, i, err = 0;
 
-		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		n = ua_unregistered(w, pos, to, buf, &walk_end);
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++) {
@@ -318,7 +335,7 @@ static int ua_heal_range(struct pagescan_watch *w, uint64_t from, uint64_t to,
 		}
 		if (n < 16)
 			break;
-		pos = a.walk_end;
+		pos = walk_end;
 	}
 	return got;
 }
@@ -560,21 +577,14 @@ static uint64_t ua_sink_cap(const struct watch_sink *s, uint64_t rs,
 static int ua_moved(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		    bool reset, struct watch_sink *s)
 {
-	struct page_region buf[16];
+	struct page_region buf[UA_UNREG_VEC];
 	uint64_t pos = start, upto = s->full ? s->next : end;
 
 	while (pos < upto) {
-		struct pm_scan_arg a = {
-			.size = sizeof(a),
-			.start = pos, .end = upto,
-			.vec = (uintptr_t)buf, .vec_len = 16,
-			.category_inverted = PAGE_IS_WPALLOWED,
-			.category_mask = PAGE_IS_WPALLOWED,
-			.return_mask = PAGE_IS_WPALLOWED,
-		};
+		uint64_t walk_end;
 		int n, i, ret;
 
-		n = sys_pagemap_scan(w->pagemap_fd, &a);
+		n = ua_unregistered(w, pos, upto, buf, &walk_end);
 		if (n < 0)
 			return n;
 		for (i = 0; i < n; i++) {
@@ -621,7 +631,7 @@ static int ua_moved(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		}
 		if (n < 16)
 			break;
-		pos = a.walk_end;
+		pos = walk_end;
 	}
 	return 0;
 }
