@@ -57,8 +57,16 @@ static int make_file(const char *name, size_t pages)
 	snprintf(p, sizeof(paths[0]), "%s/%s", dir, name);
 	npaths++;
 	fd = open(p, O_RDWR | O_CREAT | O_TRUNC, 0600);
-	if (fd < 0 || ftruncate(fd, pages * t_psz))
+	if (fd < 0)
 		t_error("%s: %s", p, strerror(errno));
+	/*
+	 * Allocated now, not on first touch: a full /tmp is an error here,
+	 * not a SIGBUS that skips the cleanup and leaves /tmp full for
+	 * every test after (the VM lane, 2026-12-08).
+	 */
+	errno = posix_fallocate(fd, 0, (off_t)(pages * t_psz));
+	if (errno)
+		t_error("%s: %zu pages: %s", p, pages, strerror(errno));
 	return fd;
 }
 
@@ -206,6 +214,29 @@ static void print_range(const char *name, const void *p, size_t pages)
 	       (unsigned long)p, (unsigned long)p + pages * t_psz);
 }
 
+/* N for --maps: a number, and one this process can map. */
+static size_t maps_arg(const char *arg)
+{
+	unsigned long max = 65530;
+	char *end;
+	size_t n;
+	FILE *f;
+
+	errno = 0;
+	n = strtoul(arg, &end, 10);
+	if (errno || end == arg || *end || !n)
+		t_error("--maps %s: not a count of mappings", arg);
+	f = fopen("/proc/sys/vm/max_map_count", "re");
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 65530;
+		fclose(f);
+	}
+	if (n + 100 > max)
+		t_error("--maps %zu: vm.max_map_count is %lu", n, max);
+	return n;
+}
+
 int main(int argc, char **argv)
 {
 	bool do_hold = false, do_churn = false, do_steps = false;
@@ -217,7 +248,7 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--hold"))
 			do_hold = true;
 		else if (!strcmp(argv[i], "--maps") && i + 1 < argc)
-			maps = strtoul(argv[++i], NULL, 10);
+			maps = maps_arg(argv[++i]);
 		else if (!strcmp(argv[i], "--churn"))
 			do_churn = true;
 		else if (!strcmp(argv[i], "--steps"))
