@@ -53,6 +53,23 @@ if [ -n "${PAGESCAN_TEST_USER:-}" ]; then
 	run_as=(setpriv --reuid="$PAGESCAN_TEST_USER" --regid=nogroup --clear-groups)
 fi
 
+# What tests leave in the shared temporary directories.  A test killed by
+# a signal skips its own cleanup; in a VM, whose /tmp is a tmpfs of half
+# its memory, one that filled /tmp broke every test after it (2026-12-08).
+# So each test's new pagescan-* entries are named, and removed where
+# PAGESCAN_TEST_CLEAN=1 (tests/vm/init; not on a shared host, where
+# another run's files look new too).  Swap files are left to the end.
+leftovers() {
+	local d f
+	for d in /tmp /var/tmp /dev/shm; do
+		for f in "$d"/pagescan-*; do
+			[ -e "$f" ] || continue
+			case $f in */pagescan-swap.*) continue ;; esac
+			echo "$f"
+		done
+	done
+}
+
 pass=0 fail=0 skip=0
 failed=()
 echo "kernel: $(uname -r) $(uname -m), user: ${PAGESCAN_TEST_USER:-$(id -un)}"
@@ -66,9 +83,19 @@ for t in "${tests[@]}"; do
 	else
 		cmd=("$t")
 	fi
+	before=" $(leftovers | tr '\n' ' ') "
 	env BUILD="$BUILD" timeout -k 5 "$TIMEOUT" "${run_as[@]}" \
 		env BUILD="$BUILD" PATH="$PATH" "${cmd[@]}" >"$log" 2>&1 </dev/null
 	rc=$?
+	for f in $(leftovers); do
+		[ "${before#* "$f" }" = "$before" ] || continue
+		if [ "${PAGESCAN_TEST_CLEAN:-0}" = 1 ]; then
+			echo "note: $name left $f (removed)"
+			rm -rf "$f"
+		else
+			echo "note: $name left $f"
+		fi
+	done
 	secs=$(echo "$(date +%s.%N) - $start" | bc 2>/dev/null || echo "?")
 	secs=$(printf '%.1f' "$secs" 2>/dev/null || echo "$secs")
 	case $rc in

@@ -53,7 +53,7 @@ static void same(int fd, const char *what)
 
 static void procfs_mount(void)
 {
-	char dir[] = "/tmp/scan-bare.XXXXXX", path[64];
+	char dir[] = "/tmp/pagescan-bare.XXXXXX", path[64];
 	int fd;
 
 	if (!t_root()) {
