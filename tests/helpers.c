@@ -444,3 +444,31 @@ int t_tmpfile(size_t len, int byte)
 	}
 	return fd;
 }
+
+void t_holder_start(struct t_holder *h)
+{
+	int pfd[2];
+	char c;
+
+	if (pipe(pfd))
+		t_error("pipe");
+	fflush(stdout);
+	h->pid = fork();
+	if (h->pid < 0)
+		t_error("fork");
+	if (!h->pid) {
+		close(pfd[1]);
+		_exit(read(pfd[0], &c, 1) < 0);
+	}
+	close(pfd[0]);
+	h->fd = pfd[1];
+}
+
+void t_holder_release(struct t_holder *h)
+{
+	int status;
+
+	close(h->fd);
+	if (waitpid(h->pid, &status, 0) != h->pid)
+		t_error("waitpid");
+}

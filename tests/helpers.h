@@ -79,6 +79,16 @@ __attribute__((noreturn)) void t_done(void);
 int t_child(int (*fn)(void), unsigned int secs);
 /* A failure naming @what unless @status is exit 0; true when it is. */
 bool t_child_ok(const char *what, int status);
+/*
+ * A forked child that only keeps the parent's pages shared (copy-on-write)
+ * until t_holder_release(); the parent's stdout is flushed first.
+ */
+struct t_holder {
+	pid_t pid;
+	int fd;
+};
+void t_holder_start(struct t_holder *h);
+void t_holder_release(struct t_holder *h);
 
 /* mmap wrappers that t_error() on failure. */
 void *t_map(size_t len, int prot, int flags);

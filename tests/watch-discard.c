@@ -338,9 +338,8 @@ static void shared_discard(enum pagescan_watch_backend b)
 		      .flags = uffd ? 0 : PAGESCAN_WATCH_VERIFY);
 	const char *name = pagescan_watch_backend_name(b);
 	struct pagescan_watch *w;
-	int pfd[2], status;
-	pid_t pid;
-	char *p, c;
+	struct t_holder h;
+	char *p;
 
 	p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS);
@@ -348,18 +347,7 @@ static void shared_discard(enum pagescan_watch_backend b)
 		t_error("%s: register", name);
 	memset(p, 7, NP * t_psz);
 	got_quiet(w, p, 0);
-	if (pipe(pfd))
-		t_error("pipe");
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_error("fork");
-	if (!pid) {
-		/* Keeps the pages shared until the parent is done. */
-		close(pfd[1]);
-		_exit(read(pfd[0], &c, 1) < 0);
-	}
-	close(pfd[0]);
+	t_holder_start(&h);	/* keeps the pages shared until released */
 	got_quiet(w, p, 0);	/* the fork may report the pages once */
 	if (madvise(p + 3 * t_psz, t_psz, MADV_DONTNEED))
 		t_error("MADV_DONTNEED");
@@ -372,8 +360,7 @@ static void shared_discard(enum pagescan_watch_backend b)
 			"reported nor caught by verify mode", name);
 	else
 		printf("%s: shared discard reported\n", name);
-	close(pfd[1]);
-	waitpid(pid, &status, 0);
+	t_holder_release(&h);
 	t_eq(pagescan_watch_unregister(w), 0);
 	munmap(p, NP * t_psz);
 }

@@ -92,10 +92,10 @@ static void discard_after_share(enum pagescan_watch_backend b, bool late,
 		.flags = PAGESCAN_WATCH_RESET);
 	void *pg[NP];
 	struct pagescan_watch *w;
-	int pfd[2], n, i, status;
+	struct t_holder h;
 	bool seen = false;
-	pid_t pid;
-	char *p, c;
+	int n, i;
+	char *p;
 
 	p = t_map(4 * t_psz, PROT_READ | PROT_WRITE,
 		  MAP_PRIVATE | MAP_ANONYMOUS);
@@ -103,26 +103,13 @@ static void discard_after_share(enum pagescan_watch_backend b, bool late,
 	if (pagescan_watch_register(p, 4 * t_psz, &wo, &w))
 		t_error("%s: register", name);
 	t_eq(pagescan_watch_get_pages(w, p, 4 * t_psz, pg, NP, &go), 0);
-	if (pipe(pfd))
-		t_error("pipe");
-	fflush(stdout);
-	pid = fork();
-	if (pid < 0)
-		t_error("fork");
-	if (!pid) {
-		/* Keeps the pages shared until the parent lets go. */
-		close(pfd[1]);
-		_exit(read(pfd[0], &c, 1) < 0);
-	}
-	close(pfd[0]);
+	t_holder_start(&h);
 	/* Shared now: the fork may report the pages once. */
 	t_check(pagescan_watch_get_pages(w, p, 4 * t_psz, pg, NP, &go) >= 0,
 		"%s: get with the child alive", name);
 	if (!late && madvise(p, t_psz, MADV_DONTNEED))
 		t_error("MADV_DONTNEED");
-	close(pfd[1]);
-	if (waitpid(pid, &status, 0) != pid)
-		t_error("waitpid");
+	t_holder_release(&h);
 	if (late && madvise(p, t_psz, MADV_DONTNEED))
 		t_error("MADV_DONTNEED");
 	if (reread)
