@@ -25,16 +25,26 @@
 
 #define NP 16
 
+static void seen_n(struct pagescan_watch *w, char *p, size_t np,
+		   bool *seen, const char *name);
+
 static void seen_pages(struct pagescan_watch *w, char *p, bool *seen,
 		       const char *name)
+{
+	seen_n(w, p, NP, seen, name);
+}
+
+/* Which of the @np pages at @p a get-and-reset reports. */
+static void seen_n(struct pagescan_watch *w, char *p, size_t np,
+		   bool *seen, const char *name)
 {
 	PAGESCAN_OPTS(pagescan_watch_get_opts, reset,
 		      .flags = PAGESCAN_WATCH_RESET);
 	void *pg[NP];
 	int i, n;
 
-	memset(seen, 0, NP * sizeof(*seen));
-	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
+	memset(seen, 0, np * sizeof(*seen));
+	n = pagescan_watch_get_pages(w, p, np * t_psz, pg, NP, &reset);
 	/* EIO: verify mode saw a miss; the answer is filled in still. */
 	t_check(n >= 0, "%s: get: %s", name, strerror(-n));
 	if (n == -EIO)
@@ -522,6 +532,66 @@ static int own_state_in_hole(void)
 	       7 : 0;
 }
 
+/*
+ * The program's own mremap(2) of a range that crosses the watch's end
+ * (pages 2-5 of a mapping whose pages 0-3 are watched).  Since 6.17 such
+ * a move over several VMAs is allowed, but not over userfaultfd-registered
+ * ones: the manual's "What a watch does to the program's own mremap(2)".
+ * Whatever the kernel does, the watch stays whole for what is left: a
+ * store to a page still in place is reported, and moved pages do not
+ * crash the program's stores to them.
+ */
+static void run_across_edge(enum pagescan_watch_backend b)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
+	const char *name = pagescan_watch_backend_name(b);
+	struct pagescan_watch *w;
+	bool seen[NP], home[4];
+	char *p, *tmp;
+	void *r;
+	int i;
+
+	p = t_map(NP * t_psz, PROT_READ | PROT_WRITE,
+		  MAP_PRIVATE | MAP_ANONYMOUS);
+	tmp = t_map(4 * t_psz, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS);
+	memset(p, 0x5a, NP * t_psz);
+	if (pagescan_watch_register(p, 4 * t_psz, &wo, &w))
+		t_error("%s: register", name);
+	seen_n(w, p, 4, seen, name);
+	r = mremap(p + 2 * t_psz, 4 * t_psz, 4 * t_psz,
+		   MREMAP_MAYMOVE | MREMAP_FIXED, tmp);
+	if (r == MAP_FAILED) {
+		t_check(errno == EFAULT || errno == ENOMEM, "%s: mremap "
+			"across the watch's end: %s, not EFAULT or ENOMEM",
+			name, strerror(errno));
+		printf("%s: mremap across the watch's end: %s\n", name,
+		       strerror(errno));
+	} else {
+		printf("%s: mremap across the watch's end: moved\n", name);
+		/* Moved pages are the program's: its stores must go in. */
+		for (i = 0; i < 4; i++)
+			tmp[i * t_psz] = 1;
+	}
+	for (i = 0; i < 4; i++) {
+		unsigned char v;
+
+		home[i] = !(mincore(p + i * t_psz, t_psz, &v) &&
+			    errno == ENOMEM);
+		if (home[i])
+			p[i * t_psz + 9] = 2;
+	}
+	t_check(home[0] && home[1], "%s: pages 0-1 moved", name);
+	seen_n(w, p, 4, seen, name);
+	for (i = 0; i < 4; i++)
+		if (home[i])
+			t_check(seen[i], "%s: store to page %d after an mremap "
+				"across the watch's end not reported", name,
+				i);
+	t_eq(pagescan_watch_unregister(w), 0);
+	munmap(p, NP * t_psz);
+	munmap(tmp, 4 * t_psz);
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend bs[PAGESCAN_WATCH__COUNT];
@@ -542,6 +612,7 @@ int main(void)
 		unregister_over_hole(bs[i]);
 		run_many_away(bs[i]);
 		run_during_get(bs[i]);
+		run_across_edge(bs[i]);
 		own_b = bs[i];
 		snprintf(what, sizeof(what), "%s: our state in a watched "
 			 "range's hole", pagescan_watch_backend_name(bs[i]));
