@@ -56,6 +56,9 @@
 
 struct pagescan_watch;
 
+/* uffd-sync: unmapped stretches kept one by one (watch_uffd_sync.c) */
+#define WATCH_GONE_MAX	16
+
 /* Where collected pages go: regions or page addresses, with a limit. */
 struct watch_sink {
 	struct pagescan_region *vec;	/* regions mode */
@@ -175,6 +178,18 @@ struct pagescan_watch {
 	 */
 	_Atomic int untracked;
 	_Atomic bool uffd_dead;
+	/*
+	 * uffd-sync: set while the handler thread reads and handles events
+	 * (a get waits for it: us_fence()); and the stretches of the watch
+	 * unmapped since (UFFD_EVENT_UNMAP), not yet found mapped and
+	 * registered again, each with an id (under arm_lock).
+	 */
+	_Atomic int ev_busy;
+	struct watch_gone {
+		uint64_t start, end, id;
+	} gone[WATCH_GONE_MAX];
+	size_t ngone;
+	uint64_t gone_ids;
 	pthread_t thread;
 	bool thread_started;
 	int mp_slot;			/* mprotect/sd: handler table slot */

@@ -261,6 +261,58 @@ static void on_remap(struct pagescan_watch *w, uint64_t from, uint64_t to,
 	watch_bits_mark(w, s, e);
 }
 
+/*
+ * munmap(2), or mmap(2) with MAP_FIXED, or brk(2) or mremap(2) shrinking,
+ * took [start, end) away (UFFD_EVENT_UNMAP, 4.11; the kernel waits until
+ * this thread has read it).  Memory mapped there again later is a new VMA
+ * without our registration: its writes take plain faults that nothing
+ * hears of.  From 5.13 the audit sees such pages (present, no uffd-wp
+ * bit), and on 5.10 nothing did: a snapshot restore left memory mapped
+ * again in place as the program wrote it (snapshot-rules, 5.10 guest).
+ * So the stretch is marked, and kept in w->gone until a get or reset
+ * finds it mapped and registers it (us_regone()).  This thread only
+ * marks and appends: no allocation, no maps read here (see on_remap()).
+ */
+static void on_unmap(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	struct watch_gone *g;
+	size_t i, best = 0;
+	uint64_t gap, least = UINT64_MAX;
+
+	if (start < w->start)
+		start = w->start;
+	if (end > w->end)
+		end = w->end;
+	if (start >= end)
+		return;
+	watch_bits_mark(w, start, end);
+	watch_arm_lock(w);	/* signals: all blocked in this thread */
+	if (w->ngone == WATCH_GONE_MAX) {
+		/*
+		 * Full: the new stretch joins its nearest one, gap and all
+		 * (what is mapped in the gap is reported until it is done).
+		 */
+		for (i = 0; i < w->ngone; i++) {
+			g = &w->gone[i];
+			gap = g->end < start ? start - g->end :
+			      end < g->start ? g->start - end : 0;
+			if (gap < least)
+				least = gap, best = i;
+		}
+		g = &w->gone[best];
+		if (g->start < start)
+			start = g->start;
+		if (g->end > end)
+			end = g->end;
+		w->gone[best] = w->gone[--w->ngone];
+	}
+	g = &w->gone[w->ngone++];
+	g->start = start;
+	g->end = end;
+	g->id = ++w->gone_ids;
+	watch_arm_unlock(w);
+}
+
 static void *us_thread(void *arg)
 {
 	struct pagescan_watch *w = arg;
@@ -280,9 +332,17 @@ static void *us_thread(void *arg)
 			continue;	/* EINTR */
 		if (p[1].revents)
 			break;
+		/*
+		 * Busy from before the read: a munmap(2) or mremap(2) returns
+		 * once its event is read, and a get after it must not run
+		 * before the event is handled (us_fence()).
+		 */
+		atomic_store(&w->ev_busy, 1);
 		n = read(w->uffd, msg, sizeof(msg));
-		if (n <= 0)
+		if (n <= 0) {
+			atomic_store(&w->ev_busy, 0);
 			continue;	/* EAGAIN: another wakeup raced */
+		}
 		n /= (ssize_t)sizeof(msg[0]);
 		/*
 		 * Events first: until one is read its mm change holds every
@@ -297,8 +357,14 @@ static void *us_thread(void *arg)
 					 m->arg.remap.len);
 				again = 0;
 				break;
+			case UFFD_EVENT_UNMAP:
+				on_unmap(w, m->arg.remove.start,
+					 m->arg.remove.end);
+				again = 0;
+				break;
 			}
 		}
+		atomic_store(&w->ev_busy, 0);
 		for (i = 0; i < n; i++)
 			if (msg[i].event == UFFD_EVENT_PAGEFAULT)
 				handle(w, &msg[i], &again);
@@ -338,18 +404,21 @@ static void us_detach(struct pagescan_watch *w)
 	w->thread_started = false;
 }
 
-/* Register each VMA of [start, end) with the mode its kind needs. */
+/*
+ * Register each VMA of [start, end) with the mode its kind needs; with
+ * @mark, mark each part registered, or that could not be, as written.
+ */
 static int register_range(struct pagescan_watch *w, uint64_t start,
-			  uint64_t end)
+			  uint64_t end, bool mark)
 {
 	struct ps_maps m = { 0 };
 	size_t i;
-	int ret;
+	int ret, err = 0;
 
 	ret = ps_maps_read(getpid(), 0, &m);
 	if (ret)
 		return ret;
-	for (i = ps_maps_find(&m, start); !ret && i < m.n; i++) {
+	for (i = ps_maps_find(&m, start); i < m.n; i++) {
 		const struct ps_vma *v = &m.v[i];
 		bool anon = watch_vma_anon(&m, v);
 		struct uffdio_register reg = {
@@ -359,29 +428,36 @@ static int register_range(struct pagescan_watch *w, uint64_t start,
 
 		if (v->start >= end)
 			break;
+		reg.range.start = v->start > start ? v->start : start;
+		reg.range.len = (v->end < end ? v->end : end) -
+				reg.range.start;
 		/*
 		 * MAP_PRIVATE of /dev/zero: anonymous (watch_vma.c), so a
 		 * first write to an empty PTE needs MISSING mode, but the
 		 * VMA keeps its file, whose size is 0, and UFFDIO_COPY and
 		 * UFFDIO_ZEROPAGE refuse every page past it (EFAULT, 6.18
 		 * and before): the handler could never resolve the fault.
-		 * Without MISSING mode such a write is lost.  Refused.
+		 * Without MISSING mode such a write is lost.  Refused (at
+		 * register; mapped in later, it stays marked: us_regone()).
 		 */
 		if (anon && v->inode) {
-			watch_reason(w, "; uffd-sync: a MAP_PRIVATE /dev/zero "
-				     "mapping: its empty pages cannot be "
-				     "filled by the handler");
-			ret = -EINVAL;
-			break;
+			if (!mark)
+				watch_reason(w, "; uffd-sync: a MAP_PRIVATE "
+					     "/dev/zero mapping: its empty "
+					     "pages cannot be filled by the "
+					     "handler");
+			err = -EINVAL;
+		} else if (ioctl(w->uffd, UFFDIO_REGISTER, &reg)) {
+			err = -errno;
 		}
-		reg.range.start = v->start > start ? v->start : start;
-		reg.range.len = (v->end < end ? v->end : end) -
-				reg.range.start;
-		if (ioctl(w->uffd, UFFDIO_REGISTER, &reg))
-			ret = -errno;
+		if (mark)
+			watch_bits_mark(w, reg.range.start,
+					reg.range.start + reg.range.len);
+		else if (err)
+			break;
 	}
 	ps_maps_free(&m);
-	return ret;
+	return err;
 }
 
 static int us_attach(struct pagescan_watch *w)
@@ -401,13 +477,16 @@ static int us_attach(struct pagescan_watch *w)
 		goto fail;
 	/*
 	 * UFFD_FEATURE_EVENT_REMAP (4.11): mremap keeps the registration
-	 * and says where (on_remap()).  Not UFFD_EVENT_REMOVE for discards:
-	 * madvise(2) returns once the event is read, before this thread
-	 * has marked anything, so a get or reset right after it (a snapshot
-	 * restore) would be followed by a stale mark; the audit at get and
-	 * reset (watch_audit.c) sees discards in order.
+	 * and says where (on_remap()); UFFD_FEATURE_EVENT_UNMAP (4.11):
+	 * what is unmapped, to register what is mapped there again
+	 * (on_unmap()).  The program's call returns once this thread has
+	 * read the event, and a get waits until it is handled
+	 * (us_fence()).  Not UFFD_EVENT_REMOVE for discards: the audit at
+	 * get and reset (watch_audit.c) sees them, without a round trip to
+	 * this thread in every madvise(2).
 	 */
 	ret = watch_uffd_open(false, UFFD_FEATURE_EVENT_REMAP |
+			      UFFD_FEATURE_EVENT_UNMAP |
 			      (w->shmem_or_hugetlb ?
 			       UFFD_FEATURE_WP_HUGETLBFS_SHMEM : 0));
 	if (ret < 0)
@@ -418,7 +497,7 @@ static int us_attach(struct pagescan_watch *w)
 		ret = -errno;
 		goto fail;
 	}
-	ret = register_range(w, w->start, w->end);
+	ret = register_range(w, w->start, w->end, false);
 	if (ret)
 		goto fail;
 	/*
@@ -479,11 +558,88 @@ static void retrack(struct pagescan_watch *w)
 
 	if (!n || atomic_load(&w->uffd_dead))
 		return;
-	if (register_range(w, w->start, w->end) ||
+	if (register_range(w, w->start, w->end, false) ||
 	    watch_uffd_wp(w->uffd, w->start, w->end,
 			  UFFDIO_WRITEPROTECT_MODE_WP))
 		return;
 	atomic_compare_exchange_strong(&w->untracked, &n, 0);
+}
+
+/*
+ * Wait until the handler thread has handled every event it has read: an
+ * mm change the program saw return is then in the bits (w->lock held;
+ * the thread takes no lock of ours but the arm lock, briefly).  In a
+ * forked child there is no thread, and whatever ev_busy was copied
+ * means nothing.
+ */
+static void us_fence(struct pagescan_watch *w)
+{
+	if (!watch_owned(w) || !w->thread_started)
+		return;
+	while (atomic_load(&w->ev_busy) && !atomic_load(&w->uffd_dead))
+		sched_yield();
+}
+
+/* The unmapped stretches (on_unmap()), copied out under the arm lock. */
+static size_t gone_take(struct pagescan_watch *w, struct watch_gone *g)
+{
+	sigset_t all, old;
+	size_t n;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	watch_arm_lock(w);
+	n = w->ngone;
+	memcpy(g, w->gone, n * sizeof(*g));
+	watch_arm_unlock(w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	return n;
+}
+
+/*
+ * Drop the stretch with this id, if still kept: one unmapped again since
+ * has an id of its own, and one joined to another since, too.
+ */
+static void gone_drop(struct pagescan_watch *w, uint64_t id)
+{
+	sigset_t all, old;
+	size_t i;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	watch_arm_lock(w);
+	for (i = 0; i < w->ngone; i++)
+		if (w->gone[i].id == id) {
+			w->gone[i] = w->gone[--w->ngone];
+			break;
+		}
+	watch_arm_unlock(w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+}
+
+/*
+ * Memory mapped again where the watch was unmapped (on_unmap()): each
+ * get and reset registers what is mapped there now, and marks it (its
+ * writes since took faults we did not hear of; the reset then arms it).
+ * A stretch is kept while part of it is still unmapped (msync(2) says
+ * ENOMEM), or could not be registered: what is mapped there later is
+ * found by a later get, and what is mapped in it already is reported by
+ * each get until then.  Checked before the registration: memory mapped
+ * after the check stays for the next call.
+ */
+static void us_regone(struct pagescan_watch *w)
+{
+	struct watch_gone g[WATCH_GONE_MAX];
+	size_t n, i;
+
+	n = gone_take(w, g);
+	for (i = 0; i < n; i++) {
+		bool whole = !msync((void *)(uintptr_t)g[i].start,
+				    g[i].end - g[i].start, MS_ASYNC);
+
+		if (!register_range(w, g[i].start, g[i].end, true) && whole)
+			gone_drop(w, g[i].id);
+	}
 }
 
 static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
@@ -493,7 +649,9 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 
 	if (lost)
 		return lost;
+	us_fence(w);
 	retrack(w);
+	us_regone(w);
 	/* Hole punching sends no event: the audit (watch_audit.c). */
 	watch_audit(w, start, end);
 	ret = watch_bitmap_collect(w, start, end, reset, s, us_rearm);
@@ -509,7 +667,9 @@ static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 
 	if (lost)
 		return lost;
+	us_fence(w);
 	retrack(w);
+	us_regone(w);
 	watch_audit(w, start, end);
 	ret = watch_rearm_clear(w, start, end, us_rearm);
 	if (atomic_load(&w->untracked))
