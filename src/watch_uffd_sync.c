@@ -408,19 +408,15 @@ static void us_detach(struct pagescan_watch *w)
  * Register each VMA of [start, end) with the mode its kind needs; with
  * @mark, mark each part registered, or that could not be, as written.
  */
-static int register_range(struct pagescan_watch *w, uint64_t start,
-			  uint64_t end, bool mark)
+static int register_in(struct pagescan_watch *w, const struct ps_maps *m,
+		       uint64_t start, uint64_t end, bool mark)
 {
-	struct ps_maps m = { 0 };
 	size_t i;
-	int ret, err = 0;
+	int err = 0;
 
-	ret = ps_maps_read(getpid(), 0, &m);
-	if (ret)
-		return ret;
-	for (i = ps_maps_find(&m, start); i < m.n; i++) {
-		const struct ps_vma *v = &m.v[i];
-		bool anon = watch_vma_anon(&m, v);
+	for (i = ps_maps_find(m, start); i < m->n; i++) {
+		const struct ps_vma *v = &m->v[i];
+		bool anon = watch_vma_anon(m, v);
 		struct uffdio_register reg = {
 			.mode = UFFDIO_REGISTER_MODE_WP |
 				(anon ? UFFDIO_REGISTER_MODE_MISSING : 0),
@@ -456,8 +452,21 @@ static int register_range(struct pagescan_watch *w, uint64_t start,
 		else if (err)
 			break;
 	}
-	ps_maps_free(&m);
 	return err;
+}
+
+static int register_range(struct pagescan_watch *w, uint64_t start,
+			  uint64_t end)
+{
+	struct ps_maps m = { 0 };
+	int ret;
+
+	ret = ps_maps_read(getpid(), 0, &m);
+	if (ret)
+		return ret;
+	ret = register_in(w, &m, start, end, false);
+	ps_maps_free(&m);
+	return ret;
 }
 
 static int us_attach(struct pagescan_watch *w)
@@ -497,7 +506,7 @@ static int us_attach(struct pagescan_watch *w)
 		ret = -errno;
 		goto fail;
 	}
-	ret = register_range(w, w->start, w->end, false);
+	ret = register_range(w, w->start, w->end);
 	if (ret)
 		goto fail;
 	/*
@@ -558,7 +567,7 @@ static void retrack(struct pagescan_watch *w)
 
 	if (!n || atomic_load(&w->uffd_dead))
 		return;
-	if (register_range(w, w->start, w->end, false) ||
+	if (register_range(w, w->start, w->end) ||
 	    watch_uffd_wp(w->uffd, w->start, w->end,
 			  UFFDIO_WRITEPROTECT_MODE_WP))
 		return;
@@ -627,19 +636,30 @@ static void gone_drop(struct pagescan_watch *w, uint64_t id)
  * each get until then.  Checked before the registration: memory mapped
  * after the check stays for the next call.
  */
-static void us_regone(struct pagescan_watch *w)
+static int us_regone(struct pagescan_watch *w)
 {
 	struct watch_gone g[WATCH_GONE_MAX];
+	bool whole[WATCH_GONE_MAX];
+	struct ps_maps m = { 0 };
 	size_t n, i;
+	int ret;
 
 	n = gone_take(w, g);
-	for (i = 0; i < n; i++) {
-		bool whole = !msync((void *)(uintptr_t)g[i].start,
-				    g[i].end - g[i].start, MS_ASYNC);
-
-		if (!register_range(w, g[i].start, g[i].end, true) && whole)
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++)
+		whole[i] = !msync((void *)(uintptr_t)g[i].start,
+				  g[i].end - g[i].start, MS_ASYNC);
+	/* One read of the maps for all; without it, the get fails. */
+	ret = ps_maps_read(getpid(), 0, &m);
+	if (ret)
+		return ret;
+	for (i = 0; i < n; i++)
+		if (!register_in(w, &m, g[i].start, g[i].end, true) &&
+		    whole[i])
 			gone_drop(w, g[i].id);
-	}
+	ps_maps_free(&m);
+	return 0;
 }
 
 static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
@@ -651,7 +671,9 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		return lost;
 	us_fence(w);
 	retrack(w);
-	us_regone(w);
+	ret = us_regone(w);
+	if (ret)
+		return ret;
 	/* Hole punching sends no event: the audit (watch_audit.c). */
 	watch_audit(w, start, end);
 	ret = watch_bitmap_collect(w, start, end, reset, s, us_rearm);
@@ -669,7 +691,9 @@ static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		return lost;
 	us_fence(w);
 	retrack(w);
-	us_regone(w);
+	ret = us_regone(w);
+	if (ret)
+		return ret;
 	watch_audit(w, start, end);
 	ret = watch_rearm_clear(w, start, end, us_rearm);
 	if (atomic_load(&w->untracked))
