@@ -452,6 +452,42 @@ static int check_range(struct pagescan_watch *w, void *addr, size_t len,
 	return 0;
 }
 
+/*
+ * A get-and-reset that failed part way: what it had reported was re-armed
+ * already (a walk, a run of the bitmap), but the caller gets no answer.
+ * Un-armed again, or marked, it is reported by the next get: failing,
+ * the call leaves the watch as it found it (an over-report at worst),
+ * never with writes forgotten.  w->lock held.
+ */
+static void unreport_one(struct pagescan_watch *w, uint64_t a, uint64_t b)
+{
+	if (w->ops->unreport)
+		w->ops->unreport(w, a, b);
+	else
+		watch_written(w, a, b);
+}
+
+static void unreport(struct pagescan_watch *w, const struct watch_sink *s)
+{
+	uint64_t a = 0, b = 0;
+	size_t i;
+
+	for (i = 0; s->vec && i < s->n; i++)
+		unreport_one(w, s->vec[i].start, s->vec[i].end);
+	for (i = 0; !s->vec && i < s->n; i++) {
+		uint64_t p = (uintptr_t)s->addrs[i];
+
+		if (p != b) {
+			if (a < b)
+				unreport_one(w, a, b);
+			a = p;
+		}
+		b = p + ps_pagesz();
+	}
+	if (a < b)
+		unreport_one(w, a, b);
+}
+
 int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	      struct watch_sink *s, struct pagescan_watch_get_opts *opts)
 {
@@ -494,6 +530,8 @@ int watch_get(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		}
 	}
 	ret = np ? w->ops->collect(w, start, end, reset, s) : 0;
+	if (ret && reset)
+		unreport(w, s);
 	if (!ret && np && !s->full)
 		s->next = end;
 	if (!ret && changed) {

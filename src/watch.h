@@ -112,6 +112,13 @@ struct watch_ops {
 	 */
 	int (*reset_runs)(struct pagescan_watch *w,
 			  const struct pagescan_region *runs, size_t n);
+	/*
+	 * Optional: [start, end) was reported and re-armed by a collect
+	 * that then failed (its answer is thrown away): make the next get
+	 * report it again.  Without it, the bitmap backends mark the bits.
+	 */
+	int (*unreport)(struct pagescan_watch *w, uint64_t start,
+			uint64_t end);
 };
 
 extern const struct watch_ops watch_uffd_async_ops;
@@ -386,25 +393,28 @@ int watch_uffd_wp_once(int uffd, uint64_t start, uint64_t end,
  */
 int watch_audit_init(struct pagescan_watch *w);
 void watch_audit_fini(struct pagescan_watch *w);
-void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
+/* 0, or -errno when pagemap cannot be read (what was marked stays). */
+int watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end);
 /*
  * After a re-arm of [start, end), before its bits are cleared
  * (watch_rearm_clear(), soft-dirty's reset): record the pages that hold
  * data now, so that none is recorded empty though written before it was
  * armed.  w->lock held, and the arm lock or soft-dirty's.
  */
-void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
-			 uint64_t end);
+int watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
+			uint64_t end);
 /*
  * The pagemap entries of [start, end) from w->audit_fd, in chunks: @fn
  * gets each chunk, @n entries from @a.  Stops at a read that gives none
- * (unmapped or unreadable: nothing learnt).  The one reader of the
+ * (past the end: nothing learnt); -errno when a read fails (EINTR is
+ * retried), so that a caller never takes "not read" for "nothing
+ * changed".  The one reader of the
  * audit, its re-arm record and the copied-page record (watch_cow.c).
  */
 typedef void (*watch_pm_fn)(struct pagescan_watch *w, uint64_t a,
 			    const uint64_t *pm, uint64_t n, void *ctx);
-void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
-			uint64_t end, watch_pm_fn fn, void *ctx);
+int watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
+		       uint64_t end, watch_pm_fn fn, void *ctx);
 /* Did the page at @addr hold data at the last audit?  Any thread. */
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr);
 /* watch_cow.c */

@@ -379,7 +379,11 @@ int watch_audit_init(struct pagescan_watch *w)
 		watch_audit_fini(w);
 		return ret;
 	}
-	watch_audit(w, w->start, w->end);
+	ret = watch_audit(w, w->start, w->end);
+	if (ret) {
+		watch_audit_fini(w);
+		return ret;
+	}
 	w->audit_primed = true;
 	return 0;
 }
@@ -460,8 +464,8 @@ static void collapse_check(struct pagescan_watch *w)
 	w->collapse_base[1] = c;
 }
 
-void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
-			uint64_t end, watch_pm_fn fn, void *ctx)
+int watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
+		       uint64_t end, watch_pm_fn fn, void *ctx)
 {
 	uint64_t pm[CHUNK], a, n;
 	ssize_t got;
@@ -472,11 +476,18 @@ void watch_pagemap_each(struct pagescan_watch *w, uint64_t start,
 			n = CHUNK;
 		got = pread(w->audit_fd, pm, n * sizeof(pm[0]),
 			    (off_t)((a >> ps_page_shift) * sizeof(pm[0])));
+		if (got < 0 && errno == EINTR) {
+			n = 0;
+			continue;
+		}
+		if (got < 0)
+			return -errno;
 		if (got < (ssize_t)sizeof(pm[0]))
-			return;
+			return 0;
 		n = (uint64_t)got / sizeof(pm[0]);
 		fn(w, a, pm, n, ctx);
 	}
+	return 0;
 }
 
 static void audit_chunk(struct pagescan_watch *w, uint64_t a,
@@ -528,17 +539,19 @@ static void audit_chunk(struct pagescan_watch *w, uint64_t a,
 	}
 }
 
-void watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
+int watch_audit(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
 	bool counted = w->vmstat_fd >= 0 || w->collapse_unknown;
 	struct run run = { 0, 0 };
+	int ret;
 
 	if (!w->present)
-		return;
-	watch_pagemap_each(w, start, end, audit_chunk, &run);
+		return 0;
+	ret = watch_pagemap_each(w, start, end, audit_chunk, &run);
 	run_add(w, &run, UINT64_MAX);
-	if (counted)
+	if (!ret && counted)
 		collapse_check(w);
+	return ret;
 }
 
 static void rearmed_chunk(struct pagescan_watch *w, uint64_t a,
@@ -582,11 +595,12 @@ static void rearmed_chunk(struct pagescan_watch *w, uint64_t a,
  * to mark (at worst an over-report), and what the collapse checks and
  * w->cow keep is recorded alongside, as watch_audit() would.
  */
-void watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
-			 uint64_t end)
+int watch_audit_rearmed(struct pagescan_watch *w, uint64_t start,
+			uint64_t end)
 {
-	if (w->present)
-		watch_pagemap_each(w, start, end, rearmed_chunk, NULL);
+	if (!w->present)
+		return 0;
+	return watch_pagemap_each(w, start, end, rearmed_chunk, NULL);
 }
 
 bool watch_audit_held(struct pagescan_watch *w, uint64_t addr)

@@ -81,10 +81,11 @@ int watch_rearm_clear(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		 * now (watch_audit.c), so that a discard from here on is
 		 * seen by the next audit; one before it is in this get.
 		 */
-		if (!ret) {
-			watch_audit_rearmed(w, start, end);
+		/* Not recorded: the bits stay, reported again. */
+		if (!ret)
+			ret = watch_audit_rearmed(w, start, end);
+		if (!ret)
 			watch_bits_clear(w, start, end);
-		}
 		watch_arm_unlock(w);
 		pthread_sigmask(SIG_SETMASK, &old, NULL);
 		/*

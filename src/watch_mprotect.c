@@ -316,14 +316,20 @@ static void mp_look(struct pagescan_watch *w)
 static int mp_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
-	watch_audit(w, start, end);	/* discards: watch_audit.c */
+	int ret = watch_audit(w, start, end);	/* discards: watch_audit.c */
+
+	if (ret)
+		return ret;
 	mp_look(w);
 	return watch_bitmap_collect(w, start, end, reset, s, mp_rearm);
 }
 
 static int mp_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	watch_audit(w, start, end);
+	int ret = watch_audit(w, start, end);
+
+	if (ret)
+		return ret;
 	mp_look(w);
 	return watch_rearm_clear(w, start, end, mp_rearm);
 }

@@ -55,8 +55,13 @@ static bool sp_in(const struct ps_maps *m, uint64_t sp, uint64_t start,
  * threads keep running (it was that many per such thread: a collector
  * with busy mutators waited seconds).
  */
-static bool threads_have_stack(const struct ps_maps *m, uint64_t start,
-			       uint64_t end)
+/*
+ * 1 found, 0 not, -errno when the threads cannot be listed (EMFILE,
+ * ENOMEM): not known is not "none", or a stack would be write-protected
+ * and its thread killed by the next signal it takes.
+ */
+static int threads_have_stack(const struct ps_maps *m, uint64_t start,
+			      uint64_t end)
 {
 	char (*busy)[16] = NULL, (*more)[16];
 	size_t nbusy = 0, cap = 0, i, k;
@@ -64,9 +69,12 @@ static bool threads_have_stack(const struct ps_maps *m, uint64_t start,
 	bool found = false;
 	unsigned int t;
 	uint64_t sp;
+	int err = 0;
 	DIR *d;
 
 	d = opendir("/proc/self/task");
+	if (!d)
+		return errno ? -errno : -ENOMEM;
 	while (d && !found && (e = readdir(d))) {
 		int ret;
 
@@ -82,14 +90,15 @@ static bool threads_have_stack(const struct ps_maps *m, uint64_t start,
 		if (nbusy == cap) {
 			cap = cap ? 2 * cap : 16;
 			more = realloc(busy, cap * sizeof(*busy));
-			if (!more)
-				break;	/* not seen, as a running thread */
+			if (!more) {
+				err = -ENOMEM;
+				break;
+			}
 			busy = more;
 		}
 		strcpy(busy[nbusy++], e->d_name);
 	}
-	if (d)
-		closedir(d);
+	closedir(d);
 	/* A thread that keeps running is not seen (pagescan_watch(3)). */
 	for (t = 0; t < STACK_TRIES && nbusy && !found; t++) {
 		sched_yield();
@@ -104,11 +113,11 @@ static bool threads_have_stack(const struct ps_maps *m, uint64_t start,
 		nbusy = k;
 	}
 	free(busy);
-	return found;
+	return found ? 1 : err;
 }
 
-static bool range_has_stack(const struct ps_maps *m, uint64_t start,
-			    uint64_t end)
+static int range_has_stack(const struct ps_maps *m, uint64_t start,
+			   uint64_t end)
 {
 	uint64_t here = (uintptr_t)__builtin_frame_address(0);
 	size_t i;
@@ -116,7 +125,7 @@ static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 	stack_t alt;
 
 	if (sp_in(m, here, start, end))
-		return true;
+		return 1;
 	/*
 	 * The caller's alternate signal stack: the kernel pushes the frame
 	 * of our own SA_ONSTACK handler there, and cannot on a protected
@@ -126,10 +135,10 @@ static bool range_has_stack(const struct ps_maps *m, uint64_t start,
 	if (!sigaltstack(NULL, &alt) && !(alt.ss_flags & SS_DISABLE) &&
 	    alt.ss_size && (uintptr_t)alt.ss_sp < end &&
 	    start < (uintptr_t)alt.ss_sp + alt.ss_size)
-		return true;
+		return 1;
 	for (i = ps_maps_find(m, start); i < m->n && m->v[i].start < end; i++)
 		if (!strcmp(ps_vma_name(m, &m->v[i]), "[stack]"))
-			return true;
+			return 1;
 	return threads_have_stack(m, start, end);
 }
 
@@ -161,8 +170,11 @@ int watch_range_prot(uint64_t start, uint64_t end, int *prot)
 		ret = -ENOMEM;
 	if (!ret && !(p & PROT_WRITE))
 		ret = -EINVAL;
-	if (!ret && range_has_stack(&m, start, end))
-		ret = -EBUSY;
+	if (!ret) {
+		int st = range_has_stack(&m, start, end);
+
+		ret = st < 0 ? st : st ? -EBUSY : 0;
+	}
 	ps_maps_free(&m);
 	*prot = p;
 	return ret;

@@ -210,9 +210,10 @@ static int sd_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
-	int ret;
+	int ret = watch_audit(w, start, end);
 
-	watch_audit(w, start, end);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&sd_lock);
 	if (reset)
 		ret = fold_all_and_clear();
@@ -226,16 +227,17 @@ static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 
 static int sd_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 {
-	int ret;
+	int ret = watch_audit(w, start, end);
 
-	watch_audit(w, start, end);
+	if (ret)
+		return ret;
 	pthread_mutex_lock(&sd_lock);
 	ret = fold_all_and_clear();
-	if (!ret) {
-		/* Before the bits go: a discard after it is seen. */
-		watch_audit_rearmed(w, start, end);
+	/* Before the bits go: a discard after it is seen. */
+	if (!ret)
+		ret = watch_audit_rearmed(w, start, end);
+	if (!ret)
 		watch_bits_clear(w, start, end);
-	}
 	pthread_mutex_unlock(&sd_lock);
 	return ret;
 }

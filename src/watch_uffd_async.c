@@ -808,4 +808,5 @@ const struct watch_ops watch_uffd_async_ops = {
 	.collect = ua_collect,
 	.reset = ua_reset,
 	.reset_runs = ua_reset_runs,
+	.unreport = ua_unarm,
 };

@@ -531,7 +531,9 @@ static int us_attach(struct pagescan_watch *w)
 		goto fail;
 	/* Once armed, an armed page without uffd-wp is news (watch_audit.c). */
 	w->audit_wp = pagescan_probe(PAGESCAN_FEAT_PAGEMAP_WP_BIT) == 1;
-	watch_audit(w, w->start, w->end);
+	ret = watch_audit(w, w->start, w->end);
+	if (ret)
+		goto fail;
 	return 0;
 fail:
 	us_detach(w);
@@ -675,7 +677,9 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	if (ret)
 		return ret;
 	/* Hole punching sends no event: the audit (watch_audit.c). */
-	watch_audit(w, start, end);
+	ret = watch_audit(w, start, end);
+	if (ret)
+		return ret;
 	ret = watch_bitmap_collect(w, start, end, reset, s, us_rearm);
 	/* Untracked: reported by this get, and by the next one again. */
 	if (atomic_load(&w->untracked))
@@ -694,7 +698,9 @@ static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	ret = us_regone(w);
 	if (ret)
 		return ret;
-	watch_audit(w, start, end);
+	ret = watch_audit(w, start, end);
+	if (ret)
+		return ret;
 	ret = watch_rearm_clear(w, start, end, us_rearm);
 	if (atomic_load(&w->untracked))
 		watch_bits_mark(w, start, end);
