@@ -340,7 +340,14 @@ int ps_watch_register_maps(void *addr, size_t len,
 	} else {
 		for (b = 1; b < PAGESCAN_WATCH__COUNT; b++) {
 			ret = try_backend(w, b);
-			if (!ret || ret == -EBUSY || ret == -ENOMEM)
+			/*
+			 * Out of descriptors is the process's state, not the
+			 * backend's: falling through to mprotect turned a
+			 * transient EMFILE into a watch where read(2) into
+			 * the range fails with EFAULT.  An honest EMFILE.
+			 */
+			if (!ret || ret == -EBUSY || ret == -ENOMEM ||
+			    ret == -EMFILE || ret == -ENFILE)
 				break;
 		}
 		if (ret)

@@ -544,6 +544,49 @@ static int daemon_child_others(void)
 	return 0;
 }
 
+/*
+ * auto with one descriptor free at the first register: EMFILE, not a quiet
+ * fall to mprotect
+ * (whose read(2) into the range then fails with EFAULT); once some are
+ * free, the best backend again.
+ */
+static int auto_emfile(void)
+{
+	PAGESCAN_OPTS(pagescan_watch_opts, wo);
+	enum pagescan_watch_backend got;
+	struct pagescan_watch *w;
+	char *p = blocks(1);
+	int fill[64], nfill = 0, ret;
+
+	/* The first register of the process: its probes run now too. */
+	if (limit_fds(16))
+		t_error("setrlimit");
+	while (nfill < 64 && (fill[nfill] = dup(0)) >= 0)
+		nfill++;
+	if (nfill)
+		close(fill[--nfill]);	/* one free */
+	ret = pagescan_watch_register(p, WP * t_psz, &wo, &w);
+	while (nfill)
+		close(fill[--nfill]);
+	if (!ret) {
+		got = pagescan_watch_backend(w);
+		pagescan_watch_unregister(w);
+		ret = pagescan_watch_register(p, WP * t_psz, &wo, &w);
+		if (ret)
+			t_error("register: %s", strerror(-ret));
+		/* Where mprotect is the best here, it is no fall. */
+		t_check(pagescan_watch_backend(w) == got, "auto with one "
+			"descriptor free: %s, with enough: %s",
+			pagescan_watch_backend_name(got),
+			pagescan_watch_backend_name(pagescan_watch_backend(w)));
+		pagescan_watch_unregister(w);
+	} else {
+		t_check(ret == -EMFILE && errno == EMFILE, "auto with one "
+			"descriptor free: %s, not EMFILE", strerror(-ret));
+	}
+	return t_failures ? 1 : 0;
+}
+
 int main(void)
 {
 	enum pagescan_watch_backend b[PAGESCAN_WATCH__COUNT];
@@ -551,6 +594,9 @@ int main(void)
 	char what[128];
 
 	t_init("watch-fds");
+	/* First: before anything here has probed a backend. */
+	t_child_ok("auto with one descriptor free: EMFILE, or the best",
+		   t_child(auto_emfile, 60));
 	nb = w_backends(b);
 	for (i = 0; i < nb; i++) {
 		backend = b[i];
