@@ -122,7 +122,7 @@ static int range_init(struct pagescan_snapshot *s, struct snap_range *r,
 	r->vmas = ps_own_zalloc(r->nvmas * sizeof(*r->vmas));
 	if (r->vmas)
 		memcpy(r->vmas, v0, r->nvmas * sizeof(*r->vmas));
-	free(v0);
+	snap_vmas_free(v0);
 	if (!r->vmas)
 		return -ENOMEM;
 	for (i = 0; i < r->nvmas; i++) {
@@ -412,7 +412,7 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 
 			ret = snap_vmas_get(&tmp, &pre, a, a + sorted[i].len,
 					    false, &v, &nv);
-			free(v);
+			snap_vmas_free(v);
 			if (ret == -EFAULT)
 				ret = ps_errf(EFAULT, "range %zu is not entirely "
 					      "mapped", i);

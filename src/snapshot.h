@@ -224,6 +224,8 @@ struct snap_view {
 int snap_vmas_get(struct pagescan_snapshot *s, struct snap_view *view,
 		  uint64_t start, uint64_t end, bool sizes,
 		  struct snap_vma **out, size_t *n);
+/* Frees the list of snap_vmas_get() (the library's own memory). */
+void snap_vmas_free(struct snap_vma *v);
 void snap_view_free(struct snap_view *view);
 /*
  * The whole view, for ps_watch_register_maps() of [start, end) (smaps

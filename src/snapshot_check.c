@@ -25,36 +25,80 @@
 #include <inttypes.h>
 #include <pthread.h>
 
-static int vma_append(struct snap_vma **v, size_t *n, size_t *cap,
-		      const struct snap_vma *x)
+/* Like neighbours, merged into one: see vma_append(). */
+static bool vma_like(const struct snap_vma *last, const struct snap_vma *x)
 {
-	struct snap_vma *last = *n ? &(*v)[*n - 1] : NULL;
-
 	/*
 	 * Merge like neighbours: VMA boundaries move for reasons of ours
 	 * (uffd registration, the mprotect backend).  Anonymous memory has
 	 * no offset that names it.
 	 */
-	if (last && last->end == x->start && last->flags == x->flags &&
-	    last->inode == x->inode && last->dev_major == x->dev_major &&
-	    last->dev_minor == x->dev_minor &&
-	    last->page_size == x->page_size &&
-	    ((!x->inode && !x->dev_major && !x->dev_minor) ||
-	     last->offset + (last->end - last->start) == x->offset)) {
+	return last->end == x->start && last->flags == x->flags &&
+	       last->inode == x->inode && last->dev_major == x->dev_major &&
+	       last->dev_minor == x->dev_minor &&
+	       last->page_size == x->page_size &&
+	       ((!x->inode && !x->dev_major && !x->dev_minor) ||
+		last->offset + (last->end - last->start) == x->offset);
+}
+
+/*
+ * The lists live in the library's own memory, not in the heap: a restore
+ * of a whole-process snapshot checks the mappings before it copies
+ * anything back, and the heap it would allocate from is the target's,
+ * maybe left locked or half-updated by a target that a timeout or crash
+ * handler siglongjmp()ed out of malloc() (a fuzzer's loop): the restore
+ * would hang on the arena lock, or abort in malloc's checks, instead of
+ * putting the heap back.
+ */
+static int vma_append(struct snap_vma **v, size_t *n, size_t *cap,
+		      const struct snap_vma *x)
+{
+	struct snap_vma *last = *n ? &(*v)[*n - 1] : NULL;
+
+	if (last && vma_like(last, x)) {
 		last->end = x->end;
 		return 0;
 	}
 	if (*n == *cap) {
-		size_t nc = *cap ? *cap * 2 : 8;
-		struct snap_vma *nv = realloc(*v, nc * sizeof(*nv));
+		size_t nc = *cap ? *cap * 2 :
+			    (ps_pagesz() - 64) / sizeof(**v);
+		struct snap_vma *nv = ps_own_zalloc(nc * sizeof(*nv));
 
 		if (!nv)
 			return -ENOMEM;
+		if (*n)
+			memcpy(nv, *v, *n * sizeof(*nv));
+		ps_own_free(*v);
 		*v = nv;
 		*cap = nc;
 	}
 	(*v)[(*n)++] = *x;
 	return 0;
+}
+
+void snap_vmas_free(struct snap_vma *v)
+{
+	ps_own_free(v);
+}
+
+/* The next run of like neighbours of v[*i, n) under @mask, merged. */
+static bool vma_next_merged(const struct snap_vma *v, size_t n, size_t *i,
+			    uint32_t mask, struct snap_vma *out)
+{
+	if (*i >= n)
+		return false;
+	*out = v[(*i)++];
+	out->flags &= mask;
+	while (*i < n) {
+		struct snap_vma x = v[*i];
+
+		x.flags &= mask;
+		if (!vma_like(out, &x))
+			break;
+		out->end = x.end;
+		(*i)++;
+	}
+	return true;
 }
 
 static int vmas_query(int fd, uint64_t start, uint64_t end,
@@ -196,30 +240,43 @@ void snap_view_free(struct snap_view *view)
 	memset(view, 0, sizeof(*view));
 }
 
+/*
+ * snap_vmas_get() into *@out, a list of capacity *@cap that it may grow
+ * (and that the caller frees), so that a check of many ranges allocates
+ * once, not once a range (a mapping each, in the library's own memory).
+ */
+static int vmas_get_into(struct pagescan_snapshot *s, struct snap_view *view,
+			 uint64_t start, uint64_t end, bool sizes,
+			 struct snap_vma **out, size_t *n, size_t *cap)
+{
+	int ret = -ENOTTY;
+
+	*n = 0;
+	if (s->maps_fd >= 0 && !view->no_query)
+		ret = vmas_query(s->maps_fd, start, end, out, n, cap);
+	if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENOTTY) {
+		/* Before 6.11: the text, read once for every range. */
+		view->no_query = true;
+		*n = 0;
+		ret = vmas_cut(view, start, end, sizes, out, n, cap);
+	}
+	if (ret)
+		*n = 0;
+	return ret;
+}
+
 int snap_vmas_get(struct pagescan_snapshot *s, struct snap_view *view,
 		  uint64_t start, uint64_t end, bool sizes,
 		  struct snap_vma **out, size_t *n)
 {
 	size_t cap = 0;
-	int ret = -ENOTTY;
+	int ret;
 
 	*out = NULL;
-	*n = 0;
-	if (s->maps_fd >= 0 && !view->no_query)
-		ret = vmas_query(s->maps_fd, start, end, out, n, &cap);
-	if (ret == -EOPNOTSUPP || ret == -EINVAL || ret == -ENOTTY) {
-		/* Before 6.11: the text, read once for every range. */
-		view->no_query = true;
-		free(*out);
-		*out = NULL;
-		*n = 0;
-		cap = 0;
-		ret = vmas_cut(view, start, end, sizes, out, n, &cap);
-	}
+	ret = vmas_get_into(s, view, start, end, sizes, out, n, &cap);
 	if (ret) {
-		free(*out);
+		snap_vmas_free(*out);
 		*out = NULL;
-		*n = 0;
 	}
 	return ret;
 }
@@ -373,7 +430,8 @@ void snap_writable_check(struct pagescan_snapshot *s)
 int snap_vmas_check(struct pagescan_snapshot *s)
 {
 	struct snap_view view = { 0 };
-	size_t i, j;
+	struct snap_vma *v = NULL;
+	size_t i, cap = 0;
 	int ret = 0;
 
 	ret = still_registered(s);
@@ -382,12 +440,12 @@ int snap_vmas_check(struct pagescan_snapshot *s)
 		enum pagescan_watch_backend b = pagescan_watch_backend(r->w);
 		uint32_t mask = PAGESCAN_VMA_READ | PAGESCAN_VMA_EXEC |
 				PAGESCAN_VMA_SHARED;
-		struct snap_vma *v, *a, *c;
-		size_t n, na, nc, cap = 0;
+		size_t n, ia, ic;
 
 		if (b != PAGESCAN_WATCH_MPROTECT && b != PAGESCAN_WATCH_SOFT_DIRTY)
 			mask |= PAGESCAN_VMA_WRITE;
-		ret = snap_vmas_get(s, &view, r->start, r->end, false, &v, &n);
+		ret = vmas_get_into(s, &view, r->start, r->end, false, &v, &n,
+				    &cap);
 		if (ret == -EFAULT)
 			ret = ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
 				      PRIx64 " is not mapped as at take "
@@ -396,36 +454,28 @@ int snap_vmas_check(struct pagescan_snapshot *s)
 			break;
 		if (b == PAGESCAN_WATCH_MPROTECT)
 			writable_units(r, v, n);
-		/* Re-merge both lists under the mask before comparing. */
-		a = c = NULL;
-		na = nc = 0;
-		for (j = 0; j < n && !ret; j++) {
-			struct snap_vma x = v[j];
+		/* Re-merge both lists under the mask while comparing. */
+		ia = ic = 0;
+		for (;;) {
+			struct snap_vma xa, xc;
+			bool ga = vma_next_merged(v, n, &ia, mask, &xa);
+			bool gc = vma_next_merged(r->vmas, r->nvmas, &ic, mask,
+						  &xc);
 
-			x.flags &= mask;
-			ret = vma_append(&a, &na, &cap, &x);
-		}
-		cap = 0;
-		for (j = 0; j < r->nvmas && !ret; j++) {
-			struct snap_vma x = r->vmas[j];
-
-			x.flags &= mask;
-			ret = vma_append(&c, &nc, &cap, &x);
-		}
-		if (!ret && na != nc)
-			ret = -EFAULT;
-		for (j = 0; !ret && j < na; j++)
-			if (!vma_same(&a[j], &c[j], mask))
+			if (!ga && !gc)
+				break;
+			if (ga != gc || !vma_same(&xa, &xc, mask)) {
 				ret = -EFAULT;
-		free(v);
-		free(a);
-		free(c);
+				break;
+			}
+		}
 		if (ret == -EFAULT)
 			ret = ps_errf(EFAULT, "snapshot range %#" PRIx64 "-%#"
 				      PRIx64 " is mapped differently than at "
 				      "take (mprotect, mremap or a new "
 				      "mapping)", r->start, r->end);
 	}
+	snap_vmas_free(v);
 	/* Before anything is restored: the view is heap memory. */
 	snap_view_free(&view);
 	return ret;
