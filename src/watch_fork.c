@@ -17,10 +17,44 @@
  */
 #include "watch.h"
 
+#include <signal.h>
+
 static pthread_once_t fork_once PS_STATE = PTHREAD_ONCE_INIT;
+
+/*
+ * From the prepare handler to the parent's or child's, the locks are
+ * held: a signal handler that siglongjmp()s out of fork(2) there (a
+ * fuzzer's timeout, landing as clone returns) would leave them held for
+ * ever, and the next fork, register or unregister would hang (glibc
+ * takes no lock of its own in the fork of a single-threaded process, so
+ * it is ours alone).  So asynchronous signals are held off over that
+ * span and delivered as the locks are released; faults (SIGSEGV, SIGBUS,
+ * SIGFPE, SIGILL, SIGTRAP) are not blocked: the kernel kills a thread that
+ * faults with them blocked, and the mprotect backend needs SIGSEGV.
+ */
+static __thread sigset_t fork_mask;
+
+static void fork_block(void)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, &fork_mask);
+}
+
+static void fork_unblock(void)
+{
+	pthread_sigmask(SIG_SETMASK, &fork_mask, NULL);
+}
 
 static void fork_prepare(void)
 {
+	fork_block();
 	watch_reg_lock();
 	watch_sd_fork_lock();
 	watch_fault_fork_lock();
@@ -37,6 +71,7 @@ static void fork_parent(void)
 	watch_fault_fork_unlock(false);
 	watch_sd_fork_unlock(false);
 	watch_reg_unlock();
+	fork_unblock();
 }
 
 static void fork_child(void)
@@ -55,6 +90,7 @@ static void fork_child(void)
 	watch_fault_fork_unlock(true);
 	watch_sd_fork_unlock(true);
 	watch_reg_unlock();
+	fork_unblock();
 }
 
 static void fork_init(void)
