@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -199,6 +200,12 @@ int ps_own_foreach(int (*fn)(uint64_t start, uint64_t end, void *ctx),
 
 /* ---- sys.c: thin system-call wrappers returning -errno ---- */
 int sys_pagemap_scan(int fd, struct pm_scan_arg *arg);
+/*
+ * Block every signal but the synchronous faults (SIGSEGV, SIGBUS, SIGFPE,
+ * SIGILL, SIGTRAP: the kernel kills a thread that faults with them
+ * blocked, and the mprotect backend needs SIGSEGV); the old mask in @old.
+ */
+void sys_block_async(sigset_t *old);
 ssize_t sys_pread_full(int fd, void *buf, size_t len, off_t off);
 int sys_read_file(const char *path, char **buf, size_t *len);
 int sys_pread_file(int fd, char **buf, size_t *len);

@@ -298,7 +298,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 			      struct pagescan_snapshot_stats *st)
 {
 	struct pagescan_snapshot_stats acc = { 0 };
-	sigset_t all, old;
+	sigset_t old;
 	bool eio = false;
 	int ret;
 
@@ -316,13 +316,7 @@ int pagescan_snapshot_restore(struct pagescan_snapshot *s,
 	 * restore.  Signals wait until the restore is done; the faults
 	 * that some backends track by stay deliverable.
 	 */
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGTRAP);
-	pthread_sigmask(SIG_BLOCK, &all, &old);
+	sys_block_async(&old);
 	ret = restore_all(s, &acc, &eio);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (!ret && (s->flags & PAGESCAN_SNAPSHOT_VERIFY) && verify(s))

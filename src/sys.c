@@ -5,6 +5,8 @@
  */
 #include "internal.h"
 
+#include <signal.h>
+
 #include <dirent.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -106,6 +108,19 @@ static int read_whole(int fd, bool positional, char **bufp, size_t *lenp)
 	if (lenp)
 		*lenp = len;
 	return 0;
+}
+
+void sys_block_async(sigset_t *old)
+{
+	sigset_t all;
+
+	sigfillset(&all);
+	sigdelset(&all, SIGSEGV);
+	sigdelset(&all, SIGBUS);
+	sigdelset(&all, SIGFPE);
+	sigdelset(&all, SIGILL);
+	sigdelset(&all, SIGTRAP);
+	pthread_sigmask(SIG_BLOCK, &all, old);
 }
 
 int sys_read_file(const char *path, char **bufp, size_t *lenp)

@@ -306,6 +306,17 @@ void watch_bits_clear(struct pagescan_watch *w, uint64_t start, uint64_t end);
 void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end);
 
 /* The arm lock: async-signal-safe (atomics and sched_yield only). */
+/* [*start, *end) cut to the watch's range; false when nothing is left. */
+static inline bool watch_clamp(const struct pagescan_watch *w,
+			       uint64_t *start, uint64_t *end)
+{
+	if (*start < w->start)
+		*start = w->start;
+	if (*end > w->end)
+		*end = w->end;
+	return *start < *end;
+}
+
 static inline void watch_arm_lock(struct pagescan_watch *w)
 {
 	while (atomic_exchange_explicit(&w->arm_lock, 1,

@@ -169,11 +169,7 @@ void watch_bits_mark(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	sigset_t all, old;
 	uint64_t i;
 
-	if (start < w->start)
-		start = w->start;
-	if (end > w->end)
-		end = w->end;
-	if (start >= end)
+	if (!watch_clamp(w, &start, &end))
 		return;
 	/* As watch_rearm_clear(): no handler of ours on this thread now. */
 	sigfillset(&all);

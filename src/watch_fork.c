@@ -36,15 +36,7 @@ static __thread sigset_t fork_mask;
 
 static void fork_block(void)
 {
-	sigset_t all;
-
-	sigfillset(&all);
-	sigdelset(&all, SIGSEGV);
-	sigdelset(&all, SIGBUS);
-	sigdelset(&all, SIGFPE);
-	sigdelset(&all, SIGILL);
-	sigdelset(&all, SIGTRAP);
-	pthread_sigmask(SIG_BLOCK, &all, &fork_mask);
+	sys_block_async(&fork_mask);
 }
 
 static void fork_unblock(void)

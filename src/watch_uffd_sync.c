@@ -279,11 +279,7 @@ static void on_unmap(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	size_t i, best = 0;
 	uint64_t gap, least = UINT64_MAX;
 
-	if (start < w->start)
-		start = w->start;
-	if (end > w->end)
-		end = w->end;
-	if (start >= end)
+	if (!watch_clamp(w, &start, &end))
 		return;
 	watch_bits_mark(w, start, end);
 	watch_arm_lock(w);	/* signals: all blocked in this thread */
@@ -664,6 +660,23 @@ static int us_regone(struct pagescan_watch *w)
 	return 0;
 }
 
+/*
+ * Before a get or reset reads or clears the bits: the events read are
+ * handled, memory given up or mapped again is registered, and the audit
+ * has marked discards (hole punching sends no event: watch_audit.c).
+ */
+static int us_prepare(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	int ret;
+
+	us_fence(w);
+	retrack(w);
+	ret = us_regone(w);
+	if (ret)
+		return ret;
+	return watch_audit(w, start, end);
+}
+
 static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		      bool reset, struct watch_sink *s)
 {
@@ -671,13 +684,7 @@ static int us_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 
 	if (lost)
 		return lost;
-	us_fence(w);
-	retrack(w);
-	ret = us_regone(w);
-	if (ret)
-		return ret;
-	/* Hole punching sends no event: the audit (watch_audit.c). */
-	ret = watch_audit(w, start, end);
+	ret = us_prepare(w, start, end);
 	if (ret)
 		return ret;
 	ret = watch_bitmap_collect(w, start, end, reset, s, us_rearm);
@@ -693,12 +700,7 @@ static int us_reset(struct pagescan_watch *w, uint64_t start, uint64_t end)
 
 	if (lost)
 		return lost;
-	us_fence(w);
-	retrack(w);
-	ret = us_regone(w);
-	if (ret)
-		return ret;
-	ret = watch_audit(w, start, end);
+	ret = us_prepare(w, start, end);
 	if (ret)
 		return ret;
 	ret = watch_rearm_clear(w, start, end, us_rearm);
