@@ -269,13 +269,15 @@ static inline bool ps_vma_has_file(const struct ps_vma *v)
 
 /*
  * Buffers a caller keeps from one read of a list to the next, in the
- * library's own memory (ownmem.c): the text and the VMA table.
+ * library's own memory (ownmem.c): the text, the VMA table, the names.
  */
 struct ps_maps_mem {
 	char *text;
 	size_t text_cap;
 	struct ps_vma *v;
 	size_t v_cap;
+	char *names;
+	size_t names_cap;
 };
 
 struct ps_maps {
@@ -283,7 +285,7 @@ struct ps_maps {
 	size_t n;
 	char *names;
 	size_t names_len, names_cap;
-	struct ps_maps_mem *mem;	/* v is its table, not freed with m */
+	struct ps_maps_mem *mem;	/* v, names are its: not freed with m */
 };
 
 /* By pid (the process as it is now); sorted and disjoint in every case. */
@@ -297,9 +299,11 @@ int ps_maps_read_dir(const char *dir, unsigned int flags, struct ps_maps *m);
 int ps_maps_read_fd(int fd, pthread_mutex_t *lock, bool smaps,
 		    struct ps_maps *m);
 /*
- * ps_maps_read_fd() with the text and the table in @mem, grown as needed
- * and kept for the next read: a list read per scan call faults in fresh
- * pages for both otherwise (~600 for 20,000 VMAs).  Only memory is kept.
+ * ps_maps_read_fd() with the text, the table and the names in @mem, grown
+ * as needed and kept for the next read: a list read per scan call faults
+ * in fresh pages for both otherwise (~600 for 20,000 VMAs).  Only memory
+ * is kept, and it is the library's own (ps_own_zalloc()), never the C
+ * heap: a restore of a whole-process snapshot reads the list so.
  */
 int ps_maps_read_fd_mem(int fd, pthread_mutex_t *lock, bool smaps,
 			struct ps_maps_mem *mem, struct ps_maps *m);

@@ -12,10 +12,41 @@
 
 void ps_maps_free(struct ps_maps *m)
 {
-	if (!m->mem)
+	/* With @mem, both are its buffers, kept for the next read. */
+	if (!m->mem) {
 		free(m->v);
-	free(m->names);
+		free(m->names);
+	}
 	memset(m, 0, sizeof(*m));
+}
+
+/*
+ * With m->mem, the names grow in the library's own memory like the rest
+ * of the list: a restore of a whole-process snapshot reads the maps text
+ * so (before Linux 6.11, no PROCMAP_QUERY), and must not call malloc() in
+ * the heap it is about to put back (snapshot_check.c).
+ */
+static int grow_names(struct ps_maps *m, size_t cap)
+{
+	char *n;
+
+	if (!m->mem) {
+		n = realloc(m->names, cap);
+		if (!n)
+			return -ENOMEM;
+	} else {
+		n = ps_own_zalloc(cap);
+		if (!n)
+			return -ENOMEM;
+		if (m->names_len)
+			memcpy(n, m->names, m->names_len);
+		ps_own_free(m->mem->names);
+		m->mem->names = n;
+		m->mem->names_cap = cap;
+	}
+	m->names = n;
+	m->names_cap = cap;
+	return 0;
 }
 
 static int push_name(struct ps_maps *m, const char *s, size_t len,
@@ -23,15 +54,13 @@ static int push_name(struct ps_maps *m, const char *s, size_t len,
 {
 	if (m->names_len + len + 1 > m->names_cap) {
 		size_t cap = m->names_cap ? m->names_cap * 2 : 4096;
-		char *n;
+		int ret;
 
 		while (cap < m->names_len + len + 1)
 			cap *= 2;
-		n = realloc(m->names, cap);
-		if (!n)
-			return -ENOMEM;
-		m->names = n;
-		m->names_cap = cap;
+		ret = grow_names(m, cap);
+		if (ret)
+			return ret;
 	}
 	memcpy(m->names + m->names_len, s, len);
 	m->names[m->names_len + len] = '\0';
@@ -200,6 +229,8 @@ static int parse(char *buf, size_t len, bool smaps, bool clip,
 		m->mem = mem;
 		m->v = mem->v;
 		cap = mem->v_cap;
+		m->names = mem->names;
+		m->names_cap = mem->names_cap;
 	}
 	for (p = buf; p < buf + len;) {
 		char *eol = memchr(p, '\n', (size_t)(buf + len - p));
@@ -328,6 +359,11 @@ void ps_maps_mem_trim(struct ps_maps_mem *mem, size_t keep)
 		ps_own_free(mem->v);
 		mem->v = NULL;
 		mem->v_cap = 0;
+	}
+	if (mem->names_cap > keep) {
+		ps_own_free(mem->names);
+		mem->names = NULL;
+		mem->names_cap = 0;
 	}
 }
 

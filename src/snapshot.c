@@ -565,7 +565,7 @@ int snap_add_ranges(struct pagescan_snapshot *s,
 		if (!ret && ps_own_owns(t[i].start, t[i].end))
 			ret = -EBUSY;
 	}
-	snap_view_free(&view);	/* before the copy: heap memory */
+	snap_view_free(&view);	/* before the copy: it maps memory */
 	for (i = 0; i < n && !ret; i++)
 		ret = range_copy(s, &t[i]);
 	if (ret) {
@@ -639,6 +639,7 @@ void pagescan_snapshot_free(struct pagescan_snapshot *s)
 	pthread_mutex_destroy(&s->lock);
 	snap_proc_free(s->proc);
 	ps_own_free(s->buf);
+	ps_maps_mem_trim(&s->check_mem, 0);
 	ps_own_free(s->r);
 	ps_own_free(s);
 }

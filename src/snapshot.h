@@ -102,6 +102,7 @@ struct pagescan_snapshot {
 	size_t n;
 	struct snap_range *r;
 	struct pagescan_region *buf;	/* scratch for watch gets */
+	struct ps_maps_mem check_mem;	/* the check's maps text (< 6.11) */
 	size_t buflen;
 	uint64_t verify_failures, verify_first;
 	/* pagescan_snapshot_take_process(): what was there at take */
@@ -210,6 +211,8 @@ bool snap_same(const struct pagescan_snapshot *s, const void *mem,
 /* ---- snapshot_check.c ---- */
 struct snap_view {
 	struct ps_maps m;	/* the whole process, read on first use */
+	struct ps_maps_mem own;	/* m's buffers (our own memory), or: */
+	struct ps_maps_mem *mem;	/* the caller's, kept across views */
 	bool read, smaps;	/* m is read; from smaps (page sizes) */
 	bool no_query;		/* PROCMAP_QUERY cannot serve: use m */
 };
@@ -217,9 +220,10 @@ struct snap_view {
  * The mappings of [start, end) now, as a merged list (like mappings
  * with contiguous offsets are one).  -EFAULT where a hole is.  @view is
  * shared by the ranges of one take, update or check and freed with
- * snap_view_free() before any copy (it is heap memory, which a process
- * snapshot saves and restores).  Without @sizes a file mapping's page
- * size may be 0 (unknown).
+ * snap_view_free() before any copy.  It is the library's own memory, not
+ * heap memory, which a process snapshot saves and restores (and a target
+ * may have left locked).  Without @sizes a file mapping's page size may
+ * be 0 (unknown).
  */
 int snap_vmas_get(struct pagescan_snapshot *s, struct snap_view *view,
 		  uint64_t start, uint64_t end, bool sizes,

@@ -11,6 +11,8 @@
  * blocked, or aborted in malloc's consistency checks, in the check of the
  * mappings that comes before any copy.  Each round must restore, and
  * malloc() must work after it; single-threaded and multi-threaded.
+ * snapshot-noquery runs it again without PROCMAP_QUERY (before Linux
+ * 6.11), where the check reads the maps text instead.
  *
  * The restore rewinds this program's variables: what must outlive it
  * lives in a MAP_SHARED page, which no process snapshot takes.
