@@ -536,7 +536,8 @@ fail:
 	return ret;
 }
 
-static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
+static int us_rearm_piece(struct pagescan_watch *w, uint64_t start,
+			  uint64_t end)
 {
 	/* Under the arm lock: EAGAIN goes back (watch_rearm_clear()). */
 	int ret = watch_uffd_wp_once(w->uffd, start, end,
@@ -549,6 +550,48 @@ static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
 	if (ret == -ENOENT || (ret && atomic_load(&w->untracked)))
 		return 0;
 	return ret;
+}
+
+/*
+ * Re-protect all of [start, end) but the unmapped stretches still kept
+ * (w->gone, stable under the arm lock we hold): us_regone() marks what
+ * is mapped in each of them at every get and reset, before the walk, so
+ * they are reported until dropped and need no protection.  Protecting
+ * them was the cost: memory there that could not be registered (a
+ * MAP_PRIVATE /dev/zero or a file mapped over the watch), or a hole on
+ * kernels whose UFFDIO_WRITEPROTECT refuses one, fails with ENOENT at
+ * every size, and wp_split() went down to each page: two ioctls a page
+ * at every reset (2 s for 4 GiB).
+ */
+static int us_rearm(struct pagescan_watch *w, uint64_t start, uint64_t end)
+{
+	uint64_t s = start;
+	size_t i;
+	int ret;
+
+	while (s < end) {
+		uint64_t e = end;
+		bool in = false;
+
+		for (i = 0; i < w->ngone; i++) {
+			const struct watch_gone *g = &w->gone[i];
+
+			if (g->start <= s && s < g->end) {
+				s = g->end;
+				in = true;
+				break;
+			}
+			if (g->start > s && g->start < e)
+				e = g->start;
+		}
+		if (in)
+			continue;
+		ret = us_rearm_piece(w, s, e);
+		if (ret)
+			return ret;
+		s = e;
+	}
+	return 0;
 }
 
 /*
