@@ -40,6 +40,7 @@ struct snap_range {
 	bool shared;		/* MAP_SHARED: every unit is kept */
 	bool hugetlb;
 	bool file;		/* a mapping of a file: unpopulated != zero */
+	bool relock;		/* scratch: a discard needed DONTNEED_LOCKED */
 	uint64_t *pop;		/* unit saved in store (populated at take) */
 	uint64_t *chg;		/* scratch: units changed, this call */
 	uint64_t *pending;	/* changed, seen, not restored yet */
