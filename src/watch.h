@@ -213,6 +213,12 @@ struct pagescan_watch {
 	 */
 	uint64_t *unarmed;
 	uint64_t nunarmed;
+	/*
+	 * soft-dirty: pages its last fold found neither present nor
+	 * swapped, looked at again once clear_refs ran (watch_softdirty.c);
+	 * sd_lock.
+	 */
+	uint64_t *sd_absent;
 
 	/*
 	 * The discard audit (watch_audit.c): bit set = page held data at

@@ -16,6 +16,20 @@
  *    the kernel's own soft-dirty write-protection (clear_refs 4) remains
  *    in the page tables, since mprotect(2) does not make a clean
  *    soft-dirty PTE writable (6.0+ can_change_pte_writable()).
+ *  - a page moved away by mremap(2) while the fold reads its entry and
+ *    moved back before clear_refs runs: the fold reads a hole there
+ *    (pagemap shows no bits where no VMA is), the move keeps the bit
+ *    (mm/mremap.c sets it on every moved entry, 3.11 on), and the clear
+ *    takes it; the write was lost (watch-mremap "during a get", 6.12
+ *    guest, once in 20).  clear_refs holds mmap_lock for reading and
+ *    mremap for writing, so each move lands wholly before or after the
+ *    clear.  So the fold notes where it found neither a present nor a
+ *    swapped entry (w->sd_absent), and after the clear and the thaw
+ *    each such page that holds one now is marked written: moved in
+ *    (an over-report for a page read in meanwhile, which is the zero
+ *    page, or populated otherwise).  A page that comes back after that
+ *    look carries the bit the move set into the next get.  It costs one
+ *    more pagemap read of each chunk of 512 pages that had an empty one.
  * Known limits: VM_SOFTDIRTY on a VMA (new mappings, some merges) makes
  * all its pages read soft-dirty (over-reporting, never missing); a page
  * written and then discarded (MADV_DONTNEED) reads clean afterwards, as
@@ -56,8 +70,12 @@ static int sd_available(char *why, size_t len)
 	return 1;
 }
 
-/* OR bit 55 of [start, end) into w->bits. */
-static int fold(struct pagescan_watch *w, uint64_t start, uint64_t end)
+/*
+ * OR bit 55 of [start, end) into w->bits; with @absent, set there the
+ * bit of each page whose entry is neither present nor swapped.
+ */
+static int fold(struct pagescan_watch *w, uint64_t start, uint64_t end,
+		uint64_t *absent)
 {
 	uint64_t e[512], a = start;
 	int ret = 0;
@@ -75,12 +93,58 @@ static int fold(struct pagescan_watch *w, uint64_t start, uint64_t end)
 		n = (uint64_t)r / 8;
 		if (!n)
 			return -EIO;
-		for (i = 0; i < n; i++)
+		for (i = 0; i < n; i++) {
+			uint64_t k = ((a - w->start) >> ps_page_shift) + i;
+
 			if (e[i] & PM_ENTRY_SOFT_DIRTY)
 				watch_bit_set(w, a + (i << ps_page_shift));
+			if (absent && !(e[i] & (PM_ENTRY_PRESENT |
+						PM_ENTRY_SWAP)))
+				absent[k / 64] |= UINT64_C(1) << (k % 64);
+		}
 		a += n << ps_page_shift;
 	}
 	return ret;
+}
+
+/*
+ * After the clear: mark each page the fold found empty that holds an
+ * entry now (see the top: moved in while the fold ran).  Best effort: a
+ * failed read marks the whole chunk.
+ */
+static void moved_in(struct pagescan_watch *w)
+{
+	uint64_t e[512], c, i, n, nch = (w->npages + 511) / 512;
+	uint64_t *ab = w->sd_absent;
+
+	for (c = 0; c < nch; c++) {
+		uint64_t w0 = c * 8, w1 = w0 + 8, any = 0, k;
+		uint64_t a = w->start + ((c * 512) << ps_page_shift);
+		ssize_t r;
+
+		if (w1 > watch_bitmap_words(w->npages))
+			w1 = watch_bitmap_words(w->npages);
+		for (k = w0; k < w1; k++)
+			any |= ab[k];
+		if (!any)
+			continue;
+		n = w->npages - c * 512;
+		if (n > 512)
+			n = 512;
+		r = sys_pread_full(w->pagemap_fd, e, n * 8,
+				   (off_t)((a >> ps_page_shift) * 8));
+		for (i = 0; i < n; i++) {
+			k = c * 512 + i;
+			if (!(ab[k / 64] & (UINT64_C(1) << (k % 64))))
+				continue;
+			if (r < 0 || (uint64_t)r < (i + 1) * 8 ||
+			    (e[i] & (PM_ENTRY_PRESENT | PM_ENTRY_SWAP |
+				     PM_ENTRY_SOFT_DIRTY)))
+				watch_bit_set(w, a + (i << ps_page_shift));
+		}
+		for (k = w0; k < w1; k++)
+			ab[k] = 0;
+	}
 }
 
 static int set_prot(struct pagescan_watch *w, int prot)
@@ -97,13 +161,14 @@ static int set_prot(struct pagescan_watch *w, int prot)
  */
 static int fold_all_and_clear(void)
 {
-	size_t i;
+	size_t i, folded;
 	int ret = 0, fd;
 
 	for (i = 0; i < sd_n && !ret; i++)
 		ret = set_prot(sd_list[i], sd_list[i]->prot & ~PROT_WRITE);
-	for (i = 0; i < sd_n && !ret; i++)
-		ret = fold(sd_list[i], sd_list[i]->start, sd_list[i]->end);
+	for (folded = 0; folded < sd_n && !ret; folded++)
+		ret = fold(sd_list[folded], sd_list[folded]->start,
+			   sd_list[folded]->end, sd_list[folded]->sd_absent);
 	if (!ret) {
 		fd = open("/proc/self/clear_refs", O_WRONLY | O_CLOEXEC);
 		if (fd < 0 || write(fd, "4", 1) != 1)
@@ -113,6 +178,9 @@ static int fold_all_and_clear(void)
 	}
 	for (i = 0; i < sd_n; i++)
 		set_prot(sd_list[i], sd_list[i]->prot);
+	/* Last, so that a page back by now is in this answer. */
+	for (i = 0; i < folded; i++)
+		moved_in(sd_list[i]);
 	return ret;
 }
 
@@ -135,6 +203,8 @@ static void sd_detach(struct pagescan_watch *w)
 	w->pagemap_fd = -1;
 	ps_own_free(w->bits);
 	w->bits = NULL;
+	ps_own_free(w->sd_absent);
+	w->sd_absent = NULL;
 }
 
 static int sd_attach(struct pagescan_watch *w)
@@ -149,12 +219,21 @@ static int sd_attach(struct pagescan_watch *w)
 	ret = watch_protect_prepare(w);
 	if (ret)
 		return ret;
+	w->sd_absent = ps_own_zalloc(watch_bitmap_words(w->npages) *
+				     sizeof(*w->sd_absent));
+	if (!w->sd_absent) {
+		ps_own_free(w->bits);
+		w->bits = NULL;
+		return -ENOMEM;
+	}
 	w->pagemap_fd = watch_fd_get(WATCH_FD_PAGEMAP, &w->pagemap_slot);
 	if (w->pagemap_fd < 0) {
 		ret = w->pagemap_fd;
 		w->pagemap_fd = -1;
 		ps_own_free(w->bits);
 		w->bits = NULL;
+		ps_own_free(w->sd_absent);
+		w->sd_absent = NULL;
 		return ret;
 	}
 	/*
@@ -164,10 +243,12 @@ static int sd_attach(struct pagescan_watch *w)
 	ret = watch_fault_add(w, false);
 	if (ret) {
 		watch_fd_put(w->pagemap_slot, w->pagemap_fd);
-	w->pagemap_slot = -1;
+		w->pagemap_slot = -1;
 		w->pagemap_fd = -1;
 		ps_own_free(w->bits);
 		w->bits = NULL;
+		ps_own_free(w->sd_absent);
+		w->sd_absent = NULL;
 		return ret;
 	}
 	pthread_mutex_lock(&sd_lock);
@@ -218,7 +299,7 @@ static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 	if (reset)
 		ret = fold_all_and_clear();
 	else
-		ret = fold(w, start, end);
+		ret = fold(w, start, end, NULL);
 	if (!ret)
 		ret = watch_bitmap_collect(w, start, end, reset, s, sd_rearm);
 	pthread_mutex_unlock(&sd_lock);
