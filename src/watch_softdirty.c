@@ -147,10 +147,40 @@ static void moved_in(struct pagescan_watch *w)
 	}
 }
 
+/*
+ * mprotect(2) stops at the first hole with ENOMEM (at once if the range
+ * begins with one), leaving every VMA after it as it was: with part of
+ * the range unmapped, the pages past the hole were not frozen, and a
+ * write to one of them between its fold and clear_refs was cleared
+ * unseen.  So on ENOMEM each mapped piece is protected by itself (one
+ * read of /proc/self/maps, as mprotect's gets do while a watch has a
+ * hole).  A piece gone meanwhile is skipped: moved away, it is moved in
+ * again later (moved_in()); one mapped in since carries the bit the
+ * move set.
+ */
 static int set_prot(struct pagescan_watch *w, int prot)
 {
-	if (mprotect((void *)(uintptr_t)w->start, w->end - w->start, prot))
-		return errno == ENOMEM ? 0 : -errno;
+	struct ps_maps m = { 0 };
+	size_t k;
+
+	if (!mprotect((void *)(uintptr_t)w->start, w->end - w->start, prot))
+		return 0;
+	if (errno != ENOMEM)
+		return -errno;
+	if (ps_maps_read(getpid(), 0, &m))
+		return 0;
+	for (k = ps_maps_find(&m, w->start); k < m.n && m.v[k].start < w->end;
+	     k++) {
+		uint64_t a = m.v[k].start > w->start ? m.v[k].start : w->start;
+		uint64_t e = m.v[k].end < w->end ? m.v[k].end : w->end;
+
+		if (mprotect((void *)(uintptr_t)a, e - a, prot) &&
+		    errno != ENOMEM) {
+			ps_maps_free(&m);
+			return -errno;
+		}
+	}
+	ps_maps_free(&m);
 	return 0;
 }
 
