@@ -330,6 +330,21 @@ static int sd_collect(struct pagescan_watch *w, uint64_t start, uint64_t end,
 		ret = fold_all_and_clear();
 	else
 		ret = fold(w, start, end, NULL);
+	/*
+	 * clear_refs re-armed every page, not only the reported runs that
+	 * watch_rearm_clear() records: a page first written by another
+	 * thread after the clear and the thaw, not in this answer, holds
+	 * data now and only its bit 55 says so.  Discarded after the get,
+	 * its entry goes with the bit (MADV_DONTNEED leaves no soft-dirty
+	 * trace of an anonymous page: 5.10, 6.1, 6.12), and the next audit,
+	 * whose record had it empty, compared none to none: not seen.  So
+	 * the whole sub-range is recorded once the clear ran, before the
+	 * bits are taken (as watch_rearm_clear() does): the point after
+	 * which a store that is discarded again goes unseen (its page reads
+	 * zeros, as then) is this record, not the thaw.
+	 */
+	if (!ret && reset)
+		watch_audit_rearmed(w, start, end);
 	if (!ret)
 		ret = watch_bitmap_collect(w, start, end, reset, s, sd_rearm);
 	pthread_mutex_unlock(&sd_lock);

@@ -372,6 +372,10 @@ static void shared_discard(enum pagescan_watch_backend b)
 
 static char *race_p;
 static atomic_int race_go, race_stop, race_busy;
+/* When each page's first store of the round had landed (0: none yet). */
+static _Atomic double race_first[RACE_NP];
+
+static double race_now(void);
 
 /*
  * Stores to every page while race_go is set.  race_busy is set before
@@ -386,8 +390,12 @@ static void *race_writer(void *arg)
 	while (!atomic_load(&race_stop)) {
 		atomic_store(&race_busy, 1);
 		if (atomic_load(&race_go))
-			for (i = 0; i < RACE_NP; i++)
+			for (i = 0; i < RACE_NP; i++) {
 				race_p[i * t_psz] = 1;
+				if (!atomic_load(&race_first[i]))
+					atomic_store(&race_first[i],
+						     race_now());
+			}
 		atomic_store(&race_busy, 0);
 	}
 	return NULL;
@@ -406,6 +414,19 @@ static double race_now(void)
  * stopped; every page holding data then is discarded, and the next get
  * must report it, whenever in that get its first store landed.  A miss
  * is counted, not timed: without the fix most rounds miss a page.
+ * soft-dirty cannot see a page empty at a get's reset point, written
+ * after it and discarded before the next get (the entry goes, and its
+ * bit 55 with it; the page reads zeros again, as at the reset, so
+ * verify mode finds nothing either).  That point is late in its get
+ * (watch_softdirty.c), but where it falls the test cannot see: pages
+ * first written in the first half of the get, and the others, are
+ * counted apart, not judged.  Judged by that half, a throwaway missed
+ * 37 to 163 of some 2,000 to 3,000 pages per 400 to 800 rounds before
+ * the record there, in every lane of the 6.12 guest, and 0 after in 5
+ * lane runs of 7, but 62 (one stalled round) and 194 in two root lanes
+ * of a loaded host: a vCPU stalled after the record moves the half.
+ * The old count (most pages of each round) was mostly stores after the
+ * get returned.
  */
 static void race_discard(enum pagescan_watch_backend b)
 {
@@ -414,10 +435,11 @@ static void race_discard(enum pagescan_watch_backend b)
 		      .flags = PAGESCAN_WATCH_RESET);
 	const char *name = pagescan_watch_backend_name(b);
 	size_t len = RACE_NP * t_psz;
-	int it, i, n, tried = 0, missed = 0;
+	int it, i, n, tried = 0, missed = 0, later = 0, lmissed = 0;
+	bool sd = b == PAGESCAN_WATCH_SOFT_DIRTY;
 	struct pagescan_watch *w;
 	void *pg[RACE_NP];
-	double until;
+	double until, t0, t1;
 	pthread_t t;
 
 	race_p = t_map(len, PROT_READ | PROT_WRITE,
@@ -435,9 +457,13 @@ static void race_discard(enum pagescan_watch_backend b)
 		if (madvise(race_p, len, MADV_DONTNEED))
 			t_error("MADV_DONTNEED");
 		pagescan_watch_get_pages(w, race_p, len, pg, RACE_NP, &reset);
+		for (i = 0; i < RACE_NP; i++)
+			atomic_store(&race_first[i], 0);
 		atomic_store(&race_go, 1);
+		t0 = race_now();
 		n = pagescan_watch_get_pages(w, race_p, len, pg, RACE_NP,
 					     &reset);
+		t1 = race_now();
 		t_check(n >= 0, "%s: racing get: %s", name, strerror(-n));
 		atomic_store(&race_go, 0);
 		while (atomic_load(&race_busy))
@@ -452,6 +478,13 @@ static void race_discard(enum pagescan_watch_backend b)
 		for (i = 0; i < n; i++)
 			rep[((char *)pg[i] - race_p) / t_psz] = true;
 		for (i = 0; i < RACE_NP; i++) {
+			double f = atomic_load(&race_first[i]);
+
+			if (sd && had[i] && (!f || f >= t0 + (t1 - t0) / 2)) {
+				later++;
+				lmissed += !rep[i];
+				continue;
+			}
 			tried += had[i];
 			missed += had[i] && !rep[i];
 		}
@@ -460,12 +493,11 @@ static void race_discard(enum pagescan_watch_backend b)
 	pthread_join(t, NULL);
 	printf("%s: %d rounds, %d pages written in a get and discarded, "
 	       "%d missed\n", name, it, tried, missed);
-	/*
-	 * soft-dirty: a documented miss (pagescan_watch(3), Discards), seen
-	 * in the 6.1 and 6.12 guests; counted, not failed.
-	 */
-	if (b == PAGESCAN_WATCH_SOFT_DIRTY)
-		printf("%s: not seen, as pagescan_watch(3) says\n", name);
+	if (sd)
+		printf("%s: %d more first written in the second half of the "
+		       "get or after it, %d of them not seen; counted, not "
+		       "judged (pagescan_watch(3), Discards)\n", name, later,
+		       lmissed);
 	else
 		t_check(!missed, "%s: %d of %d pages written during a get "
 			"and discarded after it not reported", name, missed,
