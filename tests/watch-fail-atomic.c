@@ -33,11 +33,15 @@
 
 #define NP 16
 
-static unsigned long inj_req;	/* ioctl request to fail, 0: none */
-static bool inj_wp_only;	/* UFFDIO_WRITEPROTECT: only MODE_WP */
-static bool inj_mprotect;	/* mprotect(2) to PROT_READ */
-static bool inj_pread;
-static int inj_nth, inj_seen, inj_err;
+/*
+ * Atomic: uffd-sync's handler thread makes the intercepted calls too
+ * (ThreadSanitizer saw the race).
+ */
+static _Atomic unsigned long inj_req;	/* ioctl request to fail, 0: none */
+static _Atomic bool inj_wp_only;	/* UFFDIO_WRITEPROTECT: only MODE_WP */
+static _Atomic bool inj_mprotect;	/* mprotect(2) to PROT_READ */
+static _Atomic bool inj_pread;
+static _Atomic int inj_nth, inj_seen, inj_err;
 
 static bool inject(void)
 {
@@ -54,7 +58,9 @@ static void inj_set(int nth, int err)
 static void inj_off(void)
 {
 	inj_req = 0;
-	inj_wp_only = inj_mprotect = inj_pread = false;
+	inj_wp_only = false;
+	inj_mprotect = false;
+	inj_pread = false;
 	inj_nth = 0;
 }
 
@@ -98,7 +104,7 @@ ssize_t pread64(int fd, void *buf, size_t n, off_t off)
 	return pread(fd, buf, n, off);
 }
 
-static bool inj_opendir;
+static _Atomic bool inj_opendir;
 
 /* No dlsym (the VM lane links statically): open, then fdopendir(). */
 DIR *opendir(const char *path)
@@ -310,7 +316,7 @@ static void stack_unlisted(void)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo,
 		      .backend = PAGESCAN_WATCH_MPROTECT);
-	size_t len = 256 * 1024;
+	size_t len = 2 << 20;	/* ThreadSanitizer wants 900 KiB at least */
 	struct pagescan_watch *w;
 	pthread_attr_t at;
 	pthread_t t;
