@@ -410,9 +410,17 @@ int snap_new(const struct pagescan_range *ranges, size_t n,
 		for (i = 0; i < n && !ret; i++) {
 			uint64_t a = (uintptr_t)sorted[i].addr;
 
+			/*
+			 * The check's own list is in our memory (not the
+			 * heap, which a restore rewinds): kept out of the
+			 * range, or its mmap(2) fills the very hole it looks
+			 * for (the 6.12 guest: a take over a hole said 0).
+			 */
+			ps_own_avoid(a, a + sorted[i].len, true);
 			ret = snap_vmas_get(&tmp, &pre, a, a + sorted[i].len,
 					    false, &v, &nv);
 			snap_vmas_free(v);
+			ps_own_avoid(a, a + sorted[i].len, false);
 			if (ret == -EFAULT)
 				ret = ps_errf(EFAULT, "range %zu is not entirely "
 					      "mapped", i);
