@@ -472,3 +472,19 @@ void t_holder_release(struct t_holder *h)
 	if (waitpid(h->pid, &status, 0) != h->pid)
 		t_error("waitpid");
 }
+
+int t_mappings_in(const void *p, size_t len)
+{
+	unsigned long lo, hi, a = (uintptr_t)p, b = a + len;
+	char line[512];
+	int n = 0;
+	FILE *f = fopen("/proc/self/maps", "r");
+
+	if (!f)
+		t_error("/proc/self/maps");
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < b && a < hi)
+			n++;
+	fclose(f);
+	return n;
+}

@@ -87,6 +87,8 @@ struct t_holder {
 	pid_t pid;
 	int fd;
 };
+/* How many mappings of /proc/self/maps overlap [p, p + len). */
+int t_mappings_in(const void *p, size_t len);
 void t_holder_start(struct t_holder *h);
 void t_holder_release(struct t_holder *h);
 

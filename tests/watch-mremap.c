@@ -54,23 +54,6 @@ static void seen_n(struct pagescan_watch *w, char *p, size_t np,
 		seen[((char *)pg[i] - p) / t_psz] = true;
 }
 
-/* How many mappings of /proc/self/maps overlap [p, p + len)? */
-static int mappings_in(const char *p, size_t len)
-{
-	unsigned long lo, hi, a = (uintptr_t)p, b = a + len;
-	char line[512];
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		t_error("/proc/self/maps");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < b && a < hi)
-			n++;
-	fclose(f);
-	return n;
-}
-
 static void run(enum pagescan_watch_backend b)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b,
@@ -99,8 +82,9 @@ static void run(enum pagescan_watch_backend b)
 	 * Still one mapping: mremap(2) of a range over several fails with
 	 * EFAULT before 6.17 (mprotect: one page made writable split it).
 	 */
-	t_check(mappings_in(q, NP * t_psz) == 1, "%s: the moved range is %d "
-		"mappings after a write there", name, mappings_in(q, NP * t_psz));
+	t_check(t_mappings_in(q, NP * t_psz) == 1, "%s: the moved range is %d "
+		"mappings after a write there", name,
+		t_mappings_in(q, NP * t_psz));
 	if (mremap(q, NP * t_psz, NP * t_psz, MREMAP_MAYMOVE | MREMAP_FIXED,
 		   p) == MAP_FAILED)
 		t_error("%s: mremap back: %s", name, strerror(errno));

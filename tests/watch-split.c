@@ -23,22 +23,6 @@ static void split(char *p)
 		t_error("madvise");
 }
 
-static int vmas_in(const char *p, size_t len)
-{
-	unsigned long lo, hi, a = (uintptr_t)p, b = a + len;
-	char line[512];
-	int n = 0;
-	FILE *f = fopen("/proc/self/maps", "r");
-
-	if (!f)
-		t_error("/proc/self/maps");
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%lx-%lx", &lo, &hi) == 2 && lo < b && a < hi)
-			n++;
-	fclose(f);
-	return n;
-}
-
 static void run(enum pagescan_watch_backend b, bool before)
 {
 	PAGESCAN_OPTS(pagescan_watch_opts, wo, .backend = b);
@@ -69,8 +53,9 @@ static void run(enum pagescan_watch_backend b, bool before)
 	}
 	if (!before)
 		split(p);
-	t_check(vmas_in(p, NP * t_psz) >= 4, "%s, %s: the range is %d VMAs, "
-		"not split", name, when, vmas_in(p, NP * t_psz));
+	t_check(t_mappings_in(p, NP * t_psz) >= 4, "%s, %s: the range is "
+		"%d VMAs, not split", name, when,
+		t_mappings_in(p, NP * t_psz));
 	n = pagescan_watch_get_pages(w, p, NP * t_psz, pg, NP, &reset);
 	t_check(n >= 0, "%s, %s: get: %s", name, when, strerror(-n));
 	for (round = 0; round < ROUNDS; round++) {
