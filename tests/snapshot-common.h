@@ -173,4 +173,20 @@ static inline uint64_t s_rand(uint64_t *x)
 	return *x;
 }
 
+/*
+ * Under a sanitizer a whole-process snapshot is refused (its heap cannot
+ * be rewound): check that it is, cleanly, and end the test there.
+ */
+static inline void s_process_refused(void)
+{
+	PAGESCAN_OPTS(pagescan_snapshot_opts, o);
+	struct pagescan_snapshot *s = NULL;
+	int ret = pagescan_snapshot_take_process(&o, &s);
+
+	t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP && !s,
+		"take_process under a sanitizer: %d", ret);
+	printf("under a sanitizer: %s\n", pagescan_last_error());
+	t_done();
+}
+
 #endif

@@ -1395,17 +1395,7 @@ int main(void)
 
 	bad_input();
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	{
-		/* A sanitizer's heap cannot be rewound: refused. */
-		PAGESCAN_OPTS(pagescan_snapshot_opts, o);
-		struct pagescan_snapshot *s = NULL;
-		int ret = pagescan_snapshot_take_process(&o, &s);
-
-		t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP && !s,
-			"take_process under a sanitizer: %d", ret);
-		printf("under a sanitizer: %s\n", pagescan_last_error());
-		t_done();
-	}
+	s_process_refused();
 #endif
 	n = w_backends(bs);
 	for (b = 1; b < PAGESCAN_WATCH__COUNT; b++)

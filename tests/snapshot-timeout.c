@@ -148,18 +148,7 @@ int main(void)
 
 	t_init("snapshot-timeout");
 #if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-	{
-		/* A sanitizer's heap cannot be rewound: refused (as in
-		 * snapshot-process), which is what is checked here. */
-		PAGESCAN_OPTS(pagescan_snapshot_opts, o);
-		struct pagescan_snapshot *s = NULL;
-		int ret = pagescan_snapshot_take_process(&o, &s);
-
-		t_check(ret == -EOPNOTSUPP && errno == EOPNOTSUPP && !s,
-			"take_process under a sanitizer: %d", ret);
-		printf("under a sanitizer: %s\n", pagescan_last_error());
-		t_done();
-	}
+	s_process_refused();
 #endif
 	if (pagescan_watch_available(PAGESCAN_WATCH_UFFD_ASYNC, &why) != 1)
 		t_skip("uffd-async unavailable: %s", why);
